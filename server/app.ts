@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import express from 'express';
+import { Server as SocketServer } from 'socket.io';
+import type { ClusterConnection } from './cluster/connection.ts';
+import { projectRoot } from './cluster/paths.ts';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import { ensureInstance } from './db/instance.ts';
+import { apiNotFound, errorHandler } from './http/error-handler.ts';
+import { clusterRoutes } from './http/routes/cluster.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import type { Logger } from './logger.ts';
+
+export const VERSION = '0.1.0';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  cluster: ClusterConnection;
+  logger: Logger;
+  /** The built browser app; defaults to client/dist. */
+  clientDir?: string;
+}
+
+export interface App {
+  http: http.Server;
+  io: SocketServer;
+  close(): Promise<void>;
+}
+
+/** Wires routes and sockets around the dependencies it is given; performs no I/O of its own
+ * beyond what those dependencies do, and listens only when the caller says so. */
+export function createApp(deps: AppDeps): App {
+  const logger = deps.logger.child({ component: 'http' });
+  const instance = ensureInstance(deps.db);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('X-Frame-Options', 'DENY');
+    next();
+  });
+  app.use(express.json({ limit: '1mb' }));
+
+  app.use(healthRoutes({ db: deps.db, cluster: deps.cluster }));
+  app.use('/api', clusterRoutes({ cluster: deps.cluster, instance, version: VERSION }));
+  app.use('/api', apiNotFound);
+
+  const clientDir = deps.clientDir ?? path.join(projectRoot, 'client', 'dist');
+  const indexFile = path.join(clientDir, 'index.html');
+  app.use(express.static(clientDir, { index: false, maxAge: '1h', setHeaders: (res, file) => {
+    // Hashed asset names may be cached for long; index.html must always be fresh.
+    if (file.includes(`${path.sep}assets${path.sep}`)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+  } }));
+  app.get(/^(?!\/api\/|\/socket\.io\/).*/, (_req, res) => {
+    if (!fs.existsSync(indexFile)) {
+      res.status(503).type('text/plain').send('The web client is not built yet: run "npm run build".\n');
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(indexFile);
+  });
+  app.use(errorHandler(logger));
+
+  const server = http.createServer(app);
+  const io = new SocketServer(server, { serveClient: false, maxHttpBufferSize: 1e6 });
+
+  return {
+    http: server,
+    io,
+    async close() {
+      await io.close().catch(() => undefined);
+      if (server.listening) {
+        await new Promise<void>((resolve) => {
+          server.close(() => {
+            resolve();
+          });
+          server.closeAllConnections();
+        });
+      }
+    },
+  };
+}

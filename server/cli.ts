@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { BuildError } from './cluster/build.ts';
+import { ClusterStartError } from './cluster/local.ts';
+import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
+import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts';
+import { isAppError } from './errors.ts';
+import { runServer } from './main.ts';
+
+/** The `kubedojo` command. Output meant for people goes to stdout; logs and progress to stderr. */
+
+type Handler<O> = (ctx: CliContext, options: O) => Promise<number>;
+
+function action<O>(handler: Handler<O>, defaults: Parameters<typeof contextFor>[1] = { logLevel: 'warn' }) {
+  return async function (this: Command): Promise<void> {
+    const ctx = contextFor(this, defaults);
+    process.exitCode = await handler(ctx, this.opts<O>());
+  };
+}
+
+const clusterOptions = (cmd: Command) =>
+  cmd
+    .option('--api-port <port>', 'port for the API server on 127.0.0.1 (default: a free port, kept across restarts)')
+    .option('--go <path>', 'the Go toolchain that builds the control plane', undefined)
+    .addOption(new Option('--etcd-unsafe-no-fsync', 'skip fsync in etcd (tests only: data may be lost on power failure)').hideHelp());
+
+export function buildProgram(): Command {
+  const program = new Command('kubedojo')
+    .description('kubedojo: interactive Kubernetes lessons, sandboxes on a real cluster, browser terminals and graders')
+    .version('0.1.0')
+    .option('--data-dir <dir>', 'where kubedojo keeps its database and the local cluster (env KUBEDOJO_DATA_DIR)')
+    .option('--cache-dir <dir>', 'where built control-plane binaries are cached (env KUBEDOJO_CACHE_DIR)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env KUBEDOJO_LOG_LEVEL)')
+    .option('--log-format <format>', 'pretty or json (env KUBEDOJO_LOG_FORMAT)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const cluster = program.command('cluster').description('the embedded local Kubernetes cluster (real control plane, simulated nodes)');
+  clusterOptions(cluster.command('up').description('start the local cluster (building it on first run) and wait until it is ready'))
+    .option('--json', 'print the result as JSON')
+    .action(action(clusterUp));
+  cluster.command('down').description('stop the processes "up" started; data is kept').option('--json', 'print the result as JSON').action(action(clusterDown));
+  cluster
+    .command('status')
+    .description('show each component with its pid, port and health (exit 1 unless all are running)')
+    .option('--json', 'print the status as JSON')
+    .action(action(clusterStatus));
+  cluster.command('kubeconfig').description("print the path of the cluster's admin kubeconfig (for operators, never for learners)").action(action(clusterKubeconfig));
+  cluster
+    .command('build')
+    .description('build the control plane from the Go module proxy into the cache (skipped when cached)')
+    .option('--go <path>', 'the Go toolchain to use')
+    .option('--force', 'rebuild even when the cache is valid')
+    .option('--verify', 'check cached binaries against their recorded checksums')
+    .option('--json', 'print the result as JSON')
+    .action(action(clusterBuild));
+
+  program
+    .command('serve')
+    .description('serve the web app and API (starting the local cluster unless a kubeconfig is given)')
+    .option('--host <host>', 'address to listen on (env KUBEDOJO_HOST, default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on, 0 for any (env KUBEDOJO_PORT, default 8080)')
+    .option('--cluster <mode>', 'auto, embedded, kubeconfig or in-cluster (env KUBEDOJO_CLUSTER)')
+    .option('--kubeconfig <file>', 'use an existing cluster through this kubeconfig (env KUBECONFIG)')
+    .option('--context <name>', 'kubeconfig context to use')
+    .option('--no-cluster-up', 'do not start the embedded cluster; fail readiness until it runs')
+    .option('--api-port <port>', 'API server port of the embedded cluster')
+    .option('--go <path>', 'the Go toolchain that builds the control plane')
+    .action(
+      action(async (ctx) => {
+        await runServer(ctx.config, ctx.logger, ctx.progress);
+        return EXIT.ok;
+      }, {}),
+    );
+
+  return program;
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (error instanceof UsageError) {
+    process.stderr.write(`kubedojo: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof BuildError) {
+    process.stderr.write(`kubedojo: ${error.message}\n`);
+    return error.reason === 'build-failed' ? EXIT.failed : EXIT.usage;
+  }
+  if (error instanceof ClusterStartError || isAppError(error)) {
+    process.stderr.write(`kubedojo: ${error.message}\n`);
+    return isAppError(error) && error.status === 409 ? EXIT.usage : EXIT.failed;
+  }
+  process.stderr.write(`kubedojo: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return EXIT.failed;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+// Only when run as a program: importing this module (tests) has no side effects.
+if (import.meta.main) {
+  process.exitCode = await runCli(process.argv);
+}

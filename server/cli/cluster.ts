@@ -1,0 +1,115 @@
+import fs from 'node:fs/promises';
+import { ensureControlPlane } from '../cluster/build.ts';
+import { LocalCluster, type ClusterStatus } from '../cluster/local.ts';
+import { formatDuration } from '../progress.ts';
+import { EXIT, type CliContext } from './context.ts';
+
+export function localCluster(ctx: CliContext): LocalCluster {
+  const { config } = ctx;
+  return new LocalCluster({
+    dataDir: config.dataDir,
+    cacheDir: config.cacheDir,
+    go: config.go,
+    env: config.env,
+    apiPort: config.cluster.apiPort,
+    etcdUnsafeNoFsync: config.cluster.etcdUnsafeNoFsync,
+    logger: ctx.logger,
+    progress: ctx.progress,
+  });
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export async function clusterUp(ctx: CliContext, options: { json?: boolean }): Promise<number> {
+  const report = await localCluster(ctx).up();
+  if (options.json) {
+    ctx.out.write(`${JSON.stringify(report, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  for (const note of report.notes) ctx.out.write(`note: ${note}\n`);
+  const verb = report.alreadyRunning ? 'is already running' : `is ready (${formatDuration(report.durationMs)})`;
+  ctx.out.write(`The local Kubernetes cluster ${verb}.\n  API server  ${report.server}\n  kubeconfig  ${report.kubeconfig}\n`);
+  ctx.out.write(`Use it with: export KUBECONFIG=${report.kubeconfig}\n`);
+  return EXIT.ok;
+}
+
+export async function clusterDown(ctx: CliContext, options: { json?: boolean }): Promise<number> {
+  const report = await localCluster(ctx).down();
+  if (options.json) {
+    ctx.out.write(`${JSON.stringify(report, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const stopped = report.stopped.filter((s) => s.result !== 'not-running');
+  ctx.out.write(
+    stopped.length === 0
+      ? 'The local cluster was not running.\n'
+      : `Stopped ${stopped.map((s) => (s.result === 'killed' ? `${s.id} (killed after the grace period)` : s.id)).join(', ')}. Data is kept; "kubedojo cluster up" starts it again.\n`,
+  );
+  return EXIT.ok;
+}
+
+export function renderStatus(status: ClusterStatus): string {
+  const lines: string[] = [];
+  const version = status.kubernetesVersion ? `Kubernetes ${status.kubernetesVersion}` : 'Kubernetes';
+  lines.push(`${version} local cluster: ${status.state}`);
+  if (status.server) lines.push(`  API server  ${status.server}`);
+  lines.push(`  kubeconfig  ${status.kubeconfig}`, '');
+  lines.push(
+    table([
+      ['COMPONENT', 'STATE', 'PID', 'PORT', 'DETAIL'],
+      ...status.components.map((c) => [c.id, c.state, c.pid?.toString() ?? '-', c.port?.toString() ?? '-', c.detail ?? '']),
+    ]),
+  );
+  for (const c of status.components) {
+    if (c.lastLines.length === 0) continue;
+    lines.push('', `${c.id} is ${c.state}; last lines of ${c.log}:`, ...c.lastLines.map((l) => `  ${l}`));
+  }
+  if (status.state === 'degraded') lines.push('', 'Run "kubedojo cluster up" to restart what stopped.');
+  if (status.state === 'stopped' || status.state === 'not-created') lines.push('', 'Run "kubedojo cluster up" to start it.');
+  return `${lines.join('\n')}\n`;
+}
+
+export async function clusterStatus(ctx: CliContext, options: { json?: boolean }): Promise<number> {
+  const status = await localCluster(ctx).status();
+  ctx.out.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
+  return status.state === 'running' ? EXIT.ok : EXIT.failed;
+}
+
+export async function clusterKubeconfig(ctx: CliContext): Promise<number> {
+  const cluster = localCluster(ctx);
+  try {
+    await fs.access(cluster.kubeconfigPath);
+  } catch {
+    process.stderr.write(`No local cluster in ${ctx.config.dataDir} yet: run "kubedojo cluster up" first.\n`);
+    return EXIT.failed;
+  }
+  ctx.out.write(`${cluster.kubeconfigPath}\n`);
+  return EXIT.ok;
+}
+
+export async function clusterBuild(ctx: CliContext, options: { force?: boolean; verify?: boolean; json?: boolean }): Promise<number> {
+  const started = Date.now();
+  const result = await ensureControlPlane({
+    cacheDir: ctx.config.cacheDir,
+    go: ctx.config.go,
+    env: ctx.config.env,
+    progress: ctx.progress,
+    logger: ctx.logger,
+    force: options.force ?? false,
+    deep: options.verify ?? false,
+  });
+  if (options.json) {
+    ctx.out.write(`${JSON.stringify({ ...result, durationMs: Date.now() - started }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  ctx.out.write(
+    `${table([
+      ['COMPONENT', 'VERSION', 'CACHE', 'BUILD TIME', 'DIRECTORY'],
+      ...result.components.map((c) => [c.name, c.version, c.built ? 'built now' : 'cached', formatDuration(c.buildSeconds * 1000), c.dir]),
+    ])}\n`,
+  );
+  return EXIT.ok;
+}

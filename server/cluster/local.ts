@@ -1,0 +1,552 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import lockfile from 'proper-lockfile';
+import { z } from 'zod';
+import { Conflict, Unavailable } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Progress } from '../progress.ts';
+import { call } from './api.ts';
+import { applyObjects, createMissing, readManifests } from './apply.ts';
+import { ensureControlPlane, type ComponentResult, type ControlPlane } from './build.ts';
+import { componentDefinitions, componentIds, kubeconfigFor, portNames, type ComponentDefinition, type ComponentId, type PortName, type Ports } from './components.ts';
+import { probe } from './health.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { clusterDirs, sandboxesDir, type ClusterDirs } from './paths.ts';
+import { ensurePki, type Pki } from './pki.ts';
+import { freePort, isPortFree } from './ports.ts';
+import { isAlive, spawnDetached, tailFile, terminate, type ProcessRecord } from './process.ts';
+
+/**
+ * The embedded cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+ * kwok run as local processes that outlive the command that started them. Their pids, ports
+ * and flags live in <data-dir>/cluster/state.json; `up` starts what is missing (repairing a
+ * crashed component), `down` stops exactly what `up` started, and data survives both.
+ */
+
+const processSchema = z.object({
+  pid: z.number().int(),
+  startTime: z.number(),
+  binary: z.string(),
+  startedAt: z.string(),
+  fingerprint: z.string(),
+});
+type StoredProcess = z.infer<typeof processSchema>;
+
+const stateSchema = z.object({
+  version: z.literal(1),
+  desired: z.enum(['up', 'down']),
+  ports: z.record(z.enum(portNames), z.number().int()).optional(),
+  processes: z.record(z.enum(componentIds), processSchema).default({}),
+  kubernetesVersion: z.string().optional(),
+});
+type State = z.infer<typeof stateSchema>;
+
+export const nodePoolFile = path.join(sandboxesDir, 'cluster', 'nodepool.yaml');
+const bootstrapFile = path.join(sandboxesDir, 'cluster', 'bootstrap.yaml');
+const kwokStagesFile = path.join(sandboxesDir, 'kwok', 'stages.yaml');
+
+/** Which component owns each port: a port held by our own live component is not "busy". */
+const portOwner: Record<PortName, ComponentId> = {
+  etcd: 'etcd',
+  etcdPeer: 'etcd',
+  etcdMetrics: 'etcd',
+  apiserver: 'kube-apiserver',
+  controllerManager: 'kube-controller-manager',
+  scheduler: 'kube-scheduler',
+  kwok: 'kwok',
+};
+
+const START_TIMEOUT_MS: Record<ComponentId, number> = {
+  etcd: 30_000,
+  'kube-apiserver': 120_000,
+  'kube-controller-manager': 60_000,
+  'kube-scheduler': 60_000,
+  kwok: 60_000,
+};
+const NODES_READY_TIMEOUT_MS = 90_000;
+
+export interface LocalClusterOptions {
+  dataDir: string;
+  cacheDir: string;
+  go: string;
+  env: Readonly<Record<string, string>>;
+  /** 0 picks a free port (and keeps it across restarts while it stays free). */
+  apiPort: number;
+  etcdUnsafeNoFsync: boolean;
+  logger: Logger;
+  progress: Progress;
+}
+
+export type ComponentState = 'running' | 'unhealthy' | 'crashed' | 'stopped';
+
+export interface ComponentStatus {
+  id: ComponentId;
+  state: ComponentState;
+  pid: number | null;
+  port: number | null;
+  detail: string | null;
+  log: string;
+  /** The end of the log when the component is not healthy. */
+  lastLines: string[];
+}
+
+export interface ClusterStatus {
+  state: 'running' | 'degraded' | 'stopped' | 'not-created';
+  server: string | null;
+  kubeconfig: string;
+  kubernetesVersion: string | null;
+  components: ComponentStatus[];
+}
+
+export interface UpReport {
+  alreadyRunning: boolean;
+  started: ComponentId[];
+  /** Components that had crashed and were started again. */
+  repaired: ComponentId[];
+  server: string;
+  kubeconfig: string;
+  durationMs: number;
+  build: ComponentResult[];
+  notes: string[];
+}
+
+export interface DownReport {
+  stopped: { id: ComponentId; result: 'stopped' | 'killed' | 'not-running' }[];
+}
+
+export class ClusterStartError extends Error {
+  readonly component: ComponentId | 'node-pool';
+  readonly lastLines: string[];
+  constructor(component: ComponentId | 'node-pool', message: string, lastLines: string[] = []) {
+    super(lastLines.length > 0 ? `${message}\nLast lines of its log:\n  ${lastLines.join('\n  ')}` : message);
+    this.name = 'ClusterStartError';
+    this.component = component;
+    this.lastLines = lastLines;
+  }
+}
+
+export class LocalCluster {
+  readonly dirs: ClusterDirs;
+  private readonly options: LocalClusterOptions;
+  private readonly log: Logger;
+  private stateWrites: Promise<void> = Promise.resolve();
+
+  constructor(options: LocalClusterOptions) {
+    this.options = options;
+    this.dirs = clusterDirs(options.dataDir);
+    this.log = options.logger.child({ component: 'local-cluster' });
+  }
+
+  get kubeconfigPath(): string {
+    return this.dirs.adminKubeconfig;
+  }
+
+  logFile(id: ComponentId): string {
+    return path.join(this.dirs.logs, `${id}.log`);
+  }
+
+  /** Starts (or repairs) the cluster and returns once the API is healthy and the nodes Ready. */
+  async up(): Promise<UpReport> {
+    const started = Date.now();
+    await fs.mkdir(this.dirs.root, { recursive: true, mode: 0o700 });
+    const release = await this.lock();
+    try {
+      return await this.upLocked(started);
+    } finally {
+      await release();
+    }
+  }
+
+  private async upLocked(startedAt: number): Promise<UpReport> {
+    const { progress } = this.options;
+    const controlPlane = await ensureControlPlane({
+      cacheDir: this.options.cacheDir,
+      go: this.options.go,
+      env: this.options.env,
+      progress,
+      logger: this.options.logger,
+    });
+    const notes: string[] = [];
+    const { pki, created } = await ensurePki(this.dirs.pki);
+    if (created.length > 0) this.log.info({ created }, 'created certificates and keys');
+    await Promise.all([this.dirs.etcdData, this.dirs.logs, this.dirs.config].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })));
+
+    const state = await this.readState();
+    const ports = await this.resolvePorts(state, notes);
+    await this.writeKubeconfigs(pki, ports);
+    const definitions = componentDefinitions({
+      binaries: controlPlane.binaries,
+      pki,
+      dirs: this.dirs,
+      ports,
+      etcdUnsafeNoFsync: this.options.etcdUnsafeNoFsync,
+      kwokStagesFile,
+    });
+    state.ports = ports;
+    state.kubernetesVersion = controlPlane.versions.kubernetes;
+
+    const startedIds: ComponentId[] = [];
+    const repaired: ComponentId[] = [];
+    const byId = new Map(definitions.map((d) => [d.id, d]));
+    const get = (id: ComponentId): ComponentDefinition => {
+      const def = byId.get(id);
+      if (!def) throw new Error(`no definition for ${id}`);
+      return def;
+    };
+
+    const ensure = async (id: ComponentId): Promise<void> => {
+      const def = get(id);
+      const fingerprint = fingerprintOf(def, ports);
+      const record = state.processes[id];
+      if (record && (await isAlive(record))) {
+        if (record.fingerprint === fingerprint) {
+          await this.waitHealthy(def, record);
+          return;
+        }
+        this.log.info({ id }, `restarting ${id}: its version or flags changed`);
+        await terminate(record);
+      } else if (record && state.desired === 'up') {
+        repaired.push(id);
+        notes.push(`${id} had stopped (pid ${record.pid}); started it again`);
+      }
+      const task = progress.begin(`starting ${id}`);
+      try {
+        const spawned = await spawnDetached({
+          binary: def.binary,
+          args: def.args,
+          logFile: this.logFile(id),
+          env: componentEnv(this.options.env, this.dirs.root),
+          cwd: this.dirs.root,
+        });
+        const stored: StoredProcess = { ...spawned, fingerprint };
+        state.processes[id] = stored;
+        state.desired = 'up';
+        await this.writeState(state);
+        await this.waitHealthy(def, stored);
+        startedIds.push(id);
+        task.done(`pid ${spawned.pid}, 127.0.0.1:${def.port}`);
+      } catch (error) {
+        task.fail(error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error));
+        throw error;
+      }
+    };
+
+    await ensure('etcd');
+    await ensure('kube-apiserver');
+    const kc = this.kubeConfig(path.join(this.dirs.config, 'super-admin.kubeconfig'));
+    await Promise.all([
+      ensure('kube-controller-manager'),
+      ensure('kube-scheduler'),
+      (async () => {
+        // Cheap and idempotent, so always: it also restores a deleted binding. kwok's RBAC
+        // must exist before it starts, or it backs off and the nodes come late.
+        await this.applyBootstrap(kc);
+        await ensure('kwok');
+      })(),
+    ]);
+    state.desired = 'up';
+    await this.writeState(state);
+
+    await this.ensureNodePool(kc, startedIds.length > 0);
+    const server = `https://127.0.0.1:${ports.apiserver}`;
+    return {
+      alreadyRunning: startedIds.length === 0,
+      started: startedIds,
+      repaired,
+      server,
+      kubeconfig: this.dirs.adminKubeconfig,
+      durationMs: Date.now() - startedAt,
+      build: controlPlane.components,
+      notes,
+    };
+  }
+
+  /** Stops every process `up` started (and nothing else), keeping all data. */
+  async down(): Promise<DownReport> {
+    await fs.mkdir(this.dirs.root, { recursive: true, mode: 0o700 });
+    const release = await this.lock();
+    try {
+      const state = await this.readState();
+      const stopped: DownReport['stopped'] = [];
+      for (const id of [...componentIds].reverse()) {
+        const record = state.processes[id];
+        const result = record ? await terminate(record) : 'not-running';
+        stopped.push({ id, result });
+        if (record) {
+          // The record is kept until the process is gone, so a failed down can be retried.
+          const { [id]: _removed, ...rest } = state.processes;
+          state.processes = rest;
+        }
+      }
+      state.desired = 'down';
+      await this.writeState(state);
+      return { stopped };
+    } finally {
+      await release();
+    }
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const exists = await fs
+      .access(this.dirs.state)
+      .then(() => true)
+      .catch(() => false);
+    const state = await this.readState();
+    const ports = state.ports;
+    const components = await Promise.all(
+      componentIds.map(async (id): Promise<ComponentStatus> => {
+        const record = state.processes[id];
+        const port = ports ? ports[mainPort(id)] : undefined;
+        const log = this.logFile(id);
+        const base = { id, pid: record?.pid ?? null, port: port ?? null, log };
+        if (!record) return { ...base, state: 'stopped', detail: null, lastLines: [] };
+        if (!(await isAlive(record))) {
+          return { ...base, state: 'crashed', detail: `pid ${record.pid} is not running`, lastLines: await tailFile(log) };
+        }
+        if (!ports) return { ...base, state: 'unhealthy', detail: 'no ports recorded', lastLines: [] };
+        const check = await this.healthCheckOf(id, ports);
+        const result = await probe(check);
+        if (result.healthy) return { ...base, state: 'running', detail: null, lastLines: [] };
+        return { ...base, state: 'unhealthy', detail: result.reason, lastLines: await tailFile(log) };
+      }),
+    );
+    const running = components.filter((c) => c.state === 'running').length;
+    let overall: ClusterStatus['state'];
+    if (!exists) overall = 'not-created';
+    else if (running === components.length) overall = 'running';
+    else if (running === 0 && components.every((c) => c.state === 'stopped')) overall = 'stopped';
+    else overall = 'degraded';
+    return {
+      state: overall,
+      server: ports ? `https://127.0.0.1:${ports.apiserver}` : null,
+      kubeconfig: this.dirs.adminKubeconfig,
+      kubernetesVersion: state.kubernetesVersion ?? null,
+      components,
+    };
+  }
+
+  private async healthCheckOf(id: ComponentId, ports: Ports) {
+    const pki: Pki = { dir: this.dirs.pki, file: (name) => path.join(this.dirs.pki, name) };
+    const none = '';
+    const defs = componentDefinitions({
+      binaries: { etcd: none, kubeApiserver: none, kubeControllerManager: none, kubeScheduler: none, kubectl: none, kwok: none, metricsServer: none },
+      pki,
+      dirs: this.dirs,
+      ports,
+      etcdUnsafeNoFsync: false,
+      kwokStagesFile,
+    });
+    const def = defs.find((d) => d.id === id);
+    if (!def) throw new Error(`no definition for ${id}`);
+    return def.health;
+  }
+
+  private kubeConfig(file: string): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromFile(file);
+    return kc;
+  }
+
+  private async waitHealthy(def: ComponentDefinition, record: ProcessRecord): Promise<void> {
+    const deadline = Date.now() + START_TIMEOUT_MS[def.id];
+    let last = '';
+    let delay = 50;
+    while (Date.now() < deadline) {
+      if (!(await isAlive(record))) {
+        // Give the log a moment to be flushed by the dying process.
+        await sleep(100);
+        const lines = await tailFile(this.logFile(def.id));
+        const busy = lines.some((l) => /address already in use/i.test(l));
+        throw new ClusterStartError(
+          def.id,
+          busy
+            ? `${def.id} could not listen on 127.0.0.1:${def.port}: the port is in use by another program. Run "kubedojo cluster up" again to pick free ports.`
+            : `${def.id} exited while starting (log: ${this.logFile(def.id)})`,
+          lines,
+        );
+      }
+      const result = await probe(def.health);
+      if (result.healthy) return;
+      last = result.reason;
+      await sleep(delay);
+      delay = Math.min(delay * 2, 400);
+    }
+    throw new ClusterStartError(def.id, `${def.id} did not become healthy within ${START_TIMEOUT_MS[def.id] / 1000}s: ${last}`, await tailFile(this.logFile(def.id)));
+  }
+
+  private async applyBootstrap(kc: KubeConfig): Promise<void> {
+    const results = await applyObjects(kc, await readManifests(bootstrapFile));
+    const failed = results.find((r) => !r.ok);
+    if (failed && !failed.ok) throw new Unavailable(`could not apply the cluster's bootstrap objects: ${failed.error.message}`);
+  }
+
+  private async ensureNodePool(kc: KubeConfig, changed: boolean): Promise<void> {
+    const nodes = await readManifests(nodePoolFile);
+    const names = nodes.map((n) => n.metadata?.name ?? '');
+    const core = kc.makeApiClient(CoreV1Api);
+    const ready = async (): Promise<string[]> => {
+      const list = await call(() => core.listNode());
+      if (!list.ok) return names;
+      const readyNames = new Set(list.value.items.filter(isReady).map((n) => n.metadata?.name));
+      return names.filter((n) => !readyNames.has(n));
+    };
+    if (!changed && (await ready()).length === 0) return;
+    const task = this.options.progress.begin(`waiting for ${names.length} nodes to be Ready`);
+    const created = await createMissing(kc, nodes);
+    const failed = created.find((r) => !r.ok);
+    if (failed && !failed.ok) {
+      task.fail(failed.error.message);
+      throw new ClusterStartError('node-pool', `could not create the node pool: ${failed.error.message}`);
+    }
+    const deadline = Date.now() + NODES_READY_TIMEOUT_MS;
+    let missing = await ready();
+    while (missing.length > 0 && Date.now() < deadline) {
+      task.update(`${names.length - missing.length}/${names.length} Ready`);
+      await sleep(100);
+      missing = await ready();
+    }
+    if (missing.length > 0) {
+      task.fail(`not Ready: ${missing.join(', ')}`);
+      throw new ClusterStartError('node-pool', `nodes not Ready after ${NODES_READY_TIMEOUT_MS / 1000}s: ${missing.join(', ')}`, await tailFile(this.logFile('kwok')));
+    }
+    task.done(`${names.length}/${names.length} Ready`);
+  }
+
+  private async writeKubeconfigs(pki: Pki, ports: Ports): Promise<void> {
+    const server = `https://127.0.0.1:${ports.apiserver}`;
+    const caData = await fs.readFile(pki.file('ca.crt'), 'utf8');
+    const write = async (file: string, user: string, name: 'admin' | 'super-admin' | 'controller-manager' | 'scheduler' | 'kwok') =>
+      writeKubeconfig(file, {
+        server,
+        caData,
+        user,
+        clientCertificateData: await fs.readFile(pki.file(`${name}.crt`), 'utf8'),
+        clientKeyData: await fs.readFile(pki.file(`${name}.key`), 'utf8'),
+      });
+    await Promise.all([
+      write(this.dirs.adminKubeconfig, 'kubedojo-admin', 'admin'),
+      write(kubeconfigFor(this.dirs, 'super-admin'), 'kubedojo-super-admin', 'super-admin'),
+      write(kubeconfigFor(this.dirs, 'controller-manager'), 'kube-controller-manager', 'controller-manager'),
+      write(kubeconfigFor(this.dirs, 'scheduler'), 'kube-scheduler', 'scheduler'),
+      write(kubeconfigFor(this.dirs, 'kwok'), 'kwok', 'kwok'),
+    ]);
+  }
+
+  /** Keeps last time's ports while they are free (so kubeconfigs stay valid), else picks new ones. */
+  private async resolvePorts(state: State, notes: string[]): Promise<Ports> {
+    const chosen: Partial<Ports> = {};
+    const used = new Set<number>();
+    for (const name of portNames) {
+      const explicit = name === 'apiserver' && this.options.apiPort > 0 ? this.options.apiPort : undefined;
+      const previous = state.ports?.[name];
+      const wanted = explicit ?? previous;
+      if (wanted !== undefined && !used.has(wanted)) {
+        const owner = state.processes[portOwner[name]];
+        const ownedByUs = owner !== undefined && (await isAlive(owner)) && previous === wanted;
+        if (ownedByUs || (await isPortFree(wanted))) {
+          chosen[name] = wanted;
+          used.add(wanted);
+          continue;
+        }
+        if (explicit !== undefined) {
+          throw new Conflict(
+            `Port ${explicit} on 127.0.0.1 is already in use by another program, so the API server cannot listen there. ` +
+              'Choose another with --api-port (or KUBEDOJO_API_PORT), or leave it out to pick a free port.',
+          );
+        }
+        notes.push(`port ${wanted} (${name}) is now used by another program; moved to a free port`);
+      }
+      const port = await freePort(used);
+      chosen[name] = port;
+      used.add(port);
+    }
+    return chosen as Ports;
+  }
+
+  private async readState(): Promise<State> {
+    let raw: string;
+    try {
+      raw = await fs.readFile(this.dirs.state, 'utf8');
+    } catch {
+      return { version: 1, desired: 'down', processes: {} };
+    }
+    const parsed = stateSchema.safeParse(safeJson(raw));
+    if (!parsed.success) {
+      // A damaged state file loses only pids and ports; etcd's data is elsewhere and kept.
+      this.log.warn({ file: this.dirs.state }, 'cluster state file is damaged; starting from a clean state');
+      return { version: 1, desired: 'down', processes: {} };
+    }
+    return parsed.data;
+  }
+
+  /** Writes are chained: components start in parallel and each records itself. */
+  private writeState(state: State): Promise<void> {
+    const text = `${JSON.stringify(state, null, 2)}\n`;
+    const write = async () => {
+      const tmp = `${this.dirs.state}.tmp-${process.pid}`;
+      await fs.writeFile(tmp, text, { mode: 0o600 });
+      await fs.rename(tmp, this.dirs.state);
+    };
+    this.stateWrites = this.stateWrites.then(write, write);
+    return this.stateWrites;
+  }
+
+  /** One kubedojo at a time changes the cluster; a second one waits and says so. */
+  private async lock(): Promise<() => Promise<void>> {
+    const options = { lockfilePath: this.dirs.lock, stale: 15_000, update: 5_000, realpath: false };
+    let waiting: ReturnType<Progress['begin']> | undefined;
+    const deadline = Date.now() + 20 * 60_000;
+    for (;;) {
+      try {
+        const release = await lockfile.lock(this.dirs.root, options);
+        waiting?.done();
+        return release;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() > deadline) throw error;
+        waiting ??= this.options.progress.begin('waiting for another kubedojo command that is changing the cluster');
+        await sleep(500);
+      }
+    }
+  }
+}
+
+function mainPort(id: ComponentId): PortName {
+  switch (id) {
+    case 'etcd':
+      return 'etcd';
+    case 'kube-apiserver':
+      return 'apiserver';
+    case 'kube-controller-manager':
+      return 'controllerManager';
+    case 'kube-scheduler':
+      return 'scheduler';
+    case 'kwok':
+      return 'kwok';
+  }
+}
+
+function fingerprintOf(def: ComponentDefinition, ports: Ports): string {
+  return createHash('sha256').update(JSON.stringify([def.binary, def.args, ports])).digest('hex').slice(0, 16);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isReady(node: V1Node): boolean {
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** Components get a small, fixed environment: nothing of the caller's (no KUBECONFIG, no tokens). */
+function componentEnv(env: Readonly<Record<string, string>>, home: string): Record<string, string> {
+  return { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home, TMPDIR: env.TMPDIR ?? '/tmp', LANG: 'C.UTF-8' };
+}
+
+export type { ControlPlane };

@@ -1,0 +1,216 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place that reads process.env. Every setting has a flag, an environment variable
+ * and a default; a flag beats the environment, which beats the default. All problems are
+ * reported at once, each naming the flag or variable it came from.
+ */
+
+const booleanWords: Record<string, boolean> = { '1': true, true: true, yes: true, on: true, '0': false, false: false, no: false, off: false };
+
+const port = z.coerce
+  .number({ error: 'must be a port number' })
+  .int('must be a whole number')
+  .min(0, 'must be between 0 and 65535')
+  .max(65535, 'must be between 0 and 65535');
+
+const bool = z.preprocess(
+  (value) => (typeof value === 'string' ? booleanWords[value.trim().toLowerCase()] ?? value : value),
+  z.boolean({ error: 'must be true or false (1/0, yes/no, on/off)' }),
+);
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+interface Field<T extends z.ZodType> {
+  flag: string;
+  env: readonly string[];
+  schema: T;
+  fallback: (env: Env) => unknown;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const field = <T extends z.ZodType>(flag: string, env: readonly string[], schema: T, fallback: (env: Env) => unknown): Field<T> => ({
+  flag,
+  env,
+  schema,
+  fallback,
+});
+
+const home = (env: Env): string => env.HOME ?? os.homedir();
+
+export const fields = {
+  dataDir: field('--data-dir', ['KUBEDOJO_DATA_DIR'], nonEmpty, (env) =>
+    path.join(env.XDG_DATA_HOME ?? path.join(home(env), '.local', 'share'), 'kubedojo'),
+  ),
+  cacheDir: field('--cache-dir', ['KUBEDOJO_CACHE_DIR'], nonEmpty, (env) =>
+    path.join(env.XDG_CACHE_HOME ?? path.join(home(env), '.cache'), 'kubedojo'),
+  ),
+  host: field('--host', ['KUBEDOJO_HOST'], nonEmpty, () => '127.0.0.1'),
+  port: field('--port', ['KUBEDOJO_PORT', 'PORT'], port, () => 8080),
+  cluster: field(
+    '--cluster',
+    ['KUBEDOJO_CLUSTER'],
+    z.enum(['auto', 'embedded', 'kubeconfig', 'in-cluster'], { error: 'must be one of auto, embedded, kubeconfig, in-cluster' }),
+    () => 'auto',
+  ),
+  kubeconfig: field('--kubeconfig', ['KUBECONFIG'], nonEmpty.optional(), () => undefined),
+  context: field('--context', ['KUBEDOJO_CONTEXT'], nonEmpty.optional(), () => undefined),
+  clusterUp: field('--cluster-up', ['KUBEDOJO_CLUSTER_UP'], bool, () => true),
+  apiPort: field('--api-port', ['KUBEDOJO_API_PORT'], port, () => 0),
+  etcdUnsafeNoFsync: field('--etcd-unsafe-no-fsync', ['KUBEDOJO_ETCD_UNSAFE_NO_FSYNC'], bool, () => false),
+  go: field('--go', ['KUBEDOJO_GO'], nonEmpty, () => 'go'),
+  logLevel: field(
+    '--log-level',
+    ['KUBEDOJO_LOG_LEVEL'],
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    }),
+    () => 'info',
+  ),
+  logFormat: field(
+    '--log-format',
+    ['KUBEDOJO_LOG_FORMAT'],
+    z.enum(['pretty', 'json'], { error: 'must be pretty or json' }),
+    (env) => (process.stderr.isTTY && !isCi(env) ? 'pretty' : 'json'),
+  ),
+} as const;
+
+type Fields = typeof fields;
+export type FieldName = keyof Fields;
+type Values = { [K in FieldName]: z.output<Fields[K]['schema']> };
+
+/** What a command line supplies: commander's parsed options (strings, booleans or numbers). */
+export type FlagValues = Partial<Record<FieldName, string | number | boolean | undefined>>;
+
+export type ClusterMode = 'embedded' | 'kubeconfig' | 'in-cluster';
+
+export interface Config {
+  dataDir: string;
+  cacheDir: string;
+  host: string;
+  port: number;
+  cluster: {
+    mode: ClusterMode;
+    /** Why this mode was chosen, for the first page and the logs. */
+    modeReason: string;
+    kubeconfig: string | undefined;
+    context: string | undefined;
+    /** Start (and build, on first run) the embedded cluster when serving. */
+    autoStart: boolean;
+    /** 0 picks a free port. */
+    apiPort: number;
+    etcdUnsafeNoFsync: boolean;
+  };
+  go: string;
+  log: { level: Values['logLevel']; format: Values['logFormat'] };
+  /** A person is watching: progress may redraw one line. */
+  interactive: boolean;
+  ci: boolean;
+  /** The environment handed to child processes that need it (the Go toolchain). */
+  env: Readonly<Record<string, string>>;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+function isCi(env: Env): boolean {
+  const ci = env.CI?.toLowerCase();
+  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+}
+
+function describeSource(name: FieldName, source: string): string {
+  const spec = fields[name];
+  return source === 'flag' ? spec.flag : source === 'default' ? `${spec.flag} (default)` : `${spec.flag} (from ${source})`;
+}
+
+/** `defaults` lets a command change a default (the CLI's cluster commands log less than `serve`). */
+export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defaults: FlagValues = {}): ConfigResult {
+  const problems: string[] = [];
+  const values: Partial<Record<FieldName, unknown>> = {};
+  const sources: Partial<Record<FieldName, string>> = {};
+
+  for (const name of Object.keys(fields) as FieldName[]) {
+    const spec = fields[name];
+    let raw: unknown;
+    let source = 'default';
+    if (flags[name] !== undefined) {
+      raw = flags[name];
+      source = 'flag';
+    } else {
+      const envName = spec.env.find((candidate) => env[candidate] !== undefined && env[candidate] !== '');
+      if (envName !== undefined) {
+        raw = env[envName];
+        source = envName;
+      } else {
+        raw = defaults[name] ?? spec.fallback(env);
+      }
+    }
+    sources[name] = source;
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) {
+      values[name] = parsed.data;
+    } else {
+      const shown = typeof raw === 'string' ? JSON.stringify(raw) : String(raw);
+      for (const issue of parsed.error.issues) problems.push(`${describeSource(name, source)}: ${issue.message}, got ${shown}`);
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const v = values as Values;
+  let mode: ClusterMode;
+  let modeReason: string;
+  const inCluster = env.KUBERNETES_SERVICE_HOST !== undefined && env.KUBERNETES_SERVICE_PORT !== undefined;
+  if (v.cluster === 'auto') {
+    if (v.kubeconfig !== undefined) {
+      mode = 'kubeconfig';
+      modeReason = `kubeconfig given by ${describeSource('kubeconfig', sources.kubeconfig ?? 'flag')}`;
+    } else if (inCluster) {
+      mode = 'in-cluster';
+      modeReason = 'running inside a Kubernetes pod';
+    } else {
+      mode = 'embedded';
+      modeReason = 'no kubeconfig given, so the embedded local cluster is used';
+    }
+  } else {
+    mode = v.cluster;
+    modeReason = `chosen by ${describeSource('cluster', sources.cluster ?? 'flag')}`;
+  }
+  if (mode === 'kubeconfig' && v.kubeconfig === undefined) {
+    problems.push(`${describeSource('cluster', sources.cluster ?? 'flag')}: "kubeconfig" needs --kubeconfig or KUBECONFIG`);
+  }
+  if (mode === 'in-cluster' && !inCluster) {
+    problems.push(`${describeSource('cluster', sources.cluster ?? 'flag')}: "in-cluster" needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (set inside a pod)`);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const childEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
+  const ci = isCi(env);
+
+  return {
+    ok: true,
+    config: {
+      dataDir: path.resolve(v.dataDir),
+      cacheDir: path.resolve(v.cacheDir),
+      host: v.host,
+      port: v.port,
+      cluster: {
+        mode,
+        modeReason,
+        // KUBECONFIG may list several files, as kubectl allows; the first one is used.
+        kubeconfig: v.kubeconfig === undefined ? undefined : path.resolve(v.kubeconfig.split(path.delimiter).find((p) => p !== '') ?? v.kubeconfig),
+        context: v.context,
+        autoStart: v.clusterUp,
+        apiPort: v.apiPort,
+        etcdUnsafeNoFsync: v.etcdUnsafeNoFsync,
+      },
+      go: v.go,
+      log: { level: v.logLevel, format: v.logFormat },
+      interactive: Boolean(process.stderr.isTTY) && !ci,
+      ci,
+      env: childEnv,
+    },
+  };
+}

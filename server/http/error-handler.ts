@@ -1,0 +1,38 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isAppError, NotFound } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { ApiErrorBody } from '../protocol.ts';
+
+/** The one place where errors become HTTP answers. Unknown errors are logged in full and
+ * answered generically, so no stack trace or internal detail reaches a client. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    // body-parser's errors (malformed JSON, too large) carry a status and are the client's fault.
+    const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : undefined;
+    if (isAppError(error)) {
+      const issues = error.details?.issues as ApiErrorBody['error']['issues'];
+      const body: ApiErrorBody = {
+        error: { code: error.code as ApiErrorBody['error']['code'], message: error.message, ...(issues ? { issues } : {}) },
+      };
+      res.status(error.status).json(body);
+      return;
+    }
+    if (status !== undefined && status >= 400 && status < 500) {
+      const message = status === 413 ? 'request body is too large' : 'request body is not valid JSON';
+      const body: ApiErrorBody = { error: { code: 'invalid', message, issues: [{ field: 'body', message }] } };
+      res.status(status === 413 ? 413 : 400).json(body);
+      return;
+    }
+    logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error while serving a request');
+    const body: ApiErrorBody = { error: { code: 'internal', message: 'Something went wrong on the server; it has been logged.' } };
+    res.status(500).json(body);
+  };
+}
+
+export const apiNotFound: RequestHandler = (req, _res, next) => {
+  next(new NotFound(`no API endpoint ${req.method} ${req.path}`));
+};

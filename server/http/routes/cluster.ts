@@ -1,0 +1,29 @@
+import { Router } from 'express';
+import type { ClusterConnection } from '../../cluster/connection.ts';
+import type { Instance } from '../../db/instance.ts';
+import type { ClusterInfoResponse, InstanceResponse } from '../../protocol.ts';
+
+/** What the first page shows: which cluster this kubedojo is connected to, and its shape. */
+export function clusterRoutes(deps: { cluster: ClusterConnection; instance: Instance; version: string }): Router {
+  const router = Router();
+  router.get('/cluster', async (_req, res) => {
+    const described = deps.cluster.describe();
+    const summary = await deps.cluster.summary();
+    const body: ClusterInfoResponse = {
+      kind: described.kind,
+      reason: described.reason,
+      server: described.server,
+      context: described.context,
+      reachable: summary.ok,
+      problem: summary.ok ? null : summary.error.message,
+      version: summary.ok ? summary.value.version : null,
+      nodes: summary.ok ? summary.value.nodes : null,
+    };
+    res.json(body);
+  });
+  router.get('/instance', (_req, res) => {
+    const body: InstanceResponse = { ...deps.instance, version: deps.version };
+    res.json(body);
+  });
+  return router;
+}

@@ -1,0 +1,63 @@
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import { connectionFromConfig } from './cluster/connection.ts';
+import { LocalCluster } from './cluster/local.ts';
+import type { Config } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import type { Logger } from './logger.ts';
+import type { Progress } from './progress.ts';
+
+/**
+ * The composition root of `kubedojo serve`: config → database → cluster → app → listen.
+ * Nothing else in the server creates these; everything else receives them.
+ */
+export async function runServer(config: Config, logger: Logger, progress: Progress): Promise<{ url: string; close(): Promise<void> }> {
+  const log = logger.child({ component: 'main' });
+  const db = openDatabase(path.join(config.dataDir, 'kubedojo.db'), logger);
+
+  if (config.cluster.mode === 'embedded' && config.cluster.autoStart) {
+    const local = new LocalCluster({
+      dataDir: config.dataDir,
+      cacheDir: config.cacheDir,
+      go: config.go,
+      env: config.env,
+      apiPort: config.cluster.apiPort,
+      etcdUnsafeNoFsync: config.cluster.etcdUnsafeNoFsync,
+      logger,
+      progress,
+    });
+    const report = await local.up();
+    log.info({ server: report.server, alreadyRunning: report.alreadyRunning, ms: report.durationMs }, 'local cluster ready');
+  }
+  const cluster = connectionFromConfig(config);
+  log.info({ ...cluster.describe() }, 'using cluster');
+
+  const app = createApp({ config, db, cluster, logger });
+  await new Promise<void>((resolve, reject) => {
+    app.http.once('error', reject);
+    app.http.listen(config.port, config.host, () => {
+      app.http.off('error', reject);
+      resolve();
+    });
+  });
+  const address = app.http.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.info({ url }, `kubedojo is serving on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      log.info('shutting down');
+      await app.close();
+      db.close();
+      if (config.cluster.mode === 'embedded') log.info('the local cluster keeps running; stop it with "kubedojo cluster down"');
+    })());
+  const onSignal = () => {
+    void close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { url, close };
+}
