@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Option, type OptionValues } from 'commander';
 import { BuildError } from './cluster/build.ts';
 import { ClusterStartError } from './cluster/local.ts';
 import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
@@ -9,9 +9,9 @@ import { runServer } from './main.ts';
 
 /** The `kubedojo` command. Output meant for people goes to stdout; logs and progress to stderr. */
 
-type Handler<O> = (ctx: CliContext, options: O) => Promise<number>;
+type Handler<O extends OptionValues> = (ctx: CliContext, options: O) => Promise<number>;
 
-function action<O>(handler: Handler<O>, defaults: Parameters<typeof contextFor>[1] = { logLevel: 'warn' }) {
+function action<O extends OptionValues>(handler: Handler<O>, defaults: Parameters<typeof contextFor>[1] = { logLevel: 'warn' }) {
   return async function (this: Command): Promise<void> {
     const ctx = contextFor(this, defaults);
     process.exitCode = await handler(ctx, this.opts<O>());

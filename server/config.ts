@@ -208,7 +208,7 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
       },
       go: v.go,
       log: { level: v.logLevel, format: v.logFormat },
-      interactive: Boolean(process.stderr.isTTY) && !ci,
+      interactive: process.stderr.isTTY && !ci,
       ci,
       env: childEnv,
     },

@@ -5,6 +5,7 @@ import { connectionFromConfig } from './cluster/connection.ts';
 import { LocalCluster } from './cluster/local.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
+import { Conflict } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Progress } from './progress.ts';
 
@@ -34,13 +35,24 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   log.info({ ...cluster.describe() }, 'using cluster');
 
   const app = createApp({ config, db, cluster, logger });
-  await new Promise<void>((resolve, reject) => {
-    app.http.once('error', reject);
-    app.http.listen(config.port, config.host, () => {
-      app.http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      app.http.once('error', reject);
+      app.http.listen(config.port, config.host, () => {
+        app.http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await app.close();
+    db.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new Conflict(`Port ${config.port} on ${config.host} is already in use by another program. Choose another with --port (or KUBEDOJO_PORT), or 0 for any free port.`);
+    }
+    if (code === 'EACCES') throw new Conflict(`Not allowed to listen on ${config.host}:${config.port}; ports below 1024 need privileges. Choose another with --port.`);
+    throw error;
+  }
   const address = app.http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;

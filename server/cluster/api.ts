@@ -32,11 +32,11 @@ function kindOf(status: number): ApiErrorKind {
 
 function parseBody(body: unknown): { message?: string; reason?: string } {
   let value = body;
-  if (typeof value === 'string') {
+  if (typeof body === 'string') {
     try {
-      value = JSON.parse(value);
+      value = JSON.parse(body);
     } catch {
-      return value.trim() === '' ? {} : { message: value.trim() };
+      return body.trim() === '' ? {} : { message: body.trim() };
     }
   }
   if (value !== null && typeof value === 'object') {
@@ -78,4 +78,10 @@ export async function call<T>(fn: () => Promise<T>): Promise<ApiResult<T>> {
   } catch (error) {
     return { ok: false, error: toApiError(error) };
   }
+}
+
+/** The first failure among several results, if any. */
+export function firstError(results: readonly ApiResult<unknown>[]): ApiError | undefined {
+  for (const result of results) if (!result.ok) return result.error;
+  return undefined;
 }

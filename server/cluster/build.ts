@@ -6,7 +6,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { z } from 'zod';
 import type { Logger } from '../logger.ts';
-import { formatDuration, type Progress } from '../progress.ts';
+import type { Progress } from '../progress.ts';
 import { controlPlaneCacheDir, controlPlaneModulesDir } from './paths.ts';
 
 /**
@@ -439,6 +439,6 @@ async function buildComponent(
   // Replace any corrupt copy, then move the new one into place in one rename.
   await fs.rm(finalDir, { recursive: true, force: true });
   await fs.rename(tmpDir, finalDir);
-  task.done(`${formatDuration(buildSeconds * 1000)}`);
+  task.done(spec.binaries.join(', '));
   return buildSeconds;
 }

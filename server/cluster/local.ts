@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Conflict, Unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Progress } from '../progress.ts';
-import { call } from './api.ts';
+import { call, firstError } from './api.ts';
 import { applyObjects, createMissing, readManifests } from './apply.ts';
 import { ensureControlPlane, type ComponentResult, type ControlPlane } from './build.ts';
 import { componentDefinitions, componentIds, kubeconfigFor, portNames, type ComponentDefinition, type ComponentId, type PortName, type Ports } from './components.ts';
@@ -39,7 +39,7 @@ const stateSchema = z.object({
   version: z.literal(1),
   desired: z.enum(['up', 'down']),
   ports: z.record(z.enum(portNames), z.number().int()).optional(),
-  processes: z.record(z.enum(componentIds), processSchema).default({}),
+  processes: z.partialRecord(z.enum(componentIds), processSchema).default({}),
   kubernetesVersion: z.string().optional(),
 });
 type State = z.infer<typeof stateSchema>;
@@ -275,11 +275,8 @@ export class LocalCluster {
         const record = state.processes[id];
         const result = record ? await terminate(record) : 'not-running';
         stopped.push({ id, result });
-        if (record) {
-          // The record is kept until the process is gone, so a failed down can be retried.
-          const { [id]: _removed, ...rest } = state.processes;
-          state.processes = rest;
-        }
+        // Forgotten only once the process is gone, so a failed down can be retried.
+        if (record) state.processes = Object.fromEntries(Object.entries(state.processes).filter(([key]) => key !== id));
       }
       state.desired = 'down';
       await this.writeState(state);
@@ -307,7 +304,7 @@ export class LocalCluster {
           return { ...base, state: 'crashed', detail: `pid ${record.pid} is not running`, lastLines: await tailFile(log) };
         }
         if (!ports) return { ...base, state: 'unhealthy', detail: 'no ports recorded', lastLines: [] };
-        const check = await this.healthCheckOf(id, ports);
+        const check = this.healthCheckOf(id, ports);
         const result = await probe(check);
         if (result.healthy) return { ...base, state: 'running', detail: null, lastLines: [] };
         return { ...base, state: 'unhealthy', detail: result.reason, lastLines: await tailFile(log) };
@@ -328,7 +325,7 @@ export class LocalCluster {
     };
   }
 
-  private async healthCheckOf(id: ComponentId, ports: Ports) {
+  private healthCheckOf(id: ComponentId, ports: Ports) {
     const pki: Pki = { dir: this.dirs.pki, file: (name) => path.join(this.dirs.pki, name) };
     const none = '';
     const defs = componentDefinitions({
@@ -378,9 +375,8 @@ export class LocalCluster {
   }
 
   private async applyBootstrap(kc: KubeConfig): Promise<void> {
-    const results = await applyObjects(kc, await readManifests(bootstrapFile));
-    const failed = results.find((r) => !r.ok);
-    if (failed && !failed.ok) throw new Unavailable(`could not apply the cluster's bootstrap objects: ${failed.error.message}`);
+    const failed = firstError(await applyObjects(kc, await readManifests(bootstrapFile)));
+    if (failed) throw new Unavailable(`could not apply the cluster's bootstrap objects: ${failed.message}`);
   }
 
   private async ensureNodePool(kc: KubeConfig, changed: boolean): Promise<void> {
@@ -395,11 +391,10 @@ export class LocalCluster {
     };
     if (!changed && (await ready()).length === 0) return;
     const task = this.options.progress.begin(`waiting for ${names.length} nodes to be Ready`);
-    const created = await createMissing(kc, nodes);
-    const failed = created.find((r) => !r.ok);
-    if (failed && !failed.ok) {
-      task.fail(failed.error.message);
-      throw new ClusterStartError('node-pool', `could not create the node pool: ${failed.error.message}`);
+    const failed = firstError(await createMissing(kc, nodes));
+    if (failed) {
+      task.fail(failed.message);
+      throw new ClusterStartError('node-pool', `could not create the node pool: ${failed.message}`);
     }
     const deadline = Date.now() + NODES_READY_TIMEOUT_MS;
     let missing = await ready();

@@ -10,6 +10,13 @@ import path from 'node:path';
  * once and kept across `down`/`up`; leaf certificates are renewed when they near expiry.
  */
 
+/* @peculiar/x509 is typed against the DOM's WebCrypto; Node's implements the same API with a
+ * slightly wider KeyUsage union, so its objects are handed over through these casts. */
+type LibCrypto = NonNullable<Parameters<typeof x509.X509CertificateGenerator.create>[1]>;
+type LibKeyPair = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'];
+type LibKey = LibKeyPair['privateKey'];
+const provider = webcrypto as unknown as LibCrypto;
+
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -78,7 +85,7 @@ const leaves: readonly LeafSpec[] = [
   { name: 'metrics-server-serving', ca: 'ca', cn: 'metrics-server', usage: 'server', names: loopbackNames },
 ];
 
-export type PkiFile = `${CaName | (typeof leaves)[number]['name']}.${'crt' | 'key'}` | 'sa.key' | 'sa.pub';
+export type PkiFile = `${string}.${'crt' | 'key'}` | 'sa.pub';
 
 export interface Pki {
   dir: string;
@@ -94,13 +101,13 @@ function pem(label: string, der: ArrayBuffer): string {
   return x509.PemConverter.encode(der, label);
 }
 
-async function generateKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+async function generateKeys(): Promise<LibKeyPair> {
+  return (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as unknown as LibKeyPair;
 }
 
-async function importPrivateKey(pemText: string): Promise<CryptoKey> {
+async function importPrivateKey(pemText: string): Promise<LibKey> {
   const der = x509.PemConverter.decodeFirst(pemText);
-  return (await webcrypto.subtle.importKey('pkcs8', der, algorithm, true, ['sign'])) as CryptoKey;
+  return (await webcrypto.subtle.importKey('pkcs8', der, algorithm, true, ['sign'])) as unknown as LibKey;
 }
 
 async function writeSecret(file: string, content: string): Promise<void> {
@@ -128,8 +135,8 @@ function serial(): string {
 async function issue(options: {
   cn: string;
   o?: readonly string[] | undefined;
-  keys: CryptoKeyPair;
-  issuer?: { cert: x509.X509Certificate; key: CryptoKey };
+  keys: LibKeyPair;
+  issuer?: { cert: x509.X509Certificate; key: LibKey };
   ca: boolean;
   usage?: Usage;
   names?: { dns: string[]; ip: string[] } | undefined;
@@ -137,7 +144,7 @@ async function issue(options: {
 }): Promise<x509.X509Certificate> {
   const notBefore = new Date(Date.now() - 5 * 60 * 1000); // tolerate small clock skew
   const notAfter = new Date(Date.now() + options.days * DAY);
-  const extensions: x509.Extension[] = [await x509.SubjectKeyIdentifierExtension.create(options.keys.publicKey, false, webcrypto as Crypto)];
+  const extensions: x509.Extension[] = [await x509.SubjectKeyIdentifierExtension.create(options.keys.publicKey, false, provider)];
   if (options.ca) {
     extensions.push(new x509.BasicConstraintsExtension(true, 0, true));
     extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true));
@@ -156,7 +163,7 @@ async function issue(options: {
   }
   const name = subject(options.cn, options.o);
   if (options.issuer) {
-    extensions.push(await x509.AuthorityKeyIdentifierExtension.create(options.issuer.cert, false, webcrypto as Crypto));
+    extensions.push(await x509.AuthorityKeyIdentifierExtension.create(options.issuer.cert, false, provider));
     return x509.X509CertificateGenerator.create(
       {
         serialNumber: serial(),
@@ -169,12 +176,12 @@ async function issue(options: {
         signingKey: options.issuer.key,
         extensions,
       },
-      webcrypto as Crypto,
+      provider,
     );
   }
   return x509.X509CertificateGenerator.createSelfSigned(
     { serialNumber: serial(), name, notBefore, notAfter, signingAlgorithm: algorithm, keys: options.keys, extensions },
-    webcrypto as Crypto,
+    provider,
   );
 }
 
@@ -198,7 +205,7 @@ export async function ensurePki(dir: string): Promise<{ pki: Pki; created: strin
   await fs.chmod(dir, 0o700);
   const file = (name: string) => path.join(dir, name);
   const created: string[] = [];
-  const caKeys = new Map<CaName, { cert: x509.X509Certificate; key: CryptoKey }>();
+  const caKeys = new Map<CaName, { cert: x509.X509Certificate; key: LibKey }>();
 
   for (const ca of cas) {
     const crt = file(`${ca.name}.crt`);

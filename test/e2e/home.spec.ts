@@ -1,0 +1,62 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { expect, test } from '@playwright/test';
+import { projectRoot } from '../helpers/cli.ts';
+import { HomePage } from './pages/home-page.ts';
+import { serve, type ServedApp } from './server.ts';
+
+test.describe('the first page, served with the embedded cluster', () => {
+  let app: ServedApp;
+  test.beforeAll(async () => {
+    test.setTimeout(360_000);
+    app = await serve();
+  });
+  test.afterAll(async () => {
+    await app.stop();
+  });
+
+  test('says which cluster kubedojo is connected to and shows its nodes', async ({ page }) => {
+    const versions = JSON.parse(await fs.readFile(path.join(projectRoot, 'sandboxes/controlplane/versions.json'), 'utf8')) as { kubernetes: string };
+    const home = new HomePage(page);
+    await home.open(app.url);
+    await expect(home.state).toHaveText('Connected');
+    await expect(home.kind).toHaveText('Embedded local cluster');
+    await expect(home.version).toHaveText(versions.kubernetes);
+    await expect(home.nodes).toHaveText('7 of 7 Ready · zones zone-a, zone-b, zone-c');
+    await expect(home.server).toHaveText(/^https:\/\/127\.0\.0\.1:\d+$/);
+    await expect(home.problem).toHaveCount(0);
+  });
+
+  test('switches to the dark theme from the keyboard and remembers it', async ({ page }) => {
+    const home = new HomePage(page);
+    await home.open(app.url);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.reload();
+    expect(await home.theme()).toBe('light');
+    await home.themeToggle.focus();
+    await page.keyboard.press('Enter');
+    expect(await home.theme()).toBe('dark');
+    await expect(home.themeToggle).toHaveAttribute('aria-pressed', 'true');
+    await page.reload();
+    expect(await home.theme()).toBe('dark');
+  });
+});
+
+test.describe('the first page without a cluster', () => {
+  let app: ServedApp;
+  test.beforeAll(async () => {
+    app = await serve(['--no-cluster-up']);
+  });
+  test.afterAll(async () => {
+    await app.stop();
+  });
+
+  test('says the cluster is unreachable and how to start it', async ({ page }) => {
+    const home = new HomePage(page);
+    await home.open(app.url);
+    await expect(home.state).toHaveText('Unreachable');
+    await expect(home.problem).toContainText('run "kubedojo cluster up"');
+    const ready = await page.request.get(`${app.url}/readyz`);
+    expect(ready.status()).toBe(503);
+  });
+});

@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { cliPath, projectRoot, runCli } from '../helpers/cli.ts';
+
+export interface ServedApp {
+  url: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real `kubedojo serve` on port 0 with a fresh data directory, as a user would
+ * (the embedded cluster starts with it unless `--no-cluster-up`), and reads its URL from the log.
+ */
+export async function serve(extraArgs: string[] = []): Promise<ServedApp> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-e2e-'));
+  const args = [cliPath, 'serve', '--port', '0', '--data-dir', dataDir, '--log-format', 'json', ...extraArgs];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: projectRoot,
+    env: { ...process.env, CI: 'true', KUBECONFIG: '', KUBEDOJO_ETCD_UNSAFE_NO_FSYNC: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`kubedojo serve did not start within 5 minutes:\n${log.join('\n')}`));
+    }, 300_000);
+    if (!child.stderr) throw new Error('no stderr');
+    readline.createInterface({ input: child.stderr }).on('line', (line) => {
+      log.push(line);
+      const match = /kubedojo is serving on (http:\/\/\S+?)"/.exec(line);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`kubedojo serve exited with ${code}:\n${log.join('\n')}`));
+    });
+  });
+  return {
+    url,
+    dataDir,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await runCli(['cluster', 'down', '--data-dir', dataDir]);
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createApp, type App } from '../../server/app.ts';
+import { connectionFromConfig } from '../../server/cluster/connection.ts';
+import { loadConfig, type FlagValues } from '../../server/config.ts';
+import { openDatabase } from '../../server/db/database.ts';
+import { silentLogger } from '../../server/logger.ts';
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  app: App;
+  close(): Promise<void>;
+}
+
+/** A real app (real SQLite file in a temp data dir) listening on a free port. */
+export async function startTestServer(flags: FlagValues = {}, options: { clientDir?: string } = {}): Promise<TestServer> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-app-'));
+  const result = loadConfig({ dataDir, port: 0, ...flags }, { HOME: os.homedir(), PATH: process.env.PATH ?? '' });
+  if (!result.ok) throw new Error(result.problems.join('\n'));
+  const db = openDatabase(path.join(dataDir, 'kubedojo.db'));
+  const app = createApp({ config: result.config, db, cluster: connectionFromConfig(result.config), logger: silentLogger(), ...options });
+  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
+  const { port } = app.http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    app,
+    async close() {
+      await app.close();
+      db.close();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
