@@ -9,6 +9,8 @@ export default defineConfig({
     outDir: path.join(root, 'dist'),
     emptyOutDir: true,
     sourcemap: true,
+    // mermaid's own chunks are large, but they load only on pages with diagrams.
+    chunkSizeWarningLimit: 2500,
   },
   server: {
     // `npm run dev:client` proxies the API to a running `kubedojo serve`.

@@ -12,6 +12,12 @@ import { apiNotFound, errorHandler } from './http/error-handler.ts';
 import { clusterRoutes } from './http/routes/cluster.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import type { Logger } from './logger.ts';
+import { LearnerRepository } from './db/learners.ts';
+import { ProgressRepository } from './db/progress.ts';
+import { sameOrigin, sessionMiddleware } from './http/session.ts';
+import { lessonRoutes } from './http/routes/lessons.ts';
+import { LessonService } from './lessons/lesson-service.ts';
+import type { Library } from './lessons/types.ts';
 
 export const VERSION = '0.1.0';
 
@@ -20,6 +26,7 @@ export interface AppDeps {
   db: Db;
   cluster: ClusterConnection;
   logger: Logger;
+  library: Library;
   /** The built browser app; defaults to client/dist. */
   clientDir?: string;
 }
@@ -45,9 +52,13 @@ export function createApp(deps: AppDeps): App {
     next();
   });
   app.use(express.json({ limit: '1mb' }));
+  const session = sessionMiddleware(new LearnerRepository(deps.db));
+  const lessons = new LessonService(deps.library, new ProgressRepository(deps.db));
 
   app.use(healthRoutes({ db: deps.db, cluster: deps.cluster }));
+  app.use('/api', sameOrigin, session.read);
   app.use('/api', clusterRoutes({ cluster: deps.cluster, instance, version: VERSION }));
+  app.use('/api', lessonRoutes({ lessons, session }));
   app.use('/api', apiNotFound);
 
   const clientDir = deps.clientDir ?? path.join(projectRoot, 'client', 'dist');

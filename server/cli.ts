@@ -4,6 +4,7 @@ import { BuildError } from './cluster/build.ts';
 import { ClusterStartError } from './cluster/local.ts';
 import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
 import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts';
+import { lessonsCheck, lessonsRender } from './cli/lessons.ts';
 import { isAppError } from './errors.ts';
 import { runServer } from './main.ts';
 
@@ -55,6 +56,25 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .action(action(clusterBuild));
 
+  const lessons = program.command('lessons').description("the course team's lesson library");
+  lessons
+    .command('check')
+    .description('validate a lesson library (front matter, quizzes, links, prerequisites, lab files); exit 1 on errors')
+    .argument('[dir]', 'the library folder (default: lessons/ of this checkout)')
+    .option('--json', 'print one JSON object with every lesson (answers included: this is the author\'s view) and every error')
+    .action(async function (this: Command, dir: string | undefined) {
+      const ctx = contextFor(this, { logLevel: 'warn' });
+      process.exitCode = await lessonsCheck(ctx, dir, this.opts<{ json?: boolean }>());
+    });
+  lessons
+    .command('render')
+    .description('print the learner-facing HTML of one lesson (no quiz answers)')
+    .argument('<file>', 'the lesson markdown file')
+    .action(async function (this: Command, file: string) {
+      const ctx = contextFor(this, { logLevel: 'warn' });
+      process.exitCode = await lessonsRender(ctx, file);
+    });
+
   program
     .command('serve')
     .description('serve the web app and API (starting the local cluster unless a kubeconfig is given)')
@@ -63,6 +83,7 @@ export function buildProgram(): Command {
     .option('--cluster <mode>', 'auto, embedded, kubeconfig or in-cluster (env KUBEDOJO_CLUSTER)')
     .option('--kubeconfig <file>', 'use an existing cluster through this kubeconfig (env KUBECONFIG)')
     .option('--context <name>', 'kubeconfig context to use')
+    .option('--lessons-dir <dir>', 'the lesson library (env KUBEDOJO_LESSONS_DIR, default: lessons/ of this checkout)')
     .option('--no-cluster-up', 'do not start the embedded cluster; fail readiness until it runs')
     .option('--api-port <port>', 'API server port of the embedded cluster')
     .option('--go <path>', 'the Go toolchain that builds the control plane')
@@ -105,5 +126,10 @@ export async function runCli(argv: string[]): Promise<number> {
 
 // Only when run as a program: importing this module (tests) has no side effects.
 if (import.meta.main) {
+  // `kubedojo lessons check --json | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   process.exitCode = await runCli(process.argv);
 }

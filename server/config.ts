@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { projectRoot } from './cluster/paths.ts';
 
 /**
  * The one place that reads process.env. Every setting has a flag, an environment variable
@@ -48,6 +49,7 @@ export const fields = {
   cacheDir: field('--cache-dir', ['KUBEDOJO_CACHE_DIR'], nonEmpty, (env) =>
     path.join(env.XDG_CACHE_HOME ?? path.join(home(env), '.cache'), 'kubedojo'),
   ),
+  lessonsDir: field('--lessons-dir', ['KUBEDOJO_LESSONS_DIR'], nonEmpty, () => path.join(projectRoot, 'lessons')),
   host: field('--host', ['KUBEDOJO_HOST'], nonEmpty, () => '127.0.0.1'),
   port: field('--port', ['KUBEDOJO_PORT', 'PORT'], port, () => 8080),
   cluster: field(
@@ -90,6 +92,8 @@ export type ClusterMode = 'embedded' | 'kubeconfig' | 'in-cluster';
 export interface Config {
   dataDir: string;
   cacheDir: string;
+  /** The lesson library: level folders of markdown lessons and their lab files. */
+  lessonsDir: string;
   host: string;
   port: number;
   cluster: {
@@ -194,6 +198,7 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
     config: {
       dataDir: path.resolve(v.dataDir),
       cacheDir: path.resolve(v.cacheDir),
+      lessonsDir: path.resolve(v.lessonsDir),
       host: v.host,
       port: v.port,
       cluster: {

@@ -6,6 +6,7 @@ import { LocalCluster } from './cluster/local.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { Conflict } from './errors.ts';
+import { loadLibrary } from './lessons/library.ts';
 import type { Logger } from './logger.ts';
 import type { Progress } from './progress.ts';
 
@@ -31,10 +32,15 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
     const report = await local.up();
     log.info({ server: report.server, alreadyRunning: report.alreadyRunning, ms: report.durationMs }, 'local cluster ready');
   }
+  const library = await loadLibrary(config.lessonsDir);
+  const lessonsLog = logger.child({ component: 'lessons' });
+  for (const problem of library.errors) lessonsLog.warn(problem, `${problem.file}:${problem.line}: ${problem.message}`);
+  lessonsLog.info({ dir: config.lessonsDir, lessons: library.lessons.length, errors: library.errors.length }, `loaded ${library.lessons.length} lessons`);
+
   const cluster = connectionFromConfig(config);
   log.info({ ...cluster.describe() }, 'using cluster');
 
-  const app = createApp({ config, db, cluster, logger });
+  const app = createApp({ config, db, cluster, logger, library });
   try {
     await new Promise<void>((resolve, reject) => {
       app.http.once('error', reject);

@@ -47,3 +47,89 @@ export interface InstanceResponse {
   createdAt: string;
   version: string;
 }
+
+// ---- Lessons, quizzes and progress -------------------------------------------------------
+
+export type LessonLevel = 'beginner' | 'intermediate' | 'advanced';
+export type LessonStatusView = 'not-started' | 'started' | 'completed';
+
+export interface LessonProgressView {
+  status: LessonStatusView;
+  /** Questions answered right at least once. */
+  quizCorrect: number;
+  quizTotal: number;
+  lastSection: string | null;
+  updatedAt: string | null;
+}
+
+export interface PrerequisiteView {
+  number: number;
+  slug: string | null;
+  title: string | null;
+}
+
+export interface LessonSummary {
+  slug: string;
+  title: string;
+  level: LessonLevel;
+  number: number;
+  tags: string[];
+  estimatedMinutes: number;
+  prerequisites: PrerequisiteView[];
+  diagrams: number;
+  quizQuestions: number;
+  hasLab: boolean;
+  progress: LessonProgressView;
+}
+
+export interface CatalogResponse {
+  levels: { level: LessonLevel; lessons: LessonSummary[] }[];
+  tags: { tag: string; count: number }[];
+}
+
+/** A question as the learner sees it before answering: no answer, no explanation. */
+export interface PublicQuestion {
+  id: string;
+  number: number;
+  questionHtml: string;
+  options: { letter: string; html: string }[];
+}
+
+/** What the learner has done with one question so far. */
+export interface QuestionState {
+  attempts: number;
+  lastChoice: string;
+  correct: boolean;
+  /** Only once answered right. */
+  answer: string | null;
+  explanationHtml: string | null;
+}
+
+export interface LessonResponse extends LessonSummary {
+  html: string;
+  toc: { level: number; id: string; text: string }[];
+  quiz: PublicQuestion[];
+  answers: Record<string, QuestionState>;
+  codeBlocks: { index: number; lang: string; apply: boolean; run: boolean }[];
+}
+
+export interface QuizAnswerRequest {
+  choice: string;
+  /** Milliseconds the learner spent on the question, measured in the browser. */
+  timeMs?: number;
+}
+
+export interface QuizAnswerResponse {
+  questionId: string;
+  state: QuestionState;
+  progress: LessonProgressView;
+}
+
+export interface ProgressUpdateRequest {
+  status: 'started' | 'completed';
+  section?: string;
+}
+
+export interface ProgressResponse {
+  lessons: { slug: string; title: string; level: LessonLevel; progress: LessonProgressView }[];
+}

@@ -6,6 +6,7 @@ import { createApp, type App } from '../../server/app.ts';
 import { connectionFromConfig } from '../../server/cluster/connection.ts';
 import { loadConfig, type FlagValues } from '../../server/config.ts';
 import { openDatabase } from '../../server/db/database.ts';
+import { loadLibrary } from '../../server/lessons/library.ts';
 import { silentLogger } from '../../server/logger.ts';
 
 export interface TestServer {
@@ -21,7 +22,8 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
   const result = loadConfig({ dataDir, port: 0, ...flags }, { HOME: os.homedir(), PATH: process.env.PATH ?? '' });
   if (!result.ok) throw new Error(result.problems.join('\n'));
   const db = openDatabase(path.join(dataDir, 'kubedojo.db'));
-  const app = createApp({ config: result.config, db, cluster: connectionFromConfig(result.config), logger: silentLogger(), ...options });
+  const library = await loadLibrary(result.config.lessonsDir);
+  const app = createApp({ config: result.config, db, cluster: connectionFromConfig(result.config), logger: silentLogger(), library, ...options });
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   const { port } = app.http.address() as AddressInfo;
   return {

@@ -1,6 +1,6 @@
-import type { ClusterInfoResponse } from '../../server/protocol.ts';
-import { getJson } from './api.ts';
-import { h } from './dom.ts';
+import type { ClusterInfoResponse } from '../../../server/protocol.ts';
+import { getJson } from '../api.ts';
+import { h } from '../dom.ts';
 
 const kindLabel: Record<ClusterInfoResponse['kind'], string> = {
   embedded: 'Embedded local cluster',
@@ -37,20 +37,16 @@ export function renderCluster(info: ClusterInfoResponse): HTMLElement {
   );
 }
 
-export async function showHome(main: HTMLElement): Promise<void> {
-  main.replaceChildren(
-    h(
-      'section',
-      { class: 'hero' },
-      h('h1', {}, 'Learn Kubernetes on a real cluster'),
-      h('p', { class: 'lede' }, 'Read a lesson, answer its quiz, get your own sandbox namespace, type kubectl in the browser and press Check.'),
-    ),
-    h('p', { class: 'muted', 'aria-live': 'polite' }, 'Checking the cluster…'),
+/** The cluster card, filled in when /api/cluster answers. */
+export function clusterCard(): HTMLElement {
+  const slot = h('div', { class: 'cluster-slot' }, h('p', { class: 'muted', 'aria-live': 'polite' }, 'Checking the cluster…'));
+  getJson<ClusterInfoResponse>('/api/cluster').then(
+    (info) => {
+      slot.replaceChildren(renderCluster(info));
+    },
+    (error: unknown) => {
+      slot.replaceChildren(h('p', { class: 'problem', role: 'alert' }, `Could not reach the kubedojo server: ${error instanceof Error ? error.message : String(error)}`));
+    },
   );
-  try {
-    const info = await getJson<ClusterInfoResponse>('/api/cluster');
-    main.lastElementChild?.replaceWith(renderCluster(info));
-  } catch (error) {
-    main.lastElementChild?.replaceWith(h('p', { class: 'problem', role: 'alert' }, `Could not reach the kubedojo server: ${error instanceof Error ? error.message : String(error)}`));
-  }
+  return slot;
 }
