@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { connectionFromConfig } from './cluster/connection.ts';
-import { LocalCluster } from './cluster/local.ts';
+import { localClusterFromConfig } from './cluster/local.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { Conflict } from './errors.ts';
@@ -19,16 +19,7 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   const db = openDatabase(path.join(config.dataDir, 'kubedojo.db'), logger);
 
   if (config.cluster.mode === 'embedded' && config.cluster.autoStart) {
-    const local = new LocalCluster({
-      dataDir: config.dataDir,
-      cacheDir: config.cacheDir,
-      go: config.go,
-      env: config.env,
-      apiPort: config.cluster.apiPort,
-      etcdUnsafeNoFsync: config.cluster.etcdUnsafeNoFsync,
-      logger,
-      progress,
-    });
+    const local = localClusterFromConfig(config, logger, progress);
     const report = await local.up();
     log.info({ server: report.server, alreadyRunning: report.alreadyRunning, ms: report.durationMs }, 'local cluster ready');
   }

@@ -1,21 +1,11 @@
 import fs from 'node:fs/promises';
 import { ensureControlPlane } from '../cluster/build.ts';
-import { LocalCluster, type ClusterStatus } from '../cluster/local.ts';
+import { localClusterFromConfig, type ClusterStatus, type LocalCluster } from '../cluster/local.ts';
 import { formatDuration } from '../progress.ts';
 import { EXIT, type CliContext } from './context.ts';
 
 export function localCluster(ctx: CliContext): LocalCluster {
-  const { config } = ctx;
-  return new LocalCluster({
-    dataDir: config.dataDir,
-    cacheDir: config.cacheDir,
-    go: config.go,
-    env: config.env,
-    apiPort: config.cluster.apiPort,
-    etcdUnsafeNoFsync: config.cluster.etcdUnsafeNoFsync,
-    logger: ctx.logger,
-    progress: ctx.progress,
-  });
+  return localClusterFromConfig(ctx.config, ctx.logger, ctx.progress);
 }
 
 function table(rows: string[][]): string {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
+import type { Config } from '../config.ts';
 import { Conflict, Unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Progress } from '../progress.ts';
@@ -545,3 +546,17 @@ function componentEnv(env: Readonly<Record<string, string>>, home: string): Reco
 }
 
 export type { ControlPlane };
+
+/** The embedded cluster as the settings describe it. */
+export function localClusterFromConfig(config: Config, logger: Logger, progress: Progress): LocalCluster {
+  return new LocalCluster({
+    dataDir: config.dataDir,
+    cacheDir: config.cacheDir,
+    go: config.go,
+    env: config.env,
+    apiPort: config.cluster.apiPort,
+    etcdUnsafeNoFsync: config.cluster.etcdUnsafeNoFsync,
+    logger,
+    progress,
+  });
+}
