@@ -18,6 +18,8 @@ import { sameOrigin, sessionMiddleware } from './http/session.ts';
 import { lessonRoutes } from './http/routes/lessons.ts';
 import { LessonService } from './lessons/lesson-service.ts';
 import type { Library } from './lessons/types.ts';
+import { sandboxRoutes } from './http/routes/sandboxes.ts';
+import type { SandboxService } from './sandboxes/service.ts';
 
 export const VERSION = '0.1.0';
 
@@ -27,6 +29,7 @@ export interface AppDeps {
   cluster: ClusterConnection;
   logger: Logger;
   library: Library;
+  sandboxes: SandboxService;
   /** The built browser app; defaults to client/dist. */
   clientDir?: string;
 }
@@ -59,6 +62,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/api', sameOrigin, session.read);
   app.use('/api', clusterRoutes({ cluster: deps.cluster, instance, version: VERSION }));
   app.use('/api', lessonRoutes({ lessons, session }));
+  app.use('/api', sandboxRoutes({ sandboxes: deps.sandboxes, lessons, session }));
   app.use('/api', apiNotFound);
 
   const clientDir = deps.clientDir ?? path.join(projectRoot, 'client', 'dist');

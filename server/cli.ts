@@ -5,6 +5,7 @@ import { ClusterStartError } from './cluster/local.ts';
 import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
 import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts';
 import { lessonsCheck, lessonsRender } from './cli/lessons.ts';
+import { sandboxCreate, sandboxDelete, sandboxList, sandboxReset } from './cli/sandbox.ts';
 import { isAppError } from './errors.ts';
 import { runServer } from './main.ts';
 
@@ -73,6 +74,33 @@ export function buildProgram(): Command {
     .action(async function (this: Command, file: string) {
       const ctx = contextFor(this, { logLevel: 'warn' });
       process.exitCode = await lessonsRender(ctx, file);
+    });
+
+  const sandbox = program.command('sandbox').description("learners' sandboxes: a namespace per learner and lesson").option('--kubeconfig <file>', 'use this cluster instead of the embedded one');
+  sandbox
+    .command('create')
+    .description('create (or find) the sandbox of a learner for a lesson and write their kubeconfig')
+    .option('--learner <name>', 'the learner (any text: it becomes a valid, collision-free name)')
+    .option('--lesson <slug>', 'the lesson slug')
+    .option('--size <size>', 'small, medium or large (default: what the lab asks for)')
+    .option('--workshop <id>', 'the workshop the sandbox belongs to')
+    .option('--kubeconfig-out <file>', "also write the learner's kubeconfig here (mode 0600)")
+    .option('--json', 'print {namespace, group, priorityClassPrefix, expiresAt, kubeconfig}')
+    .action(action(sandboxCreate));
+  sandbox.command('list').description('every sandbox with its learner, lesson and expiry').option('--json', 'print JSON').action(action(sandboxList));
+  sandbox
+    .command('reset')
+    .description("delete and recreate a sandbox, with the lab's setup applied again")
+    .argument('<namespace>')
+    .action(async function (this: Command, namespace: string) {
+      process.exitCode = await sandboxReset(contextFor(this, { logLevel: 'warn' }), namespace);
+    });
+  sandbox
+    .command('delete')
+    .description("delete a sandbox and the learner's CRDs and PriorityClasses; waits until it is gone")
+    .argument('<namespace>')
+    .action(async function (this: Command, namespace: string) {
+      process.exitCode = await sandboxDelete(contextFor(this, { logLevel: 'warn' }), namespace);
     });
 
   program

@@ -63,6 +63,13 @@ export const fields = {
   clusterUp: field('--cluster-up', ['KUBEDOJO_CLUSTER_UP'], bool, () => true),
   apiPort: field('--api-port', ['KUBEDOJO_API_PORT'], port, () => 0),
   etcdUnsafeNoFsync: field('--etcd-unsafe-no-fsync', ['KUBEDOJO_ETCD_UNSAFE_NO_FSYNC'], bool, () => false),
+  sandboxTtl: field('--sandbox-ttl', ['KUBEDOJO_SANDBOX_TTL'], z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(10, 'must be at least 10 minutes').max(1440, 'must be at most 1440 minutes (a day)'), () => 120),
+  sandboxIdle: field('--sandbox-idle', ['KUBEDOJO_SANDBOX_IDLE'], z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(5, 'must be at least 5 minutes').max(1440, 'must be at most 1440 minutes'), () => 60),
+  sandboxesPerLearner: field('--sandboxes-per-learner', ['KUBEDOJO_SANDBOXES_PER_LEARNER'], z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100'), () => 3),
+  sandboxCapacity: field('--sandbox-capacity', ['KUBEDOJO_SANDBOX_CAPACITY'], z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000'), () => 300),
+  warmPool: field('--warm-pool', ['KUBEDOJO_WARM_POOL'], z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(1000, 'must be at most 1000'), () => 0),
+  warmPoolSize: field('--warm-pool-size', ['KUBEDOJO_WARM_POOL_SIZE'], z.enum(['small', 'medium', 'large'], { error: 'must be small, medium or large' }), () => 'small'),
+  reapInterval: field('--reap-interval', ['KUBEDOJO_REAP_INTERVAL'], z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(0, 'must be 0 (off) or more').max(3600, 'must be at most 3600 seconds'), () => 30),
   go: field('--go', ['KUBEDOJO_GO'], nonEmpty, () => 'go'),
   logLevel: field(
     '--log-level',
@@ -107,6 +114,15 @@ export interface Config {
     /** 0 picks a free port. */
     apiPort: number;
     etcdUnsafeNoFsync: boolean;
+  };
+  sandboxes: {
+    ttlMinutes: number;
+    idleMinutes: number;
+    maxPerLearner: number;
+    capacity: number;
+    warmPool: number;
+    warmPoolSize: 'small' | 'medium' | 'large';
+    reapIntervalSeconds: number;
   };
   go: string;
   log: { level: Values['logLevel']; format: Values['logFormat'] };
@@ -210,6 +226,15 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
         autoStart: v.clusterUp,
         apiPort: v.apiPort,
         etcdUnsafeNoFsync: v.etcdUnsafeNoFsync,
+      },
+      sandboxes: {
+        ttlMinutes: v.sandboxTtl,
+        idleMinutes: v.sandboxIdle,
+        maxPerLearner: v.sandboxesPerLearner,
+        capacity: v.sandboxCapacity,
+        warmPool: v.warmPool,
+        warmPoolSize: v.warmPoolSize,
+        reapIntervalSeconds: v.reapInterval,
       },
       go: v.go,
       log: { level: v.logLevel, format: v.logFormat },

@@ -7,6 +7,8 @@ import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { Conflict } from './errors.ts';
 import { loadLibrary } from './lessons/library.ts';
+import { sandboxServiceFromConfig } from './sandboxes/from-config.ts';
+import type { SandboxService } from './sandboxes/service.ts';
 import type { Logger } from './logger.ts';
 import type { Progress } from './progress.ts';
 
@@ -31,7 +33,10 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   const cluster = connectionFromConfig(config);
   log.info({ ...cluster.describe() }, 'using cluster');
 
-  const app = createApp({ config, db, cluster, logger, library });
+  const sandboxes = sandboxServiceFromConfig(config, cluster, library, logger);
+  startSandboxes(sandboxes, log);
+
+  const app = createApp({ config, db, cluster, logger, library, sandboxes });
   try {
     await new Promise<void>((resolve, reject) => {
       app.http.once('error', reject);
@@ -59,6 +64,7 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   const close = () =>
     (closing ??= (async () => {
       log.info('shutting down');
+      sandboxes.stop();
       await app.close();
       db.close();
       if (config.cluster.mode === 'embedded') log.info('the local cluster keeps running; stop it with "kubedojo cluster down"');
@@ -69,4 +75,20 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   return { url, close };
+}
+
+/** Adopts, reaps and pools sandboxes once the cluster answers; retries until it does. */
+function startSandboxes(sandboxes: SandboxService, log: Logger): void {
+  const attempt = (): void => {
+    sandboxes.start().then(
+      () => {
+        log.info('sandboxes adopted and reaped; reaper running');
+      },
+      (error: unknown) => {
+        log.warn({ err: error }, 'could not start sandbox housekeeping yet; retrying in 30 s');
+        setTimeout(attempt, 30_000).unref();
+      },
+    );
+  };
+  attempt();
 }

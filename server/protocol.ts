@@ -133,3 +133,32 @@ export interface ProgressUpdateRequest {
 export interface ProgressResponse {
   lessons: { slug: string; title: string; level: LessonLevel; progress: LessonProgressView }[];
 }
+
+// ---- Sandboxes ----------------------------------------------------------------------------
+
+/** A learner's sandbox as the browser sees it: never a credential. */
+export interface SandboxView {
+  namespace: string;
+  lesson: string;
+  size: 'small' | 'medium' | 'large';
+  /** The learner's own API group for CRDs. */
+  group: string;
+  /** The learner's PriorityClass name prefix. */
+  priorityClassPrefix: string;
+  createdAt: string;
+  expiresAt: string;
+  state: 'ready' | 'creating' | 'terminating';
+}
+
+export interface SandboxCreateRequest {
+  lesson: string;
+  size?: 'small' | 'medium' | 'large';
+}
+
+export interface SandboxExtendRequest {
+  minutes: number;
+}
+
+export interface SandboxListResponse {
+  sandboxes: SandboxView[];
+}

@@ -104,6 +104,9 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${f('sa.pub')}`,
       `--service-account-signing-key-file=${f('sa.key')}`,
+      // Learners' tokens must expire when their sandbox does: no silent one-year extension.
+      '--service-account-extend-token-expiration=false',
+      '--service-account-max-token-expiration=48h',
       `--kubelet-client-certificate=${f('apiserver-kubelet-client.crt')}`,
       `--kubelet-client-key=${f('apiserver-kubelet-client.key')}`,
       `--kubelet-certificate-authority=${f('ca.crt')}`,
@@ -117,6 +120,9 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
       `--proxy-client-key-file=${f('front-proxy-client.key')}`,
       '--enable-aggregator-routing=true',
       '--profiling=false',
+      // Room for a workshop's burst of sandboxes (the platform also queues its own requests).
+      '--max-requests-inflight=800',
+      '--max-mutating-requests-inflight=400',
       '--v=0',
     ],
     health: { url: `https://${local(ports.apiserver)}/readyz`, clientCert: superAdmin, ca: f('ca.crt') },

@@ -171,11 +171,14 @@ export class LocalCluster {
       logger: this.options.logger,
     });
     const notes: string[] = [];
-    const { pki, created } = await ensurePki(this.dirs.pki);
+    const { pki, created, replaced } = await ensurePki(this.dirs.pki);
     if (created.length > 0) this.log.info({ created }, 'created certificates and keys');
+    if (replaced) notes.push(`the cluster's certificates could not be read and were made anew (the old ones are beside ${this.dirs.pki})`);
     await Promise.all([this.dirs.etcdData, this.dirs.logs, this.dirs.config].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })));
 
     const state = await this.readState();
+    // Components read their certificates at start: new or renewed ones mean a restart.
+    const pkiStamp = await stampOf(pki.dir);
     const ports = await this.resolvePorts(state, notes);
     await this.writeKubeconfigs(pki, ports);
     const definitions = componentDefinitions({
@@ -200,7 +203,7 @@ export class LocalCluster {
 
     const ensure = async (id: ComponentId): Promise<void> => {
       const def = get(id);
-      const fingerprint = fingerprintOf(def, ports);
+      const fingerprint = fingerprintOf(def, ports, pkiStamp);
       const record = state.processes[id];
       if (record && (await isAlive(record))) {
         if (record.fingerprint === fingerprint) {
@@ -524,8 +527,14 @@ function mainPort(id: ComponentId): PortName {
   }
 }
 
-function fingerprintOf(def: ComponentDefinition, ports: Ports): string {
-  return createHash('sha256').update(JSON.stringify([def.binary, def.args, ports])).digest('hex').slice(0, 16);
+function fingerprintOf(def: ComponentDefinition, ports: Ports, pkiStamp: string): string {
+  return createHash('sha256').update(JSON.stringify([def.binary, def.args, ports, pkiStamp])).digest('hex').slice(0, 16);
+}
+
+async function stampOf(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  for (const name of (await fs.readdir(dir)).filter((n) => n.endsWith('.crt') || n === 'sa.pub').sort()) hash.update(await fs.readFile(path.join(dir, name)));
+  return hash.digest('hex').slice(0, 16);
 }
 
 function safeJson(text: string): unknown {

@@ -187,7 +187,7 @@ async function needsRenewal(certFile: string, issuerFile: string | undefined): P
 }
 
 /** Creates whatever is missing or about to expire; returns how to find each file. */
-export async function ensurePki(dir: string): Promise<{ pki: Pki; created: string[] }> {
+export async function ensurePki(dir: string, replaceUnreadable = true): Promise<{ pki: Pki; created: string[]; replaced?: boolean }> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   await fs.chmod(dir, 0o700);
   const file = (name: string) => path.join(dir, name);
@@ -204,7 +204,16 @@ export async function ensurePki(dir: string): Promise<{ pki: Pki; created: strin
       await writeSecret(crt, cert);
       created.push(ca.name);
     }
-    issuers.set(ca.name, { cert: forge.pki.certificateFromPem(await fs.readFile(crt, 'utf8')), key: forge.pki.privateKeyFromPem(await fs.readFile(keyFile, 'utf8')) });
+    try {
+      issuers.set(ca.name, { cert: forge.pki.certificateFromPem(await fs.readFile(crt, 'utf8')), key: forge.pki.privateKeyFromPem(await fs.readFile(keyFile, 'utf8')) });
+    } catch (error) {
+      if (!replaceUnreadable) throw error;
+      // A CA this version cannot sign with (damaged, or made by an earlier kubedojo with other
+      // key types): set the whole PKI aside and make a new one; etcd's data is unaffected.
+      await fs.rename(dir, `${dir}.replaced-${Date.now()}`);
+      const fresh = await ensurePki(dir, false);
+      return { pki: fresh.pki, created: fresh.created, replaced: true };
+    }
   }
 
   const stale: LeafSpec[] = [];

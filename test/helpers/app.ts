@@ -8,6 +8,7 @@ import { loadConfig, type FlagValues } from '../../server/config.ts';
 import { openDatabase } from '../../server/db/database.ts';
 import { loadLibrary } from '../../server/lessons/library.ts';
 import { silentLogger } from '../../server/logger.ts';
+import { sandboxServiceFromConfig } from '../../server/sandboxes/from-config.ts';
 
 export interface TestServer {
   url: string;
@@ -23,7 +24,9 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
   if (!result.ok) throw new Error(result.problems.join('\n'));
   const db = openDatabase(path.join(dataDir, 'kubedojo.db'));
   const library = await loadLibrary(result.config.lessonsDir);
-  const app = createApp({ config: result.config, db, cluster: connectionFromConfig(result.config), logger: silentLogger(), library, ...options });
+  const cluster = connectionFromConfig(result.config);
+  const sandboxes = sandboxServiceFromConfig(result.config, cluster, library, silentLogger());
+  const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, ...options });
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   const { port } = app.http.address() as AddressInfo;
   return {

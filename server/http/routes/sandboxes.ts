@@ -1,0 +1,73 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { NotFound } from '../../errors.ts';
+import type { LessonService } from '../../lessons/lesson-service.ts';
+import type { SandboxCreateRequest, SandboxExtendRequest, SandboxListResponse, SandboxView } from '../../protocol.ts';
+import type { Sandbox, SandboxService } from '../../sandboxes/service.ts';
+import { SIZES } from '../../sandboxes/template.ts';
+import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
+import { validate } from '../validate.ts';
+
+const namespaceParams = z.object({ namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name') });
+const createBody = z.strictObject({
+  lesson: z.string().regex(/^[a-z0-9][a-z0-9-]{0,120}$/, 'must be a lesson slug'),
+  size: z.enum(SIZES, { error: `must be one of ${SIZES.join(', ')}` }).optional(),
+}) satisfies z.ZodType<SandboxCreateRequest>;
+const extendBody = z.strictObject({
+  minutes: z.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(5, 'must be at least 5').max(240, 'must be at most 240'),
+}) satisfies z.ZodType<SandboxExtendRequest>;
+
+export function view(sandbox: Sandbox): SandboxView {
+  return {
+    namespace: sandbox.namespace,
+    lesson: sandbox.lesson,
+    size: sandbox.size,
+    group: sandbox.group,
+    priorityClassPrefix: sandbox.priorityClassPrefix,
+    createdAt: sandbox.createdAt,
+    expiresAt: sandbox.expiresAt,
+    state: sandbox.state,
+  };
+}
+
+/** A learner's own sandboxes; anyone else's are "not found", never "forbidden". */
+export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: LessonService; session: ReturnType<typeof sessionMiddleware> }): Router {
+  const router = Router();
+  const { sandboxes, session } = deps;
+
+  router.get('/sandboxes', async (_req, res) => {
+    const learner = learnerOf(res);
+    const body: SandboxListResponse = { sandboxes: learner ? (await sandboxes.list({ learnerId: learner.id })).map(view) : [] };
+    res.json(body);
+  });
+
+  router.post('/sandboxes', validate({ body: createBody }), session.requireLearner, async (req, res) => {
+    const body = req.body as z.infer<typeof createBody>;
+    if (!deps.lessons.lessons.some((l) => l.slug === body.lesson)) throw new NotFound(`there is no lesson "${body.lesson}"`);
+    const learner = currentLearner(res);
+    const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? undefined, lesson: body.lesson, size: body.size });
+    res.status(access.created || access.fromPool ? 201 : 200).json(view(access.sandbox));
+  });
+
+  router.post('/sandboxes/:namespace/extend', validate({ params: namespaceParams, body: extendBody }), session.requireLearner, async (req, res) => {
+    const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
+    await sandboxes.getOwned(namespace, currentLearner(res).id);
+    const access = await sandboxes.extend(namespace, (req.body as z.infer<typeof extendBody>).minutes);
+    res.json(view(access.sandbox));
+  });
+
+  router.post('/sandboxes/:namespace/reset', validate({ params: namespaceParams }), session.requireLearner, async (_req, res) => {
+    const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
+    await sandboxes.getOwned(namespace, currentLearner(res).id);
+    res.json(view((await sandboxes.reset(namespace)).sandbox));
+  });
+
+  router.delete('/sandboxes/:namespace', validate({ params: namespaceParams }), session.requireLearner, async (_req, res) => {
+    const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
+    await sandboxes.getOwned(namespace, currentLearner(res).id);
+    await sandboxes.delete(namespace);
+    res.status(204).end();
+  });
+
+  return router;
+}
