@@ -34,9 +34,10 @@ export function lessonKey(lesson: string): string {
   return slug === lesson ? slug : `${slugify(lesson, 50) || 'lesson'}-${hash(`lesson\0${lesson}`, 10)}`;
 }
 
-/** The namespace of a learner's sandbox for a lesson: readable, ≤ 63, unique per pair. */
-export function sandboxNamespace(learnerId: string, lesson: string): string {
-  const who = slugify(learnerId, 20) || 'learner';
+/** The namespace of a learner's sandbox for a lesson: readable (from the learner's display
+ * name when there is one), ≤ 63, and unique per (learner id, lesson) through the hash. */
+export function sandboxNamespace(learnerId: string, lesson: string, displayName = learnerId): string {
+  const who = slugify(displayName, 20) || 'learner';
   const what = slugify(lesson, 16) || 'lesson';
   return `kd-${who}-${what}-${hash(`${learnerId}\0${lesson}`, 10)}`.replace(/-+/g, '-');
 }

@@ -288,7 +288,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
         workshop: request.workshop ?? NO_WORKSHOP,
       };
       const claimed = await this.claim(kc, size, meta);
-      const sandbox = claimed?.sandbox ?? (await this.build(kc, { namespace: sandboxNamespace(request.learnerId, request.lesson), size, ...meta, expiresAt: isoIn(this.settings.ttlMinutes) }));
+      const sandbox = claimed?.sandbox ?? (await this.build(kc, { namespace: sandboxNamespace(request.learnerId, request.lesson, request.learnerName), size, ...meta, expiresAt: isoIn(this.settings.ttlMinutes) }));
       await this.applySetup(kc, sandbox, lab);
       this.emit('event', { type: 'created', namespace: sandbox.namespace });
       void this.fillPool();

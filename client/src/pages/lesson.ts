@@ -5,6 +5,7 @@ import { drawDiagrams } from '../diagrams.ts';
 import { h } from '../dom.ts';
 import { levelLabel, progressBadge } from '../format.ts';
 import { setupQuiz } from '../quiz.ts';
+import { sandboxPanel } from '../sandbox-panel.ts';
 
 function toc(lesson: LessonResponse): HTMLElement {
   const entries = lesson.toc.filter((t) => t.level <= 3);
@@ -62,6 +63,7 @@ export async function showLesson(main: HTMLElement, slug: string, url: URL): Pro
     'article',
     { class: 'lesson', 'aria-labelledby': 'lesson-title' },
     header(lesson, progressSlot),
+    lesson.hasLab ? sandboxPanel(lesson.slug) : null,
     body,
     h('footer', { class: 'lesson-footer' }, complete, h('a', { href: '/' }, 'All lessons')),
   );

@@ -45,7 +45,7 @@ export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: Lesson
     const body = req.body as z.infer<typeof createBody>;
     if (!deps.lessons.lessons.some((l) => l.slug === body.lesson)) throw new NotFound(`there is no lesson "${body.lesson}"`);
     const learner = currentLearner(res);
-    const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? undefined, lesson: body.lesson, size: body.size });
+    const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, size: body.size });
     res.status(access.created || access.fromPool ? 201 : 200).json(view(access.sandbox));
   });
 

@@ -1,0 +1,114 @@
+import type { SandboxListResponse, SandboxView } from '../../server/protocol.ts';
+import { ApiError, getJson, postJson } from './api.ts';
+import { h } from './dom.ts';
+
+function timeLeft(expiresAt: string): string {
+  const ms = new Date(expiresAt).getTime() - Date.now();
+  if (ms <= 0) return 'expired';
+  const minutes = Math.round(ms / 60_000);
+  return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min left` : `${minutes} min left`;
+}
+
+async function send(method: 'DELETE' | 'POST', url: string, body?: unknown): Promise<SandboxView | undefined> {
+  if (method === 'POST') return postJson<SandboxView>(url, body ?? {});
+  const response = await fetch(url, { method, credentials: 'same-origin', headers: { accept: 'application/json' } });
+  if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`);
+  return undefined;
+}
+
+/**
+ * The learner's sandbox for a lesson with a lab: start it, see the values the lab's manifests
+ * use (namespace, CRD group, PriorityClass prefix), extend, reset or delete it.
+ */
+export function sandboxPanel(lesson: string): HTMLElement {
+  const panel = h('section', { class: 'card sandbox-panel', 'aria-labelledby': 'sandbox-heading', 'data-testid': 'sandbox-panel' });
+  const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+  let timer: number | undefined;
+
+  const fail = (error: unknown) => {
+    status.textContent = `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
+    status.className = 'problem';
+  };
+
+  const busy = (text: string, action: () => Promise<void>) => {
+    status.textContent = text;
+    status.className = 'muted';
+    for (const button of panel.querySelectorAll('button')) button.disabled = true;
+    action().catch(fail);
+  };
+
+  const value = (label: string, text: string, testId: string) =>
+    h('div', { class: 'kv' }, h('dt', {}, label), h('dd', {}, h('code', { 'data-testid': testId }, text)));
+
+  const showNone = () => {
+    window.clearInterval(timer);
+    const start = h('button', { type: 'button', class: 'button primary', 'data-testid': 'start-sandbox' }, 'Start my sandbox');
+    start.addEventListener('click', () => {
+      busy('Creating your sandbox…', async () => {
+        const sandbox = await postJson<SandboxView>('/api/sandboxes', { lesson });
+        show(sandbox);
+        status.textContent = 'Your sandbox is ready.';
+      });
+    });
+    panel.replaceChildren(
+      h('h2', { id: 'sandbox-heading' }, 'Lab sandbox'),
+      h('p', {}, 'A namespace of your own on a real cluster, with the quota and permissions this lab needs.'),
+      start,
+      status,
+    );
+  };
+
+  const show = (sandbox: SandboxView) => {
+    const left = h('span', { 'data-testid': 'sandbox-time-left' }, timeLeft(sandbox.expiresAt));
+    window.clearInterval(timer);
+    timer = window.setInterval(() => {
+      left.textContent = timeLeft(sandbox.expiresAt);
+    }, 30_000);
+    const extend = h('button', { type: 'button', class: 'button', 'data-testid': 'extend-sandbox' }, 'Add 30 minutes');
+    const reset = h('button', { type: 'button', class: 'button', 'data-testid': 'reset-sandbox' }, 'Reset');
+    const remove = h('button', { type: 'button', class: 'button', 'data-testid': 'delete-sandbox' }, 'Delete');
+    const base = `/api/sandboxes/${encodeURIComponent(sandbox.namespace)}`;
+    extend.addEventListener('click', () => {
+      busy('Extending…', async () => {
+        show((await send('POST', `${base}/extend`, { minutes: 30 })) ?? sandbox);
+        status.textContent = 'Extended by 30 minutes.';
+      });
+    });
+    reset.addEventListener('click', () => {
+      if (!confirm('Reset the sandbox? Everything you made in it is deleted and the lab starts over.')) return;
+      busy('Resetting: deleting and recreating your sandbox…', async () => {
+        show((await send('POST', `${base}/reset`)) ?? sandbox);
+        status.textContent = 'Your sandbox was reset.';
+      });
+    });
+    remove.addEventListener('click', () => {
+      if (!confirm('Delete the sandbox and everything in it?')) return;
+      busy('Deleting…', async () => {
+        await send('DELETE', base);
+        showNone();
+        status.textContent = 'Your sandbox was deleted.';
+      });
+    });
+    panel.replaceChildren(
+      h('div', { class: 'card-head' }, h('h2', { id: 'sandbox-heading' }, 'Lab sandbox'), h('span', { class: 'badge ok' }, sandbox.state === 'ready' ? 'Ready' : sandbox.state), ),
+      h(
+        'dl',
+        { class: 'kvs' },
+        value('Namespace', sandbox.namespace, 'sandbox-namespace'),
+        value('Your CRD group', sandbox.group, 'sandbox-group'),
+        value('PriorityClass prefix', sandbox.priorityClassPrefix, 'sandbox-prefix'),
+        h('div', { class: 'kv' }, h('dt', {}, 'Time'), h('dd', {}, left, ` · size ${sandbox.size}`)),
+      ),
+      h('div', { class: 'sandbox-actions' }, extend, reset, remove),
+      status,
+    );
+  };
+
+  panel.append(h('h2', { id: 'sandbox-heading' }, 'Lab sandbox'), h('p', { class: 'muted' }, 'Looking for your sandbox…'));
+  getJson<SandboxListResponse>('/api/sandboxes').then((list) => {
+    const mine = list.sandboxes.find((s) => s.lesson === lesson && s.state !== 'terminating');
+    if (mine) show(mine);
+    else showNone();
+  }, fail);
+  return panel;
+}
