@@ -104,6 +104,10 @@ export function sandboxPanel(lesson: string): HTMLElement {
     );
   };
 
+  // While the page is open the learner is working: say so every five minutes (idle reaping).
+  window.setInterval(() => {
+    if (document.visibilityState === 'visible' && panel.isConnected) void getJson<SandboxListResponse>('/api/sandboxes').catch(() => undefined);
+  }, 5 * 60_000);
   panel.append(h('h2', { id: 'sandbox-heading' }, 'Lab sandbox'), h('p', { class: 'muted' }, 'Looking for your sandbox…'));
   getJson<SandboxListResponse>('/api/sandboxes').then((list) => {
     const mine = list.sandboxes.find((s) => s.lesson === lesson && s.state !== 'terminating');

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { RawClient } from '../../server/cluster/raw.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ApiErrorBody, SandboxListResponse, SandboxView } from '../../server/protocol.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
@@ -56,6 +57,14 @@ describe('the sandbox API', () => {
       expect(response.status, `${method} ${path}`).toBe(404);
       expect((response.json as ApiErrorBody).error.message).toBe(`there is no sandbox ${sandbox.namespace}`);
     }
+
+    // An open lesson page polling the list counts as activity for the idle reaper.
+    const admin = new RawClient(kubeConfigFrom(inject('kubeconfig')));
+    const longAgo = new Date(Date.now() - 20 * 60_000).toISOString();
+    await admin.mergePatch({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: sandbox.namespace, annotations: { 'kubedojo.dev/last-activity': longAgo } } });
+    await mine('GET', '/api/sandboxes');
+    const touched = await kubeConfigFrom(inject('kubeconfig')).makeApiClient(CoreV1Api).readNamespace({ name: sandbox.namespace });
+    expect(Date.now() - new Date(touched.metadata?.annotations?.['kubedojo.dev/last-activity'] ?? 0).getTime()).toBeLessThan(60_000);
 
     const extended = await mine('POST', `/api/sandboxes/${sandbox.namespace}/extend`, { minutes: 30 });
     expect(new Date((extended.json as SandboxView).expiresAt).getTime()).toBeGreaterThan(new Date(sandbox.expiresAt).getTime());

@@ -62,6 +62,17 @@ describe('health and readiness', () => {
   });
 });
 
+describe('sandboxes without a cluster', () => {
+  it('answers 503 with the reason, and lists nothing', async () => {
+    const response = await fetch(`${unreachable.url}/api/sandboxes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lesson: 'kubernetes-fundamentals' }) });
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as ApiErrorBody;
+    expect(body.error.code).toBe('unavailable');
+    expect(body.error.message).toBe(`could not install the sandbox policies: the API server is unreachable: connect ECONNREFUSED 127.0.0.1:${deadPort}`);
+    expect(await (await fetch(`${unreachable.url}/api/sandboxes`)).json()).toEqual({ sandboxes: [] });
+  });
+});
+
 describe('errors', () => {
   it('answers an unknown API path with a JSON 404', async () => {
     const response = await fetch(`${unreachable.url}/api/does-not-exist`);

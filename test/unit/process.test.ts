@@ -52,10 +52,10 @@ describe('detached component processes', () => {
   it('keeps the previous log beside the new one', async () => {
     const logFile = path.join(dir, 'twice.log');
     for (const word of ['first', 'second']) {
-      const record = await spawnDetached({ binary: '/bin/echo', args: [word], logFile, env: {}, cwd: dir }).catch(() => undefined);
-      if (record) await terminate(record, 100);
+      const record = await spawnDetached({ binary: '/bin/sh', args: ['-c', `echo ${word}; exec sleep 30`], logFile, env: { PATH: '/usr/bin:/bin' }, cwd: dir });
+      await expect.poll(() => tailFile(logFile)).toEqual([word]);
+      await terminate(record, 1000);
     }
-    await expect.poll(() => tailFile(logFile)).toEqual(['second']);
     expect(await tailFile(`${logFile}.1`)).toEqual(['first']);
     expect(await tailFile(path.join(dir, 'absent.log'))).toEqual([]);
   });

@@ -37,7 +37,12 @@ export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: Lesson
 
   router.get('/sandboxes', async (_req, res) => {
     const learner = learnerOf(res);
-    const body: SandboxListResponse = { sandboxes: learner ? (await sandboxes.list({ learnerId: learner.id })).map(view) : [] };
+    const mine = learner ? await sandboxes.list({ learnerId: learner.id }) : [];
+    // An open lesson page asks every few minutes: that is activity, and keeps the idle reaper off.
+    await Promise.all(
+      mine.filter((s) => s.state === 'ready' && Date.now() - new Date(s.lastActivity).getTime() > 5 * 60_000).map((s) => sandboxes.touch(s.namespace).catch(() => undefined)),
+    );
+    const body: SandboxListResponse = { sandboxes: mine.map(view) };
     res.json(body);
   });
 
