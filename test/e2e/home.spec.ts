@@ -3,22 +3,15 @@ import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { projectRoot } from '../helpers/cli.ts';
 import { HomePage } from './pages/home-page.ts';
-import { serve, type ServedApp } from './server.ts';
+import { servedForSuite } from './server.ts';
 
 test.describe('the first page, served with the embedded cluster', () => {
-  let app: ServedApp;
-  test.beforeAll(async () => {
-    test.setTimeout(360_000);
-    app = await serve();
-  });
-  test.afterAll(async () => {
-    await app.stop();
-  });
+  const app = servedForSuite(test);
 
   test('says which cluster kubedojo is connected to and shows its nodes', async ({ page }) => {
     const versions = JSON.parse(await fs.readFile(path.join(projectRoot, 'sandboxes/controlplane/versions.json'), 'utf8')) as { kubernetes: string };
     const home = new HomePage(page);
-    await home.open(app.url);
+    await home.open(app().url);
     await expect(home.state).toHaveText('Connected');
     await expect(home.kind).toHaveText('Embedded local cluster');
     await expect(home.version).toHaveText(versions.kubernetes);
@@ -29,7 +22,7 @@ test.describe('the first page, served with the embedded cluster', () => {
 
   test('switches to the dark theme from the keyboard and remembers it', async ({ page }) => {
     const home = new HomePage(page);
-    await home.open(app.url);
+    await home.open(app().url);
     await page.emulateMedia({ colorScheme: 'light' });
     await page.reload();
     expect(await home.theme()).toBe('light');
@@ -43,20 +36,14 @@ test.describe('the first page, served with the embedded cluster', () => {
 });
 
 test.describe('the first page without a cluster', () => {
-  let app: ServedApp;
-  test.beforeAll(async () => {
-    app = await serve(['--no-cluster-up']);
-  });
-  test.afterAll(async () => {
-    await app.stop();
-  });
+  const app = servedForSuite(test, ['--no-cluster-up']);
 
   test('says the cluster is unreachable and how to start it', async ({ page }) => {
     const home = new HomePage(page);
-    await home.open(app.url);
+    await home.open(app().url);
     await expect(home.state).toHaveText('Unreachable');
     await expect(home.problem).toContainText('run "kubedojo cluster up"');
-    const ready = await page.request.get(`${app.url}/readyz`);
+    const ready = await page.request.get(`${app().url}/readyz`);
     expect(ready.status()).toBe(503);
   });
 });

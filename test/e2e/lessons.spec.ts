@@ -4,7 +4,7 @@ import { loadLibrary } from '../../server/lessons/library.ts';
 import type { QuizQuestion } from '../../server/lessons/types.ts';
 import { CatalogPage } from './pages/catalog-page.ts';
 import { LessonPage } from './pages/lesson-page.ts';
-import { serve, type ServedApp } from './server.ts';
+import { servedForSuite } from './server.ts';
 
 const slug = 'advanced-kubernetes-patterns';
 
@@ -13,17 +13,13 @@ const plain = (markdown: string) => markdown.replace(/[`*_]/g, '').slice(0, 40);
 const title = 'Advanced Kubernetes Patterns';
 
 test.describe('a learner takes a lesson', () => {
-  let app: ServedApp;
+  const app = servedForSuite(test, ['--no-cluster-up']);
   let quiz: QuizQuestion[];
   let diagrams = 0;
   test.beforeAll(async () => {
-    app = await serve(['--no-cluster-up']);
     const library = await loadLibrary(`${projectRoot}/lessons`);
     quiz = library.bySlug.get(slug)?.quiz ?? [];
     diagrams = library.bySlug.get(slug)?.diagrams ?? 0;
-  });
-  test.afterAll(async () => {
-    await app.stop();
   });
 
   test('catalog → lesson → diagram → quiz wrong then right → reload keeps progress', async ({ page }) => {
@@ -32,13 +28,13 @@ test.describe('a learner takes a lesson', () => {
     const wrong = Object.keys(first.options).find((l) => l !== first.answer) ?? '';
 
     const catalog = new CatalogPage(page);
-    await catalog.open(app.url);
+    await catalog.open(app().url);
     await expect(catalog.progressOf(slug)).toHaveText('Not started');
     await catalog.openLesson(title);
 
     const lesson = new LessonPage(page);
     await lesson.expectLoaded(title);
-    await expect(page).toHaveURL(`${app.url}/lessons/${slug}`);
+    await expect(page).toHaveURL(`${app().url}/lessons/${slug}`);
     await expect(lesson.drawnDiagrams.first()).toBeVisible();
     // Every mermaid block of the lesson is drawn as an SVG, none failed.
     await expect(page.locator('.diagram[data-drawn="true"] svg')).toHaveCount(diagrams);
@@ -73,7 +69,7 @@ test.describe('a learner takes a lesson', () => {
     const question = quiz[1];
     if (!question) throw new Error('no second question');
     const lesson = new LessonPage(page);
-    await page.goto(`${app.url}/lessons/${slug}#quiz`);
+    await page.goto(`${app().url}/lessons/${slug}#quiz`);
     await lesson.expectLoaded(title);
     const letters = Object.keys(question.options);
     const radios = lesson.question(question.id).locator('input[type=radio]');
@@ -88,7 +84,7 @@ test.describe('a learner takes a lesson', () => {
   });
 
   test('an unknown lesson says so, with a way back', async ({ page }) => {
-    await page.goto(`${app.url}/lessons/no-such-lesson`);
+    await page.goto(`${app().url}/lessons/no-such-lesson`);
     await expect(page.getByRole('alert')).toHaveText('There is no lesson "no-such-lesson".');
     await page.getByRole('link', { name: 'Back to the lessons' }).click();
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Learn Kubernetes on a real cluster');

@@ -1,22 +1,15 @@
 import { expect, test } from '@playwright/test';
 import { LessonPage } from './pages/lesson-page.ts';
 import { SandboxPanel } from './pages/sandbox-panel.ts';
-import { serve, type ServedApp } from './server.ts';
+import { servedForSuite } from './server.ts';
 
 test.describe('a learner starts the lab sandbox from the lesson page', () => {
-  let app: ServedApp;
-  test.beforeAll(async () => {
-    test.setTimeout(360_000);
-    app = await serve();
-  });
-  test.afterAll(async () => {
-    await app.stop();
-  });
+  const app = servedForSuite(test);
 
   test('start → see namespace, group and prefix → extend → reload keeps it → delete', async ({ page }) => {
     page.on('dialog', (dialog) => void dialog.accept());
     const lesson = new LessonPage(page);
-    await page.goto(`${app.url}/lessons/advanced-kubernetes-patterns`);
+    await page.goto(`${app().url}/lessons/advanced-kubernetes-patterns`);
     await lesson.expectLoaded('Advanced Kubernetes Patterns');
     const panel = new SandboxPanel(page);
     await panel.start.click();

@@ -53,3 +53,19 @@ export async function serve(extraArgs: string[] = []): Promise<ServedApp> {
     },
   };
 }
+
+/** One real server per suite: started before its tests, stopped (with its cluster) after. */
+export function servedForSuite(test: { beforeAll: (fn: () => Promise<void>) => void; afterAll: (fn: () => Promise<void>) => void; setTimeout: (ms: number) => void }, extraArgs: string[] = []): () => ServedApp {
+  let app: ServedApp | undefined;
+  test.beforeAll(async () => {
+    test.setTimeout(360_000);
+    app = await serve(extraArgs);
+  });
+  test.afterAll(async () => {
+    await app?.stop();
+  });
+  return () => {
+    if (!app) throw new Error('the suite server is not running');
+    return app;
+  };
+}
