@@ -20,6 +20,10 @@ import { LessonService } from './lessons/lesson-service.ts';
 import type { Library } from './lessons/types.ts';
 import { sandboxRoutes } from './http/routes/sandboxes.ts';
 import type { SandboxService } from './sandboxes/service.ts';
+import { recordingRoutes } from './http/routes/recordings.ts';
+import type { TerminalManager } from './terminal/manager.ts';
+import type { RecordingStore } from './terminal/recorder.ts';
+import { terminalNamespace } from './terminal/socket.ts';
 
 export const VERSION = '0.1.0';
 
@@ -30,6 +34,8 @@ export interface AppDeps {
   logger: Logger;
   library: Library;
   sandboxes: SandboxService;
+  terminals: TerminalManager;
+  recordings: RecordingStore;
   /** The built browser app; defaults to client/dist. */
   clientDir?: string;
 }
@@ -55,7 +61,8 @@ export function createApp(deps: AppDeps): App {
     next();
   });
   app.use(express.json({ limit: '1mb' }));
-  const session = sessionMiddleware(new LearnerRepository(deps.db));
+  const learners = new LearnerRepository(deps.db);
+  const session = sessionMiddleware(learners);
   const lessons = new LessonService(deps.library, new ProgressRepository(deps.db));
 
   app.use(healthRoutes({ db: deps.db, cluster: deps.cluster }));
@@ -63,6 +70,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/api', clusterRoutes({ cluster: deps.cluster, instance, version: VERSION }));
   app.use('/api', lessonRoutes({ lessons, session }));
   app.use('/api', sandboxRoutes({ sandboxes: deps.sandboxes, lessons, session }));
+  app.use('/api', recordingRoutes({ recordings: deps.recordings }));
   app.use('/api', apiNotFound);
 
   const clientDir = deps.clientDir ?? path.join(projectRoot, 'client', 'dist');
@@ -82,12 +90,15 @@ export function createApp(deps: AppDeps): App {
   app.use(errorHandler(logger));
 
   const server = http.createServer(app);
-  const io = new SocketServer(server, { serveClient: false, maxHttpBufferSize: 1e6 });
+  // Terminal messages are small; anything larger is refused by socket.io itself.
+  const io = new SocketServer(server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
+  terminalNamespace(io, { learners, sandboxes: deps.sandboxes, terminals: deps.terminals, logger: deps.logger });
 
   return {
     http: server,
     io,
     async close() {
+      await deps.terminals.closeAll();
       await io.close().catch(() => undefined);
       if (server.listening) {
         await new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@ import { ClusterStartError } from './cluster/local.ts';
 import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
 import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts';
 import { lessonsCheck, lessonsRender } from './cli/lessons.ts';
-import { sandboxCreate, sandboxDelete, sandboxList, sandboxReset } from './cli/sandbox.ts';
+import { sandboxCreate, sandboxDelete, sandboxList, sandboxReset, sandboxShell } from './cli/sandbox.ts';
 import { isAppError } from './errors.ts';
 import { runServer } from './main.ts';
 
@@ -94,6 +94,14 @@ export function buildProgram(): Command {
     .argument('<namespace>')
     .action(async function (this: Command, namespace: string) {
       process.exitCode = await sandboxReset(contextFor(this, { logLevel: 'warn' }), namespace);
+    });
+  sandbox
+    .command('shell')
+    .description("open the learner's jailed shell of a sandbox here (or run COMMAND in it), as the learner")
+    .argument('<namespace>')
+    .argument('[command...]', 'a command to run instead of an interactive shell (after --)')
+    .action(async function (this: Command, namespace: string, command: string[]) {
+      process.exitCode = await sandboxShell(contextFor(this, { logLevel: 'warn' }), namespace, command);
     });
   sandbox
     .command('delete')

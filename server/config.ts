@@ -70,6 +70,12 @@ export const fields = {
   warmPool: field('--warm-pool', ['KUBEDOJO_WARM_POOL'], z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(1000, 'must be at most 1000'), () => 0),
   warmPoolSize: field('--warm-pool-size', ['KUBEDOJO_WARM_POOL_SIZE'], z.enum(['small', 'medium', 'large'], { error: 'must be small, medium or large' }), () => 'small'),
   reapInterval: field('--reap-interval', ['KUBEDOJO_REAP_INTERVAL'], z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(0, 'must be 0 (off) or more').max(3600, 'must be at most 3600 seconds'), () => 30),
+  terminalIdle: field('--terminal-idle', ['KUBEDOJO_TERMINAL_IDLE'], z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(1, 'must be at least 1 minute').max(1440, 'must be at most 1440 minutes'), () => 30),
+  terminalGrace: field('--terminal-grace', ['KUBEDOJO_TERMINAL_GRACE'], z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(5, 'must be at least 5 seconds').max(86_400, 'must be at most 86400 seconds'), () => 600),
+  terminalBackend: field('--terminal-backend', ['KUBEDOJO_TERMINAL_BACKEND'], z.enum(['auto', 'jail', 'pod'], { error: 'must be auto, jail or pod' }), () => 'auto'),
+  jailDir: field('--jail-dir', ['KUBEDOJO_JAIL_DIR'], nonEmpty.optional(), () => undefined),
+  toolboxImage: field('--toolbox-image', ['KUBEDOJO_TOOLBOX_IMAGE'], nonEmpty, () => 'docker.io/bitnami/kubectl:latest'),
+  recordingRetention: field('--recording-retention', ['KUBEDOJO_RECORDING_RETENTION'], z.coerce.number({ error: 'must be a number of days' }).int('must be a whole number of days').min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days'), () => 30),
   go: field('--go', ['KUBEDOJO_GO'], nonEmpty, () => 'go'),
   logLevel: field(
     '--log-level',
@@ -123,6 +129,15 @@ export interface Config {
     warmPool: number;
     warmPoolSize: 'small' | 'medium' | 'large';
     reapIntervalSeconds: number;
+  };
+  terminals: {
+    idleMinutes: number;
+    graceSeconds: number;
+    backend: 'auto' | 'jail' | 'pod';
+    /** Where jailed shells keep homes and runtime files. */
+    jailDir: string;
+    toolboxImage: string;
+    recordingRetentionDays: number;
   };
   go: string;
   log: { level: Values['logLevel']; format: Values['logFormat'] };
@@ -235,6 +250,14 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
         warmPool: v.warmPool,
         warmPoolSize: v.warmPoolSize,
         reapIntervalSeconds: v.reapInterval,
+      },
+      terminals: {
+        idleMinutes: v.terminalIdle,
+        graceSeconds: v.terminalGrace,
+        backend: v.terminalBackend,
+        jailDir: path.resolve(v.jailDir ?? (process.getuid?.() === 0 ? '/var/lib/kubedojo/jails' : path.join(v.dataDir, 'jails'))),
+        toolboxImage: v.toolboxImage,
+        recordingRetentionDays: v.recordingRetention,
       },
       go: v.go,
       log: { level: v.logLevel, format: v.logFormat },

@@ -9,6 +9,8 @@ import { Conflict } from './errors.ts';
 import { loadLibrary } from './lessons/library.ts';
 import { sandboxServiceFromConfig } from './sandboxes/from-config.ts';
 import type { SandboxService } from './sandboxes/service.ts';
+import { recordingStoreFromConfig, shellBackendFromConfig, terminalManagerFromConfig } from './terminal/from-config.ts';
+import type { RecordingStore } from './terminal/recorder.ts';
 import type { Logger } from './logger.ts';
 import type { Progress } from './progress.ts';
 
@@ -36,7 +38,11 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   const sandboxes = sandboxServiceFromConfig(config, cluster, library, logger);
   startSandboxes(sandboxes, log);
 
-  const app = createApp({ config, db, cluster, logger, library, sandboxes });
+  const recordings = recordingStoreFromConfig(config, db);
+  const terminals = terminalManagerFromConfig(config, { sandboxes, backend: shellBackendFromConfig(config, cluster, library, logger), recordings, logger });
+  pruneRecordings(recordings, config.terminals.recordingRetentionDays, log);
+
+  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings });
   try {
     await new Promise<void>((resolve, reject) => {
       app.http.once('error', reject);
@@ -91,4 +97,20 @@ function startSandboxes(sandboxes: SandboxService, log: Logger): void {
     );
   };
   attempt();
+}
+
+/** Deletes recordings past their retention now and daily. */
+function pruneRecordings(recordings: RecordingStore, days: number, log: Logger): void {
+  const prune = () => {
+    recordings.prune(days).then(
+      (count) => {
+        if (count > 0) log.info({ count, days }, 'deleted old terminal recordings');
+      },
+      (error: unknown) => {
+        log.warn({ err: error }, 'could not prune recordings');
+      },
+    );
+  };
+  prune();
+  setInterval(prune, 86_400_000).unref();
 }

@@ -162,3 +162,53 @@ export interface SandboxExtendRequest {
 export interface SandboxListResponse {
   sandboxes: SandboxView[];
 }
+
+// ---- Terminals (socket.io namespace /terminal) ---------------------------------------------
+
+export interface TerminalAttachRequest {
+  namespace: string;
+  cols: number;
+  rows: number;
+}
+
+export type TerminalAttachResponse =
+  | { ok: true; sessionId: string; backend: 'jail' | 'pod'; /** The screen so far (xterm serialize format). */ screen: string; cols: number; rows: number }
+  | { ok: false; error: string };
+
+export interface TerminalResize {
+  cols: number;
+  rows: number;
+}
+
+/** The browser has drawn this many more bytes of output (flow control). */
+export interface TerminalAck {
+  bytes: number;
+}
+
+export interface TerminalEnded {
+  reason: 'exited' | 'idle' | 'closed' | 'sandbox-deleted' | 'replaced' | 'error';
+  message: string;
+}
+
+export interface TerminalClientEvents {
+  attach: (request: TerminalAttachRequest, reply: (response: TerminalAttachResponse) => void) => void;
+  input: (data: string) => void;
+  resize: (size: TerminalResize) => void;
+  ack: (ack: TerminalAck) => void;
+  close: () => void;
+}
+
+export interface TerminalServerEvents {
+  output: (chunk: Uint8Array) => void;
+  ended: (ended: TerminalEnded) => void;
+  notice: (message: string) => void;
+}
+
+export interface RecordingView {
+  id: string;
+  namespace: string;
+  lesson: string;
+  startedAt: string;
+  endedAt: string | null;
+  bytes: number;
+}

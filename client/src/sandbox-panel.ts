@@ -1,6 +1,7 @@
 import type { SandboxListResponse, SandboxView } from '../../server/protocol.ts';
 import { ApiError, getJson, postJson } from './api.ts';
 import { h } from './dom.ts';
+import { closeTerminal, openTerminal, restoreTerminal } from './terminal.ts';
 
 function timeLeft(expiresAt: string): string {
   const ms = new Date(expiresAt).getTime() - Date.now();
@@ -20,7 +21,7 @@ async function send(method: 'DELETE' | 'POST', url: string, body?: unknown): Pro
  * The learner's sandbox for a lesson with a lab: start it, see the values the lab's manifests
  * use (namespace, CRD group, PriorityClass prefix), extend, reset or delete it.
  */
-export function sandboxPanel(lesson: string): HTMLElement {
+export function sandboxPanel(lesson: string, onSandbox: (namespace: string | undefined) => void = () => undefined): HTMLElement {
   const panel = h('section', { class: 'card sandbox-panel', 'aria-labelledby': 'sandbox-heading', 'data-testid': 'sandbox-panel' });
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
   let timer: number | undefined;
@@ -42,6 +43,7 @@ export function sandboxPanel(lesson: string): HTMLElement {
 
   const showNone = () => {
     window.clearInterval(timer);
+    onSandbox(undefined);
     const start = h('button', { type: 'button', class: 'button primary', 'data-testid': 'start-sandbox' }, 'Start my sandbox');
     start.addEventListener('click', () => {
       busy('Creating your sandbox…', async () => {
@@ -59,11 +61,16 @@ export function sandboxPanel(lesson: string): HTMLElement {
   };
 
   const show = (sandbox: SandboxView) => {
+    onSandbox(sandbox.namespace);
     const left = h('span', { 'data-testid': 'sandbox-time-left' }, timeLeft(sandbox.expiresAt));
     window.clearInterval(timer);
     timer = window.setInterval(() => {
       left.textContent = timeLeft(sandbox.expiresAt);
     }, 30_000);
+    const terminal = h('button', { type: 'button', class: 'button primary', 'data-testid': 'open-terminal' }, 'Open terminal');
+    terminal.addEventListener('click', () => {
+      openTerminal(sandbox.namespace);
+    });
     const extend = h('button', { type: 'button', class: 'button', 'data-testid': 'extend-sandbox' }, 'Add 30 minutes');
     const reset = h('button', { type: 'button', class: 'button', 'data-testid': 'reset-sandbox' }, 'Reset');
     const remove = h('button', { type: 'button', class: 'button', 'data-testid': 'delete-sandbox' }, 'Delete');
@@ -84,6 +91,7 @@ export function sandboxPanel(lesson: string): HTMLElement {
     remove.addEventListener('click', () => {
       if (!confirm('Delete the sandbox and everything in it?')) return;
       busy('Deleting…', async () => {
+        closeTerminal();
         await send('DELETE', base);
         showNone();
         status.textContent = 'Your sandbox was deleted.';
@@ -99,7 +107,7 @@ export function sandboxPanel(lesson: string): HTMLElement {
         value('PriorityClass prefix', sandbox.priorityClassPrefix, 'sandbox-prefix'),
         h('div', { class: 'kv' }, h('dt', {}, 'Time'), h('dd', {}, left, ` · size ${sandbox.size}`)),
       ),
-      h('div', { class: 'sandbox-actions' }, extend, reset, remove),
+      h('div', { class: 'sandbox-actions' }, terminal, extend, reset, remove),
       status,
     );
   };
@@ -111,8 +119,10 @@ export function sandboxPanel(lesson: string): HTMLElement {
   panel.append(h('h2', { id: 'sandbox-heading' }, 'Lab sandbox'), h('p', { class: 'muted' }, 'Looking for your sandbox…'));
   getJson<SandboxListResponse>('/api/sandboxes').then((list) => {
     const mine = list.sandboxes.find((s) => s.lesson === lesson && s.state !== 'terminating');
-    if (mine) show(mine);
-    else showNone();
+    if (mine) {
+      show(mine);
+      restoreTerminal(mine.namespace);
+    } else showNone();
   }, fail);
   return panel;
 }

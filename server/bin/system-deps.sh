@@ -1,22 +1,40 @@
 #!/bin/sh
-# Installs the system packages the test suite needs (Debian's Chromium for the browser tests),
-# once. As root it installs them with apt-get; otherwise it names the command to run.
+# Installs the Debian packages kubedojo needs, once:
+#   terminal: bubblewrap, socat, python3-seccomp (the jailed shell), vim, nano and
+#             python3-kubernetes (tools learners use in it)
+#   tests:    the above and chromium (browser tests)
+# As root it installs them with apt-get; otherwise it names the command to run.
+# usage: system-deps.sh start|test   (start: a missing package is a warning, not an error)
 set -eu
+mode=${1:-test}
 
 missing=""
-[ -x /usr/bin/chromium ] || missing="$missing chromium"
+need() { # need PACKAGE TEST-COMMAND...
+  pkg=$1; shift
+  "$@" >/dev/null 2>&1 || missing="$missing $pkg"
+}
+need bubblewrap command -v bwrap
+need socat command -v socat
+need vim command -v vim
+need nano command -v nano
+need python3-seccomp /usr/bin/python3 -c 'import seccomp'
+need python3-kubernetes /usr/bin/python3 -c 'import kubernetes'
+[ "$mode" = test ] && need chromium test -x /usr/bin/chromium
 
 [ -z "$missing" ] && exit 0
 
+fail() {
+  if [ "$mode" = start ]; then
+    echo "kubedojo: warning: $1 (the browser terminal will not work until then)" >&2
+    exit 0
+  fi
+  echo "kubedojo: $1" >&2
+  exit 2
+}
 if [ "$(id -u)" -ne 0 ]; then
-  echo "kubedojo: the tests need these Debian packages:$missing" >&2
-  echo "          install them with: sudo apt-get update && sudo apt-get install -y$missing" >&2
-  exit 2
+  fail "these Debian packages are needed:$missing; install them with: sudo apt-get update && sudo apt-get install -y$missing"
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "kubedojo: the tests need$missing, and this system has no apt-get; install it and re-run" >&2
-  exit 2
-fi
+command -v apt-get >/dev/null 2>&1 || fail "these packages are needed:$missing, and this system has no apt-get"
 echo "kubedojo: installing$missing (apt-get, once)" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

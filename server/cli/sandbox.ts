@@ -6,6 +6,11 @@ import { loadLibrary } from '../lessons/library.ts';
 import { sandboxServiceFromConfig } from '../sandboxes/from-config.ts';
 import type { Sandbox, SandboxAccess, SandboxService } from '../sandboxes/service.ts';
 import { SIZES } from '../sandboxes/template.ts';
+import { spawn } from 'node:child_process';
+import { labsFromLibrary } from '../sandboxes/labs.ts';
+import { homeFilesFor } from '../terminal/backends.ts';
+import { checkJailTools, prepareJail } from '../terminal/jail.ts';
+import { ensureControlPlane } from '../cluster/build.ts';
 import { EXIT, UsageError, type CliContext } from './context.ts';
 
 const createOptions = z.object({
@@ -23,10 +28,10 @@ function parse<T extends z.ZodType>(schema: T, options: unknown): z.output<T> {
   return result.data;
 }
 
-async function service(ctx: CliContext): Promise<{ sandboxes: SandboxService; lessons: string[] }> {
+async function service(ctx: CliContext): Promise<{ sandboxes: SandboxService; lessons: string[]; library: Awaited<ReturnType<typeof loadLibrary>> }> {
   const library = await loadLibrary(ctx.config.lessonsDir);
   const cluster = connectionFromConfig(ctx.config);
-  return { sandboxes: sandboxServiceFromConfig(ctx.config, cluster, library, ctx.logger), lessons: library.lessons.map((l) => l.slug) };
+  return { sandboxes: sandboxServiceFromConfig(ctx.config, cluster, library, ctx.logger), lessons: library.lessons.map((l) => l.slug), library };
 }
 
 function summary(access: SandboxAccess, kubeconfig: string) {
@@ -109,4 +114,41 @@ export async function sandboxDelete(ctx: CliContext, namespace: string): Promise
   await sandboxes.delete(name);
   ctx.out.write(`Deleted sandbox ${name}, with the learner's CRDs and PriorityClasses.\n`);
   return EXIT.ok;
+}
+
+/**
+ * The learner's jailed shell in your own terminal (authors and instructors trying a lab as a
+ * learner would), or one command in it: `kubedojo sandbox shell NS -- kubectl get pods`.
+ */
+export async function sandboxShell(ctx: CliContext, namespace: string, command: string[]): Promise<number> {
+  const name = parse(namespaceArg, namespace);
+  const tools = await checkJailTools();
+  if (!tools.ok) throw new UsageError(`the jailed shell needs these packages: ${tools.missing.join(', ')} (apt-get install ${tools.missing.join(' ')})`);
+  const { sandboxes, library } = await service(ctx);
+  const sandbox = await sandboxes.get(name);
+  const kubeconfig = await sandboxes.kubeconfigFor(name);
+  const controlPlane = await ensureControlPlane({ cacheDir: ctx.config.cacheDir, go: ctx.config.go, env: ctx.config.env, progress: ctx.progress, logger: ctx.logger });
+  const lab = await labsFromLibrary(library)(sandbox.lesson);
+  const jail = await prepareJail(
+    {
+      namespace: sandbox.namespace,
+      group: sandbox.group,
+      priorityClassPrefix: sandbox.priorityClassPrefix,
+      jailDir: ctx.config.terminals.jailDir,
+      kubeconfig,
+      kubectl: controlPlane.binaries.kubectl,
+      homeFiles: homeFilesFor(sandbox, lab),
+    },
+    command.length > 0 ? command : undefined,
+  );
+  try {
+    return await new Promise<number>((resolve) => {
+      const child = spawn(jail.file, jail.args, { stdio: 'inherit', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+      child.on('exit', (code, signal) => {
+        resolve(code ?? (signal ? 128 + 1 : 1));
+      });
+    });
+  } finally {
+    await jail.close();
+  }
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { readManifests } from '../cluster/apply.ts';
@@ -19,7 +20,10 @@ export function labsFromLibrary(library: Library): (lesson: string) => Promise<L
           if ('file' in item && typeof item.file === 'string') setup.push(...(await readManifests(path.join(dir, item.file))));
           else setup.push(item as KubernetesObject);
         }
-        return { size: lesson.lab.sandbox.size, setup };
+        const files = await Promise.all(
+          lesson.lab.files.map(async (file) => ({ path: file.path, content: file.content ?? (await fs.readFile(path.join(dir, file.from ?? ''), 'utf8')) })),
+        );
+        return { size: lesson.lab.sandbox.size, setup, files };
       })();
       cache.set(slug, entry);
     }

@@ -72,6 +72,8 @@ export interface LabSetup {
   size: SandboxSize;
   /** Objects applied into a new or reset sandbox, with ${namespace}, ${group}, ${priorityClassPrefix} unfilled. */
   setup: KubernetesObject[];
+  /** Starter files for the learner's home (placeholders unfilled). */
+  files: { path: string; content: string }[];
 }
 
 export interface Sandbox {
@@ -474,6 +476,18 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
     return this.access(kc, updated, false, false);
   }
 
+  /** The learner kubeconfig of a sandbox, issuing a fresh token when the file is missing. */
+  async kubeconfigFor(namespace: string): Promise<string> {
+    const file = this.kubeconfigPath(namespace);
+    try {
+      await fs.access(file);
+      return file;
+    } catch {
+      const sandbox = await this.get(namespace);
+      return (await this.access(this.kc(), sandbox, false, false)).kubeconfig;
+    }
+  }
+
   /** Records activity (terminal input, checks), which keeps the idle reaper away. */
   async touch(namespace: string): Promise<void> {
     await this.annotate(this.kc(), namespace, { [A.lastActivity]: new Date().toISOString() });
@@ -610,7 +624,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
       const core = kc.makeApiClient(CoreV1Api);
       const informer = makeInformer<V1Namespace>(kc, '/api/v1/namespaces', () => core.listNamespace({ labelSelector: selector }), selector);
       informer.on('error', (error: unknown) => {
-        this.log.warn({ err: error }, 'the sandbox watch failed; it reconnects');
+        if (!this.stopped) this.log.warn({ err: error }, 'the sandbox watch failed; it reconnects');
       });
       await informer.start();
       this.informer = informer;

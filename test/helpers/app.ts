@@ -9,6 +9,7 @@ import { openDatabase } from '../../server/db/database.ts';
 import { loadLibrary } from '../../server/lessons/library.ts';
 import { silentLogger } from '../../server/logger.ts';
 import { sandboxServiceFromConfig } from '../../server/sandboxes/from-config.ts';
+import { recordingStoreFromConfig, shellBackendFromConfig, terminalManagerFromConfig } from '../../server/terminal/from-config.ts';
 
 export interface TestServer {
   url: string;
@@ -26,7 +27,9 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
   const library = await loadLibrary(result.config.lessonsDir);
   const cluster = connectionFromConfig(result.config);
   const sandboxes = sandboxServiceFromConfig(result.config, cluster, library, silentLogger());
-  const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, ...options });
+  const recordings = recordingStoreFromConfig(result.config, db);
+  const terminals = terminalManagerFromConfig(result.config, { sandboxes, backend: shellBackendFromConfig(result.config, cluster, library, silentLogger()), recordings, logger: silentLogger() });
+  const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, terminals, recordings, ...options });
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   const { port } = app.http.address() as AddressInfo;
   return {

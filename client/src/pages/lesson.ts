@@ -6,6 +6,7 @@ import { h } from '../dom.ts';
 import { levelLabel, progressBadge } from '../format.ts';
 import { setupQuiz } from '../quiz.ts';
 import { sandboxPanel } from '../sandbox-panel.ts';
+import { openTerminal } from '../terminal.ts';
 
 function toc(lesson: LessonResponse): HTMLElement {
   const entries = lesson.toc.filter((t) => t.level <= 3);
@@ -57,20 +58,33 @@ export async function showLesson(main: HTMLElement, slug: string, url: URL): Pro
   };
   showProgress(lesson.progress);
 
+  let sandbox: string | undefined;
   const body = h('div', { class: 'lesson-body' });
   body.innerHTML = lesson.html; // rendered on the server from markdown with raw HTML disabled
   const article = h(
     'article',
     { class: 'lesson', 'aria-labelledby': 'lesson-title' },
     header(lesson, progressSlot),
-    lesson.hasLab ? sandboxPanel(lesson.slug) : null,
+    lesson.hasLab
+      ? sandboxPanel(lesson.slug, (namespace) => {
+          sandbox = namespace;
+        })
+      : null,
     body,
     h('footer', { class: 'lesson-footer' }, complete, h('a', { href: '/' }, 'All lessons')),
   );
   article.querySelector('h1')?.setAttribute('id', 'lesson-title');
   main.replaceChildren(h('div', { class: 'lesson-layout' }, toc(lesson), article));
 
-  enhanceCodeBlocks(body);
+  enhanceCodeBlocks(
+    body,
+    lesson.hasLab
+      ? (text) => {
+          if (sandbox) openTerminal(sandbox).run(text);
+          else document.querySelector('[data-testid="start-sandbox"]')?.scrollIntoView({ behavior: 'smooth', block: 'center' });
+        }
+      : undefined,
+  );
   setupQuiz(body, lesson.slug, lesson.answers, showProgress);
   complete.addEventListener('click', () => {
     putJson<LessonProgressView>(`/api/lessons/${encodeURIComponent(lesson.slug)}/progress`, { status: 'completed' }).then(showProgress, () => undefined);

@@ -1,0 +1,271 @@
+import '@xterm/xterm/css/xterm.css';
+import { FitAddon } from '@xterm/addon-fit';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import { Terminal } from '@xterm/xterm';
+import { io, type Socket } from 'socket.io-client';
+import type { TerminalAttachResponse, TerminalEnded } from '../../server/protocol.ts';
+import { h } from './dom.ts';
+
+type State = 'connecting' | 'connected' | 'reconnecting' | 'ended';
+
+const stateText: Record<State, string> = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  ended: 'Ended',
+};
+
+/** Remembers, for this tab, which sandbox's terminal was open: a reload reopens it. */
+const OPEN_KEY = 'kubedojo.terminal';
+
+/** Acknowledge drawn output in batches: the server pauses the shell when the browser lags. */
+const ACK_EVERY = 32 * 1024;
+
+/**
+ * The learner's terminal: xterm.js over socket.io to the sandbox's shell. The shell belongs to
+ * the sandbox, not to this page: a reload or a dropped connection reattaches to the same shell
+ * and the server restores the screen.
+ */
+export class TerminalDock {
+  readonly root: HTMLElement;
+  private readonly namespace: string;
+  private readonly term: Terminal;
+  private readonly fit = new FitAddon();
+  private readonly socket: Socket;
+  private readonly badge: HTMLElement;
+  private readonly message: HTMLElement;
+  private readonly host: HTMLElement;
+  private state: State = 'connecting';
+  private unacked = 0;
+  private ackTimer: number | undefined;
+  private pending: string[] = [];
+
+  constructor(namespace: string) {
+    this.namespace = namespace;
+    this.badge = h('span', { class: 'badge', 'data-testid': 'terminal-state', role: 'status' }, stateText.connecting);
+    this.message = h('span', { class: 'terminal-message', 'aria-live': 'polite' });
+    this.host = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
+    const fullscreen = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Full screen', 'aria-pressed': 'false', title: 'Full screen' }, '⤢');
+    const hide = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Hide the terminal (the shell keeps running)', title: 'Hide' }, '×');
+    const grip = h('div', { class: 'terminal-grip', role: 'separator', 'aria-orientation': 'vertical', 'aria-label': 'Resize the terminal', tabindex: '0' });
+    this.root = h(
+      'aside',
+      { class: 'terminal-dock', 'aria-label': 'Terminal', 'data-testid': 'terminal-dock' },
+      grip,
+      h('header', { class: 'terminal-bar' }, h('strong', {}, 'Terminal'), h('code', { class: 'terminal-ns' }, namespace), this.badge, this.message, h('span', { class: 'spacer' }), fullscreen, hide),
+      this.host,
+    );
+    fullscreen.addEventListener('click', () => {
+      const on = this.root.classList.toggle('fullscreen');
+      fullscreen.setAttribute('aria-pressed', String(on));
+      this.refit();
+      this.term.focus();
+    });
+    hide.addEventListener('click', () => {
+      this.root.hidden = true;
+      document.body.classList.remove('with-terminal');
+      sessionStorage.removeItem(OPEN_KEY);
+    });
+    this.resizable(grip);
+
+    const dark = document.documentElement.dataset.theme === 'dark';
+    this.term = new Terminal({
+      cursorBlink: true,
+      fontFamily: "ui-monospace, 'SFMono-Regular', 'JetBrains Mono', Menlo, Consolas, monospace",
+      fontSize: 14,
+      scrollback: 5000,
+      theme: dark ? { background: '#0f1115', foreground: '#e6e9ef' } : { background: '#1b1f24', foreground: '#e6e9ef' },
+      allowProposedApi: false,
+    });
+    this.term.loadAddon(this.fit);
+    this.term.loadAddon(new WebLinksAddon());
+    this.term.onData((data) => {
+      if (this.state === 'connected') this.socket.emit('input', data);
+      else this.note('Not connected: input was not sent.');
+    });
+
+    this.socket = io('/terminal', { transports: ['websocket'], reconnectionDelay: 500, reconnectionDelayMax: 3000 });
+    this.socket.on('connect', () => {
+      void this.attach();
+    });
+    this.socket.on('disconnect', () => {
+      if (this.state !== 'ended') this.setState('reconnecting');
+    });
+    this.socket.on('connect_error', (error: Error) => {
+      this.setState('reconnecting');
+      this.note(error.message);
+    });
+    this.socket.on('output', (chunk: ArrayBuffer) => {
+      const bytes = new Uint8Array(chunk);
+      this.term.write(bytes, () => {
+        this.acknowledge(bytes.length);
+      });
+    });
+    this.socket.on('ended', (ended: TerminalEnded) => {
+      this.setState('ended');
+      this.note(ended.message);
+      this.term.write(`\r\n\x1b[2m[${ended.message} Press Enter to start a new shell.]\x1b[0m\r\n`);
+      const restart = this.term.onData((data) => {
+        if (data === '\r') {
+          restart.dispose();
+          void this.attach();
+        }
+      });
+    });
+    this.socket.on('notice', (notice: string) => {
+      this.note(notice);
+    });
+  }
+
+  /** Puts the terminal on the page (once) and connects. */
+  mount(parent: HTMLElement): void {
+    parent.append(this.root);
+    document.body.classList.add('with-terminal');
+    this.term.open(this.host);
+    this.refit();
+    new ResizeObserver(() => {
+      this.refit();
+    }).observe(this.host);
+    this.term.focus();
+  }
+
+  show(): void {
+    this.root.hidden = false;
+    document.body.classList.add('with-terminal');
+    this.refit();
+    this.term.focus();
+  }
+
+  /** Types text into the shell, as the learner would ("run in my terminal"). */
+  run(text: string): void {
+    this.show();
+    const line = text.endsWith('\n') ? text : `${text}\n`;
+    if (this.state !== 'connected') {
+      this.pending.push(line);
+      return;
+    }
+    this.socket.emit('input', line);
+  }
+
+  dispose(): void {
+    this.socket.close();
+    this.term.dispose();
+    this.root.remove();
+    document.body.classList.remove('with-terminal');
+  }
+
+  private async attach(): Promise<void> {
+    this.setState(this.state === 'ended' ? 'connecting' : this.state);
+    const reply = (await this.socket.emitWithAck('attach', { namespace: this.namespace, cols: this.term.cols, rows: this.term.rows })) as TerminalAttachResponse;
+    if (!reply.ok) {
+      this.setState('ended');
+      this.note(reply.error);
+      return;
+    }
+    // The server's copy of the screen: the same shell, as it was left.
+    this.term.reset();
+    if (reply.screen) this.term.write(reply.screen);
+    this.unacked = 0;
+    this.setState('connected');
+    this.note('');
+    for (const line of this.pending.splice(0)) this.socket.emit('input', line);
+  }
+
+  private acknowledge(bytes: number): void {
+    this.unacked += bytes;
+    if (this.unacked >= ACK_EVERY) {
+      this.flushAck();
+      return;
+    }
+    window.clearTimeout(this.ackTimer);
+    this.ackTimer = window.setTimeout(() => {
+      this.flushAck();
+    }, 50);
+  }
+
+  private flushAck(): void {
+    window.clearTimeout(this.ackTimer);
+    if (this.unacked > 0 && this.socket.connected) this.socket.emit('ack', { bytes: this.unacked });
+    this.unacked = 0;
+  }
+
+  private refit(): void {
+    if (this.root.hidden || !this.host.isConnected) return;
+    try {
+      this.fit.fit();
+    } catch {
+      return;
+    }
+    if (this.state === 'connected') this.socket.emit('resize', { cols: this.term.cols, rows: this.term.rows });
+  }
+
+  private setState(state: State): void {
+    this.state = state;
+    this.badge.textContent = stateText[state];
+    this.badge.className = `badge ${state === 'connected' ? 'ok' : state === 'ended' ? 'bad' : 'info'}`;
+    this.root.dataset.state = state;
+  }
+
+  private note(text: string): void {
+    this.message.textContent = text;
+  }
+
+  /** Drag (or arrow keys on) the left edge to change the dock's width. */
+  private resizable(grip: HTMLElement): void {
+    const setWidth = (px: number) => {
+      const width = Math.min(Math.max(px, 320), window.innerWidth - 320);
+      document.documentElement.style.setProperty('--terminal-width', `${width}px`);
+      this.refit();
+    };
+    grip.addEventListener('pointerdown', (event) => {
+      grip.setPointerCapture(event.pointerId);
+      const move = (e: PointerEvent) => {
+        setWidth(window.innerWidth - e.clientX);
+      };
+      grip.addEventListener('pointermove', move);
+      grip.addEventListener(
+        'pointerup',
+        () => {
+          grip.removeEventListener('pointermove', move);
+        },
+        { once: true },
+      );
+    });
+    grip.addEventListener('keydown', (event) => {
+      const width = this.root.getBoundingClientRect().width;
+      if (event.key === 'ArrowLeft') setWidth(width + 40);
+      if (event.key === 'ArrowRight') setWidth(width - 40);
+    });
+  }
+}
+
+let dock: TerminalDock | undefined;
+
+/** The page's one terminal, for a sandbox. */
+export function openTerminal(namespace: string): TerminalDock {
+  sessionStorage.setItem(OPEN_KEY, namespace);
+  if (dock && dock.root.isConnected && dock.root.dataset.namespace === namespace) {
+    dock.show();
+    return dock;
+  }
+  dock?.dispose();
+  dock = new TerminalDock(namespace);
+  dock.root.dataset.namespace = namespace;
+  dock.mount(document.body);
+  return dock;
+}
+
+export function currentTerminal(): TerminalDock | undefined {
+  return dock?.root.isConnected ? dock : undefined;
+}
+
+/** Reopens the terminal after a reload if it was open for this sandbox. */
+export function restoreTerminal(namespace: string): void {
+  if (sessionStorage.getItem(OPEN_KEY) === namespace) openTerminal(namespace);
+}
+
+export function closeTerminal(): void {
+  sessionStorage.removeItem(OPEN_KEY);
+  dock?.dispose();
+  dock = undefined;
+}

@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import { Router } from 'express';
+import { z } from 'zod';
+import { NotFound } from '../../errors.ts';
+import type { RecordingView } from '../../protocol.ts';
+import { learnerKey } from '../../sandboxes/names.ts';
+import type { RecordingRow, RecordingStore } from '../../terminal/recorder.ts';
+import { learnerOf } from '../session.ts';
+import { validate } from '../validate.ts';
+
+const params = z.object({ id: z.uuid('must be a recording id') });
+
+function view(row: RecordingRow): RecordingView {
+  return { id: row.id, namespace: row.namespace, lesson: row.lesson, startedAt: row.startedAt, endedAt: row.endedAt, bytes: row.bytes };
+}
+
+/** A learner's own terminal recordings (asciicast v2) for the replay page. */
+export function recordingRoutes(deps: { recordings: RecordingStore }): Router {
+  const router = Router();
+
+  const owned = (id: string, learnerId: string | undefined): RecordingRow => {
+    const row = deps.recordings.get(id);
+    if (!row || !learnerId || row.learnerKey !== learnerKey(learnerId)) throw new NotFound(`there is no recording ${id}`);
+    return row;
+  };
+
+  router.get('/recordings', (_req, res) => {
+    const learner = learnerOf(res);
+    res.json({ recordings: learner ? deps.recordings.byLearner(learnerKey(learner.id)).map(view) : [] });
+  });
+
+  router.get('/recordings/:id', validate({ params }), (_req, res) => {
+    const { id } = res.locals.params as z.infer<typeof params>;
+    res.json(view(owned(id, learnerOf(res)?.id)));
+  });
+
+  router.get('/recordings/:id/cast', validate({ params }), (_req, res) => {
+    const { id } = res.locals.params as z.infer<typeof params>;
+    const row = owned(id, learnerOf(res)?.id);
+    if (!fs.existsSync(row.path)) throw new NotFound(`recording ${id} has no file any more`);
+    res.type('application/x-asciicast').setHeader('Cache-Control', 'private, no-store');
+    fs.createReadStream(row.path).pipe(res);
+  });
+
+  return router;
+}

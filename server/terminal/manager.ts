@@ -1,0 +1,97 @@
+import type { Logger } from '../logger.ts';
+import type { SandboxService } from '../sandboxes/service.ts';
+import type { ShellBackend } from './backends.ts';
+import type { RecordingStore } from './recorder.ts';
+import { TerminalSession, type SessionSettings } from './session.ts';
+
+/** The live terminal sessions, one per sandbox, and how they start and end. */
+export class TerminalManager {
+  private readonly sandboxes: SandboxService;
+  private readonly backend: ShellBackend;
+  private readonly recordings: RecordingStore;
+  private readonly settings: SessionSettings;
+  private readonly log: Logger;
+  private readonly sessions = new Map<string, TerminalSession>();
+  private readonly opening = new Map<string, Promise<TerminalSession>>();
+  private readonly lastTouch = new Map<string, number>();
+
+  constructor(deps: { sandboxes: SandboxService; backend: ShellBackend; recordings: RecordingStore; settings: SessionSettings; logger: Logger }) {
+    this.sandboxes = deps.sandboxes;
+    this.backend = deps.backend;
+    this.recordings = deps.recordings;
+    this.settings = deps.settings;
+    this.log = deps.logger.child({ component: 'terminals' });
+    this.sandboxes.on('event', (event) => {
+      const session = this.sessions.get(event.namespace);
+      if (event.type === 'deleted' || event.type === 'reset') {
+        void (async () => {
+          await session?.end({ reason: 'sandbox-deleted', message: event.type === 'reset' ? 'The sandbox was reset.' : 'The sandbox was deleted.' });
+          await this.backend.forget(event.namespace).catch(() => undefined);
+        })();
+      } else if (session && event.type === 'extended') {
+        session.refreshCredentials().catch((error: unknown) => {
+          this.log.warn({ err: error, namespace: event.namespace }, 'could not refresh the terminal credentials');
+        });
+      }
+    });
+  }
+
+  get backendKind(): 'jail' | 'pod' {
+    return this.backend.kind;
+  }
+
+  get count(): number {
+    return this.sessions.size;
+  }
+
+  get(namespace: string): TerminalSession | undefined {
+    return this.sessions.get(namespace);
+  }
+
+  /** The sandbox's session, started on first use. Concurrent callers share one start. */
+  open(namespace: string, size: { cols: number; rows: number }): Promise<TerminalSession> {
+    const live = this.sessions.get(namespace);
+    if (live && !live.ended) return Promise.resolve(live);
+    let pending = this.opening.get(namespace);
+    if (!pending) {
+      pending = this.start(namespace, size).finally(() => this.opening.delete(namespace));
+      this.opening.set(namespace, pending);
+    }
+    return pending;
+  }
+
+  private async start(namespace: string, size: { cols: number; rows: number }): Promise<TerminalSession> {
+    const sandbox = await this.sandboxes.get(namespace);
+    const kubeconfig = await this.sandboxes.kubeconfigFor(namespace);
+    const shell = await this.backend.open(sandbox, kubeconfig, size);
+    const recording = this.recordings.start({ namespace, learnerKey: sandbox.learnerKey, lesson: sandbox.lesson, cols: size.cols, rows: size.rows });
+    const session = new TerminalSession({
+      namespace,
+      backend: this.backend.kind,
+      shell,
+      recording,
+      settings: this.settings,
+      logger: this.log,
+      cols: size.cols,
+      rows: size.rows,
+      onEnd: (ended) => {
+        if (this.sessions.get(namespace) === ended) this.sessions.delete(namespace);
+        this.log.info({ namespace, reason: ended.ended?.reason }, 'terminal ended');
+      },
+    });
+    session.onActivity = () => {
+      const now = Date.now();
+      if (now - (this.lastTouch.get(namespace) ?? 0) < 60_000) return;
+      this.lastTouch.set(namespace, now);
+      this.sandboxes.touch(namespace).catch(() => undefined);
+    };
+    this.sessions.set(namespace, session);
+    this.log.info({ namespace, backend: this.backend.kind }, 'terminal started');
+    return session;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.end({ reason: 'closed', message: 'The server is shutting down.' })));
+  }
+}
+

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Db } from '../db/database.ts';
+
+/**
+ * Records a terminal session as asciicast v2 (newline-delimited JSON: a header, then
+ * [seconds, "o" | "r" | "m", data] events), with an index row in the database. Input is not
+ * recorded: what learners type may include secrets; what the terminal shows is the lesson.
+ */
+
+export interface RecordingMeta {
+  namespace: string;
+  learnerKey: string;
+  lesson: string;
+  cols: number;
+  rows: number;
+}
+
+export interface Recording {
+  id: string;
+  output(chunk: Buffer): void;
+  resize(cols: number, rows: number): void;
+  marker(label: string): void;
+  end(): Promise<void>;
+}
+
+export interface RecordingRow {
+  id: string;
+  namespace: string;
+  learnerKey: string;
+  lesson: string;
+  path: string;
+  bytes: number;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+export class RecordingStore {
+  private readonly db: Db;
+  readonly dir: string;
+
+  constructor(db: Db, dir: string) {
+    this.db = db;
+    this.dir = dir;
+  }
+
+  start(meta: RecordingMeta): Recording {
+    const id = randomUUID();
+    const started = Date.now();
+    const startedAt = new Date(started).toISOString();
+    const file = path.join(this.dir, meta.namespace, `${startedAt.replace(/[:.]/g, '-')}-${id.slice(0, 8)}.cast`);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const stream = fs.createWriteStream(file, { mode: 0o600 });
+    const decoder = new TextDecoder('utf-8', { fatal: false });
+    let bytes = 0;
+    const event = (type: string, data: string) => {
+      const line = `${JSON.stringify([Number(((Date.now() - started) / 1000).toFixed(6)), type, data])}\n`;
+      bytes += line.length;
+      stream.write(line);
+    };
+    stream.write(`${JSON.stringify({ version: 2, width: meta.cols, height: meta.rows, timestamp: Math.floor(started / 1000), env: { TERM: 'xterm-256color', SHELL: '/bin/bash' }, title: `${meta.namespace} (${meta.lesson})` })}\n`);
+    this.db
+      .prepare('INSERT INTO recordings (id, namespace, learner_key, lesson, path, cols, rows, bytes, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)')
+      .run(id, meta.namespace, meta.learnerKey, meta.lesson, file, meta.cols, meta.rows, startedAt);
+    let ended = false;
+    return {
+      id,
+      output: (chunk) => {
+        if (ended) return;
+        // A UTF-8 character split across chunks is kept whole by the streaming decoder.
+        const text = decoder.decode(chunk, { stream: true });
+        if (text) event('o', text);
+      },
+      resize: (cols, rows) => {
+        if (!ended) event('r', `${cols}x${rows}`);
+      },
+      marker: (label) => {
+        if (!ended) event('m', label);
+      },
+      end: async () => {
+        if (ended) return;
+        ended = true;
+        await new Promise<void>((resolve) => stream.end(resolve));
+        // A session can end after the server has closed its database (shutdown): the file is whole.
+        if (this.db.open) this.db.prepare('UPDATE recordings SET ended_at = ?, bytes = ? WHERE id = ?').run(new Date().toISOString(), bytes, id);
+      },
+    };
+  }
+
+  byLearner(learnerKey: string): RecordingRow[] {
+    return this.db
+      .prepare(
+        `SELECT id, namespace, learner_key AS learnerKey, lesson, path, bytes, started_at AS startedAt, ended_at AS endedAt
+         FROM recordings WHERE learner_key = ? ORDER BY started_at DESC LIMIT 200`,
+      )
+      .all(learnerKey) as RecordingRow[];
+  }
+
+  get(id: string): RecordingRow | undefined {
+    return this.db
+      .prepare('SELECT id, namespace, learner_key AS learnerKey, lesson, path, bytes, started_at AS startedAt, ended_at AS endedAt FROM recordings WHERE id = ?')
+      .get(id) as RecordingRow | undefined;
+  }
+
+  /** Deletes recordings older than the retention period, files and rows. */
+  async prune(retentionDays: number, now = Date.now()): Promise<number> {
+    const cutoff = new Date(now - retentionDays * 86_400_000).toISOString();
+    const old = this.db.prepare('SELECT id, path FROM recordings WHERE started_at < ?').all(cutoff) as { id: string; path: string }[];
+    for (const row of old) {
+      await fsp.rm(row.path, { force: true });
+      this.db.prepare('DELETE FROM recordings WHERE id = ?').run(row.id);
+    }
+    return old.length;
+  }
+}

@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import xtermHeadless from '@xterm/headless';
+import serializeAddon from '@xterm/addon-serialize';
+import type { Logger } from '../logger.ts';
+import type { TerminalEnded } from '../protocol.ts';
+import type { Recording } from './recorder.ts';
+import type { Shell } from './backends.ts';
+
+const { Terminal } = xtermHeadless;
+const { SerializeAddon } = serializeAddon;
+
+/**
+ * One shell per sandbox, outliving the sockets that show it: a reload or a dropped connection
+ * reattaches to the same shell, and a server-side headless xterm replays the screen.
+ * Flow control: each viewer acknowledges what it has drawn; the shell is paused while the
+ * viewer lags by more than HIGH_WATER bytes and resumed below LOW_WATER, so memory stays
+ * bounded whatever a client does.
+ */
+
+export const HIGH_WATER = 2 * 1024 * 1024;
+export const LOW_WATER = 512 * 1024;
+const SCROLLBACK = 1000;
+
+export interface Viewer {
+  id: string;
+  send(chunk: Buffer): void;
+  end(ended: TerminalEnded): void;
+}
+
+export interface SessionSettings {
+  /** End the session after this long without input. */
+  idleMs: number;
+  /** End the session when nobody has been attached for this long. */
+  graceMs: number;
+  /** Input accepted per second (bytes), with a burst of four seconds' worth. */
+  inputBytesPerSecond: number;
+}
+
+export class TerminalSession {
+  readonly id = randomUUID();
+  readonly namespace: string;
+  readonly backend: 'jail' | 'pod';
+  private readonly shell: Shell;
+  private readonly screen: InstanceType<typeof Terminal>;
+  private readonly serializer: InstanceType<typeof SerializeAddon>;
+  private readonly recording: Recording;
+  private readonly settings: SessionSettings;
+  private readonly log: Logger;
+  private readonly onEnd: (session: TerminalSession) => void;
+  private viewer: Viewer | undefined;
+  private unacked = 0;
+  private paused = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private tokens: number;
+  private lastRefill = Date.now();
+  private warnedRate = false;
+  ended: TerminalEnded | undefined;
+  cols: number;
+  rows: number;
+  /** Called (throttled by the caller) when the learner types: sandbox activity. */
+  onActivity: (() => void) | undefined;
+
+  constructor(options: {
+    namespace: string;
+    backend: 'jail' | 'pod';
+    shell: Shell;
+    recording: Recording;
+    settings: SessionSettings;
+    logger: Logger;
+    cols: number;
+    rows: number;
+    onEnd: (session: TerminalSession) => void;
+  }) {
+    this.namespace = options.namespace;
+    this.backend = options.backend;
+    this.shell = options.shell;
+    this.recording = options.recording;
+    this.settings = options.settings;
+    this.log = options.logger;
+    this.onEnd = options.onEnd;
+    this.cols = options.cols;
+    this.rows = options.rows;
+    this.tokens = options.settings.inputBytesPerSecond * 4;
+    this.screen = new Terminal({ cols: options.cols, rows: options.rows, scrollback: SCROLLBACK, allowProposedApi: true });
+    this.serializer = new SerializeAddon();
+    this.screen.loadAddon(this.serializer);
+    this.shell.onData((chunk) => {
+      this.output(chunk);
+    });
+    this.shell.onExit(() => {
+      void this.end({ reason: 'exited', message: 'The shell exited.' });
+    });
+    this.touchIdle();
+  }
+
+  private output(chunk: Buffer): void {
+    this.screen.write(chunk);
+    this.recording.output(chunk);
+    const viewer = this.viewer;
+    if (!viewer) {
+      // Nobody watching: the headless screen keeps what matters for the next attach.
+      return;
+    }
+    viewer.send(chunk);
+    this.unacked += chunk.length;
+    if (!this.paused && this.unacked > HIGH_WATER) {
+      this.paused = true;
+      this.shell.pause();
+    }
+  }
+
+  /** The screen as it is now, for a viewer that has just attached. */
+  snapshot(): Promise<string> {
+    // Pending writes to the headless terminal are applied first.
+    return new Promise((resolve) => {
+      this.screen.write('', () => {
+        resolve(this.serializer.serialize({ scrollback: SCROLLBACK }));
+      });
+    });
+  }
+
+  /** A new viewer replaces the previous one (a reload, a second tab). */
+  attach(viewer: Viewer): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    const previous = this.viewer;
+    this.viewer = viewer;
+    this.unacked = 0;
+    if (this.paused) {
+      this.paused = false;
+      this.shell.resume();
+    }
+    if (previous && previous.id !== viewer.id) previous.end({ reason: 'replaced', message: 'This terminal was opened somewhere else.' });
+    this.recording.marker('attached');
+  }
+
+  detach(viewerId: string): void {
+    if (this.viewer?.id !== viewerId) return;
+    this.viewer = undefined;
+    // Output is not held for nobody: resume, and let the headless screen keep up.
+    if (this.paused) {
+      this.paused = false;
+      this.shell.resume();
+    }
+    this.graceTimer = setTimeout(() => {
+      void this.end({ reason: 'closed', message: 'Nobody reattached to the terminal in time.' });
+    }, this.settings.graceMs);
+    this.graceTimer.unref();
+  }
+
+  ack(viewerId: string, bytes: number): void {
+    if (this.viewer?.id !== viewerId) return;
+    this.unacked = Math.max(0, this.unacked - bytes);
+    if (this.paused && this.unacked < LOW_WATER) {
+      this.paused = false;
+      this.shell.resume();
+    }
+  }
+
+  /** Input from the viewer, within the rate limit. Returns false when input was dropped. */
+  input(viewerId: string, data: string): boolean {
+    if (this.viewer?.id !== viewerId || this.ended) return false;
+    const now = Date.now();
+    const burst = this.settings.inputBytesPerSecond * 4;
+    this.tokens = Math.min(burst, this.tokens + ((now - this.lastRefill) / 1000) * this.settings.inputBytesPerSecond);
+    this.lastRefill = now;
+    const size = Buffer.byteLength(data);
+    if (size > this.tokens) {
+      if (!this.warnedRate) {
+        this.warnedRate = true;
+        this.log.warn({ namespace: this.namespace }, 'terminal input over the rate limit was dropped');
+      }
+      return false;
+    }
+    this.tokens -= size;
+    this.warnedRate = false;
+    this.shell.write(data);
+    this.touchIdle();
+    this.onActivity?.();
+    return true;
+  }
+
+  resize(viewerId: string, cols: number, rows: number): void {
+    if (this.viewer?.id !== viewerId || (cols === this.cols && rows === this.rows)) return;
+    this.cols = cols;
+    this.rows = rows;
+    this.shell.resize(cols, rows);
+    this.screen.resize(cols, rows);
+    this.recording.resize(cols, rows);
+  }
+
+  refreshCredentials(): Promise<void> {
+    return this.shell.refreshCredentials();
+  }
+
+  private touchIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      void this.end({ reason: 'idle', message: `The terminal closed after ${Math.round(this.settings.idleMs / 60_000)} minutes without input.` });
+    }, this.settings.idleMs);
+    this.idleTimer.unref();
+  }
+
+  get pending(): number {
+    return this.unacked;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Kills the shell and everything it started, closes the recording, tells the viewer. */
+  async end(ended: TerminalEnded): Promise<void> {
+    if (this.ended) return;
+    this.ended = ended;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.viewer?.end(ended);
+    this.viewer = undefined;
+    this.onEnd(this);
+    try {
+      await this.shell.kill();
+    } catch (error) {
+      this.log.warn({ err: error, namespace: this.namespace }, 'could not kill the terminal cleanly');
+    }
+    this.recording.marker(`ended: ${ended.reason}`);
+    await this.recording.end();
+    this.screen.dispose();
+  }
+}

@@ -1,0 +1,121 @@
+import type { Server } from 'socket.io';
+import { parseCookie } from 'cookie';
+import { z } from 'zod';
+import type { Learner, LearnerRepository } from '../db/learners.ts';
+import { isAppError } from '../errors.ts';
+import { SESSION_COOKIE } from '../http/session.ts';
+import type { Logger } from '../logger.ts';
+import type { TerminalAttachResponse, TerminalClientEvents, TerminalServerEvents } from '../protocol.ts';
+import type { SandboxService } from '../sandboxes/service.ts';
+import type { TerminalManager } from './manager.ts';
+import type { TerminalSession } from './session.ts';
+
+/** Every payload from the browser is checked here before it reaches a shell. */
+export const MAX_INPUT_CHARS = 8192;
+const size = {
+  cols: z.number().int().min(2, 'cols must be at least 2').max(500, 'cols must be at most 500'),
+  rows: z.number().int().min(2, 'rows must be at least 2').max(200, 'rows must be at most 200'),
+};
+const attachSchema = z.strictObject({ namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'namespace must be a namespace name'), ...size });
+const resizeSchema = z.strictObject(size);
+const inputSchema = z.string().max(MAX_INPUT_CHARS, `input must be at most ${MAX_INPUT_CHARS} characters per message`);
+const ackSchema = z.strictObject({ bytes: z.number().int().min(0).max(64 * 1024 * 1024) });
+
+interface SocketData {
+  learner: Learner;
+}
+
+function problem(error: z.ZodError): string {
+  return error.issues.map((i) => i.message).join('; ');
+}
+
+/** The /terminal socket.io namespace: authenticated by the web session, one viewer per socket. */
+export function terminalNamespace(
+  io: Server,
+  deps: { learners: LearnerRepository; sandboxes: SandboxService; terminals: TerminalManager; logger: Logger },
+): void {
+  const log = deps.logger.child({ component: 'terminal-socket' });
+  const nsp = io.of('/terminal');
+  nsp.use((socket, next) => {
+    const token = parseCookie(socket.handshake.headers.cookie ?? '')[SESSION_COOKIE];
+    const learner = token ? deps.learners.bySession(token) : undefined;
+    if (!learner) {
+      next(new Error('sign in (open a lesson) before opening a terminal'));
+      return;
+    }
+    (socket.data as SocketData).learner = learner;
+    next();
+  });
+
+  nsp.on('connection', (raw) => {
+    const socket = raw as typeof raw & { emit: <E extends keyof TerminalServerEvents>(event: E, ...args: Parameters<TerminalServerEvents[E]>) => boolean };
+    const learner = (socket.data as SocketData).learner;
+    let session: TerminalSession | undefined;
+    const viewerId = socket.id;
+    const notice = (message: string) => socket.emit('notice', message);
+
+    socket.on('attach', async (request: unknown, reply: unknown) => {
+      const respond = (response: TerminalAttachResponse) => {
+        if (typeof reply === 'function') (reply as (r: TerminalAttachResponse) => void)(response);
+      };
+      const parsed = attachSchema.safeParse(request);
+      if (!parsed.success) {
+        respond({ ok: false, error: problem(parsed.error) });
+        return;
+      }
+      try {
+        await deps.sandboxes.getOwned(parsed.data.namespace, learner.id);
+        const opened = await deps.terminals.open(parsed.data.namespace, { cols: parsed.data.cols, rows: parsed.data.rows });
+        if (session && session !== opened) session.detach(viewerId);
+        session = opened;
+        const screen = await opened.snapshot();
+        opened.attach({
+          id: viewerId,
+          send: (chunk) => socket.emit('output', chunk),
+          end: (ended) => {
+            socket.emit('ended', ended);
+            if (ended.reason !== 'replaced') session = undefined;
+          },
+        });
+        opened.resize(viewerId, parsed.data.cols, parsed.data.rows);
+        respond({ ok: true, sessionId: opened.id, backend: opened.backend, screen, cols: opened.cols, rows: opened.rows });
+      } catch (error) {
+        if (!isAppError(error)) log.error({ err: error }, 'could not open a terminal');
+        respond({ ok: false, error: isAppError(error) ? error.message : 'The terminal could not be started; it has been logged.' });
+      }
+    });
+
+    socket.on('input', (data: unknown) => {
+      const parsed = inputSchema.safeParse(data);
+      if (!parsed.success) {
+        notice(`input ignored: ${problem(parsed.error)}`);
+        return;
+      }
+      if (session && !session.input(viewerId, parsed.data)) notice('input dropped: typing faster than the terminal accepts');
+    });
+
+    socket.on('resize', (data: unknown) => {
+      const parsed = resizeSchema.safeParse(data);
+      if (!parsed.success) {
+        notice(`resize ignored: ${problem(parsed.error)}`);
+        return;
+      }
+      session?.resize(viewerId, parsed.data.cols, parsed.data.rows);
+    });
+
+    socket.on('ack', (data: unknown) => {
+      const parsed = ackSchema.safeParse(data);
+      if (parsed.success) session?.ack(viewerId, parsed.data.bytes);
+    });
+
+    socket.on('close', () => {
+      void session?.end({ reason: 'closed', message: 'The terminal was closed.' });
+    });
+
+    socket.on('disconnect', () => {
+      session?.detach(viewerId);
+    });
+  });
+}
+
+export type { TerminalClientEvents };

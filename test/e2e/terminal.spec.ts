@@ -1,0 +1,51 @@
+import { expect, test } from '@playwright/test';
+import { LessonPage } from './pages/lesson-page.ts';
+import { SandboxPanel } from './pages/sandbox-panel.ts';
+import { TerminalDock } from './pages/terminal-dock.ts';
+import { servedForSuite } from './server.ts';
+
+test.describe('the browser terminal', () => {
+  const app = servedForSuite(test);
+
+  test('start the lab, run kubectl get pods, reload and find the same shell with its screen', async ({ page }) => {
+    const lesson = new LessonPage(page);
+    await page.goto(`${app().url}/lessons/advanced-kubernetes-patterns`);
+    await lesson.expectLoaded('Advanced Kubernetes Patterns');
+    const panel = new SandboxPanel(page);
+    await panel.start.click();
+    await expect(panel.status).toHaveText('Your sandbox is ready.');
+    await page.getByTestId('open-terminal').click();
+
+    const terminal = new TerminalDock(page);
+    await expect(terminal.state).toHaveText('Connected');
+    await terminal.type('export KD_SHELL=same; kubectl get pods\n');
+    await expect(terminal.screen).toContainText('np-frontend');
+    await expect(terminal.screen).toContainText('Running');
+
+    await page.reload();
+    await lesson.expectLoaded('Advanced Kubernetes Patterns');
+    // The terminal reopens by itself and shows the screen as it was.
+    await expect(terminal.state).toHaveText('Connected');
+    await expect(terminal.screen).toContainText('np-frontend');
+    await terminal.type('echo "shell is $KD_SHELL"\n');
+    await expect(terminal.screen).toContainText('shell is same');
+
+    // Every session is recorded; the learner can replay theirs.
+    await page.getByRole('link', { name: 'Recordings' }).click();
+    await page.locator('.recording-list a').first().click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Terminal of advanced-kubernetes-patterns');
+    await expect(page.getByTestId('player').locator('.ap-player')).toBeVisible();
+  });
+
+  test('"Run in my terminal" opens the terminal and types a lesson command into it', async ({ page }) => {
+    await page.goto(`${app().url}/lessons/advanced-kubernetes-patterns`);
+    const panel = new SandboxPanel(page);
+    await panel.start.click();
+    await expect(panel.status).toHaveText('Your sandbox is ready.');
+    const terminal = new TerminalDock(page);
+    const block = page.locator('.code-block[data-run="true"]', { hasText: 'kubectl get nodes' }).first();
+    await block.getByRole('button', { name: 'Run these commands in my terminal' }).click();
+    await expect(terminal.state).toHaveText('Connected');
+    await expect(terminal.screen).toContainText('worker-a1');
+  });
+});
