@@ -4,6 +4,7 @@ import { BuildError } from './cluster/build.ts';
 import { ClusterStartError } from './cluster/local.ts';
 import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
 import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts';
+import { grade } from './cli/grade.ts';
 import { lessonsCheck, lessonsRender } from './cli/lessons.ts';
 import { sandboxCreate, sandboxDelete, sandboxList, sandboxReset, sandboxShell } from './cli/sandbox.ts';
 import { isAppError } from './errors.ts';
@@ -56,6 +57,19 @@ export function buildProgram(): Command {
     .option('--verify', 'check cached binaries against their recorded checksums')
     .option('--json', 'print the result as JSON')
     .action(action(clusterBuild));
+
+  program
+    .command('grade')
+    .description("check a sandbox, or grade a folder of submitted manifests in a throwaway sandbox (exit 0 all pass, 1 a check failed, 2 usage or a check could not run)")
+    .requiredOption('--lesson <slug>', 'the lesson whose lab has the checks')
+    .option('--exercise <id>', 'one exercise (default: every exercise of the lab)')
+    .option('--namespace <ns>', 'a sandbox to check as it is')
+    .option('--files <dir>', 'a folder of manifests (and the program an exercise runs) to grade')
+    .option('--learner <name>', 'who submitted the folder, shown on the throwaway sandbox')
+    .option('--format <format>', 'text, json or junit', 'text')
+    .option('--kubeconfig <file>', 'use this cluster instead of the embedded one (env KUBECONFIG)')
+    .option('--lessons-dir <dir>', 'the lesson library (env KUBEDOJO_LESSONS_DIR)')
+    .action(action(grade));
 
   const lessons = program.command('lessons').description("the course team's lesson library");
   lessons
@@ -123,6 +137,20 @@ export function buildProgram(): Command {
     .option('--no-cluster-up', 'do not start the embedded cluster; fail readiness until it runs')
     .option('--api-port <port>', 'API server port of the embedded cluster')
     .option('--go <path>', 'the Go toolchain that builds the control plane')
+    .option('--sandbox-ttl <minutes>', 'how long a sandbox lives before it is reaped (default 120)')
+    .option('--sandbox-idle <minutes>', 'reap a sandbox idle this long (default 60)')
+    .option('--sandboxes-per-learner <n>', 'sandboxes one learner may hold (default 3)')
+    .option('--sandbox-capacity <n>', 'sandboxes the cluster may hold (default 300)')
+    .option('--warm-pool <n>', 'pre-made sandboxes kept ready (default 0)')
+    .option('--warm-pool-size <size>', 'size of the pool sandboxes: small, medium or large')
+    .option('--reap-interval <seconds>', 'how often expired and idle sandboxes are reaped (default 30, 0 = never)')
+    .option('--terminal-backend <kind>', 'auto, jail (local bubblewrap shells) or pod (toolbox pod and exec)')
+    .option('--terminal-idle <minutes>', 'end a terminal after this long without input (default 30)')
+    .option('--terminal-grace <seconds>', 'keep a terminal nobody is attached to this long (default 600)')
+    .option('--jail-dir <dir>', 'where jailed shells keep homes (default /var/lib/kubedojo/jails as root)')
+    .option('--toolbox-image <image>', 'the terminal image on clusters with a container runtime')
+    .option('--recording-retention <days>', 'keep terminal recordings this long (default 30)')
+    .addOption(new Option('--etcd-unsafe-no-fsync', 'tests only').hideHelp())
     .action(
       action(async (ctx) => {
         await runServer(ctx.config, ctx.logger, ctx.progress);

@@ -130,6 +130,43 @@ export class RawClient {
     });
   }
 
+  private readonly discovery = new Map<string, { at: number; resources: { name: string; kind: string; namespaced: boolean }[] }>();
+
+  /**
+   * The resource behind an apiVersion and kind (plural, whether namespaced), from discovery,
+   * cached briefly; a kind missing from the cache is looked up again, so a CRD created a moment
+   * ago is found.
+   */
+  async resource(apiVersion: string, kind: string): Promise<ApiResult<{ plural: string; namespaced: boolean }>> {
+    const find = (entry: { resources: { name: string; kind: string; namespaced: boolean }[] } | undefined) =>
+      entry?.resources.find((r) => r.kind === kind && !r.name.includes('/'));
+    let entry = this.discovery.get(apiVersion);
+    let found = entry && Date.now() - entry.at < 60_000 ? find(entry) : undefined;
+    if (!found) {
+      const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      const list = await this.get<{ resources?: { name: string; kind: string; namespaced: boolean }[] }>(path);
+      if (!list.ok) {
+        if (list.error.kind === 'not-found') return { ok: false, error: { kind: 'not-found', message: `the API server does not serve ${apiVersion}` } };
+        return list;
+      }
+      entry = { at: Date.now(), resources: list.value.resources ?? [] };
+      this.discovery.set(apiVersion, entry);
+      found = find(entry);
+    }
+    if (!found) return { ok: false, error: { kind: 'not-found', message: `the API server does not serve the kind ${kind} in ${apiVersion}` } };
+    return { ok: true, value: { plural: found.name, namespaced: found.namespaced } };
+  }
+
+  async get<T>(path: string): Promise<ApiResult<T>> {
+    const result = await this.request<T>('GET', path);
+    return result.ok ? { ok: true, value: result.value.body } : result;
+  }
+
+  async delete(path: string, propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<ApiResult<unknown>> {
+    const result = await this.request<unknown>('DELETE', path, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy });
+    return result.ok ? { ok: true, value: result.value.body } : result;
+  }
+
   private async path(object: KubernetesObject, action: 'create' | 'patch' | 'read' | 'delete', namespace?: string): Promise<ApiResult<string>> {
     try {
       return { ok: true, value: await this.paths.pathOf(structuredClone(object), action, namespace ?? 'default') };
@@ -168,13 +205,13 @@ export class RawClient {
     return result.ok ? { ok: true, value: result.value.body } : result;
   }
 
-  /** JSON merge patch: `null` removes a key; a resourceVersion in metadata makes it conditional. */
   /** POST to a path (subresources such as serviceaccounts/token). */
   async post<T>(path: string, body: unknown): Promise<ApiResult<T>> {
     const result = await this.request<T>('POST', path, body);
     return result.ok ? { ok: true, value: result.value.body } : result;
   }
 
+  /** JSON merge patch: `null` removes a key; a resourceVersion in metadata makes it conditional. */
   async mergePatch<T extends KubernetesObject>(object: KubernetesObject): Promise<ApiResult<T>> {
     const path = await this.path(object, 'patch');
     if (!path.ok) return path;

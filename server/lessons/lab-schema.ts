@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { CHECK_KINDS, checkSchemas, type CheckDefinition } from '../grading/schema.ts';
 
 /**
  * The platform's lab file, `<lesson base name>.lab.yaml` beside the lesson:
@@ -18,23 +19,7 @@ import { z } from 'zod';
 
 export const SANDBOX_SIZES = ['small', 'medium', 'large'] as const;
 
-/**
- * The check kinds a lab may use, each with the schema of its own fields. The grading engine adds
- * the real field schemas here as it implements each kind; until then only the kind is checked.
- */
-export const checkKinds = {
-  resource: z.looseObject({}),
-  crd: z.looseObject({}),
-  operator: z.looseObject({}),
-  scheduling: z.looseObject({}),
-  autoscaler: z.looseObject({}),
-  resources: z.looseObject({}),
-  networkpolicy: z.looseObject({}),
-  rollout: z.looseObject({}),
-  cel: z.looseObject({}),
-} as const satisfies Record<string, z.ZodType>;
-export type CheckKind = keyof typeof checkKinds;
-export const CHECK_KINDS = Object.keys(checkKinds) as CheckKind[];
+export { CHECK_KINDS, type CheckKind } from '../grading/schema.ts';
 
 // Checked for content but kept as written: instructions are markdown, where whitespace can matter.
 const text = (what: string) => z.string({ error: `must be ${what}` }).refine((s) => s.trim() !== '', `must be ${what}`);
@@ -94,14 +79,13 @@ const checkBase = z.looseObject({
   description: z.string({ error: 'must be a string' }).optional(),
 });
 
-const check = checkBase.transform((value, ctx) => {
-  const schema = (checkKinds as Record<string, z.ZodType | undefined>)[value.kind];
+const check = checkBase.transform((value, ctx): CheckDefinition => {
+  const schema = (checkSchemas as Record<string, z.ZodType<CheckDefinition> | undefined>)[value.kind];
   if (!schema) {
     ctx.addIssue({ code: 'custom', path: ['kind'], message: `unknown check kind "${value.kind}"; known kinds: ${CHECK_KINDS.join(', ')}` });
     return z.NEVER;
   }
-  forward(schema, value, ctx);
-  return value as z.output<typeof checkBase> & { kind: CheckKind };
+  return forward(schema, value, ctx);
 });
 export type Check = z.output<typeof check>;
 
@@ -114,6 +98,17 @@ const exercise = z
     /** The id of the lesson heading this exercise belongs to. */
     section: z.string({ error: 'must be a heading id of the lesson, like "node-affinity"' }).optional(),
     checks: z.array(check, { error: 'must be a list of checks' }).min(1, 'needs at least one check'),
+    /**
+     * A program a submission runs while its checks run (the learner's operator): started in the
+     * sandbox's jailed shell from the submission folder, stopped when the checks end.
+     */
+    program: z
+      .strictObject({
+        command: z.array(z.string({ error: 'must be a string' }), { error: 'must be a command as a list, like ["python3", "operator.py"]' }).min(1, 'needs a command'),
+        /** The check waits this long after starting the program (it may need to connect). */
+        startSeconds: z.number().int().min(0).max(60).default(2),
+      })
+      .optional(),
     /** A folder of manifests that passes every check; the test suite grades it. */
     solution: relativePath,
     /** Manifests that must fail the named check, so a check that passes everything is caught. */

@@ -11,6 +11,7 @@ the reference solution, so every operator check must pass.
 Run it in your terminal:   NAMESPACE=<namespace> GROUP=<group> python3 database_operator.py
 """
 
+import json
 import logging
 import os
 import sys
@@ -75,8 +76,10 @@ class Operator:
         self.statefulsets = self.api.resources.get(api_version="apps/v1", kind="StatefulSet")
 
     def apply(self, resource, body):
-        return self.api.server_side_apply(resource, body=body, namespace=self.namespace,
-                                          field_manager=MANAGER, force_conflicts=True)
+        # The body goes as JSON text (JSON is YAML): older clients, such as Debian's, send an
+        # apply patch only as text, newer ones accept either.
+        return self.api.server_side_apply(resource, body=json.dumps(body), name=body["metadata"]["name"],
+                                          namespace=self.namespace, field_manager=MANAGER, force_conflicts=True)
 
     def sync(self):
         for db in self.databases.get(namespace=self.namespace).to_dict()["items"]:

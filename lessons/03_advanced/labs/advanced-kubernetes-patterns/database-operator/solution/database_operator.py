@@ -30,7 +30,6 @@ from kubernetes.client.rest import ApiException
 VERSION = "v1"
 PLURAL = "databases"
 RESYNC_SECONDS = 10  # a watch ends after this long; then every Database is reconciled again
-MERGE_PATCH = "application/merge-patch+json"
 
 IMAGES = {"postgres": "postgres", "mysql": "mysql"}
 DEFAULT_VERSIONS = {"postgres": "17", "mysql": "8.4"}
@@ -153,7 +152,8 @@ class Operator:
                 raise
             log.info("creating %s %s", body["kind"], name)
             return create(self.namespace, body)
-        return patch(name, self.namespace, body, _content_type=MERGE_PATCH)
+        # A dict body is sent as a strategic merge patch: fields not in `body` are left alone.
+        return patch(name, self.namespace, body)
 
     def reconcile(self, db):
         meta = db["metadata"]
@@ -182,7 +182,6 @@ class Operator:
             log.info("%s: %s, %d/%d ready", meta["name"], status["phase"], ready, wanted)
             self.custom.patch_namespaced_custom_object_status(
                 self.group, VERSION, self.namespace, PLURAL, meta["name"], {"status": status},
-                _content_type=MERGE_PATCH,
             )
 
     def reconcile_safely(self, db):

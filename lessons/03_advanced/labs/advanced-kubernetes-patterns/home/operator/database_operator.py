@@ -30,7 +30,6 @@ from kubernetes.client.rest import ApiException
 VERSION = "v1"
 PLURAL = "databases"
 RESYNC_SECONDS = 10  # a watch ends after this long; then every Database is reconciled again
-MERGE_PATCH = "application/merge-patch+json"
 
 IMAGES = {"postgres": "postgres", "mysql": "mysql"}
 DEFAULT_VERSIONS = {"postgres": "17", "mysql": "8.4"}
@@ -154,7 +153,7 @@ class Operator:
             log.info("creating %s %s", body["kind"], name)
             return create(self.namespace, body)
         # TODO 2: the object exists already. Patch it to the desired state instead of leaving it
-        # alone, e.g. patch(name, self.namespace, body, _content_type=MERGE_PATCH)
+        # alone, e.g. patch(name, self.namespace, body)  (a dict body is a strategic merge patch)
         return read(name, self.namespace)
 
     def reconcile(self, db):
@@ -179,7 +178,7 @@ class Operator:
         #     {"status": {"phase": "Ready" or "Provisioning", "replicas": ready,
         #                 "observedGeneration": meta["generation"]}}
         # using self.custom.patch_namespaced_custom_object_status(self.group, VERSION,
-        #     self.namespace, PLURAL, meta["name"], body, _content_type=MERGE_PATCH)
+        #     self.namespace, PLURAL, meta["name"], body)  (a merge patch of the status)
         log.debug("%s: StatefulSet has %s ready replicas", meta["name"], sts.status.ready_replicas if sts.status else 0)
 
     def reconcile_safely(self, db):

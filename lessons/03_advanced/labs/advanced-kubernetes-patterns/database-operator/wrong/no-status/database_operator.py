@@ -33,7 +33,6 @@ from kubernetes.client.rest import ApiException
 VERSION = "v1"
 PLURAL = "databases"
 RESYNC_SECONDS = 10  # a watch ends after this long; then every Database is reconciled again
-MERGE_PATCH = "application/merge-patch+json"
 
 IMAGES = {"postgres": "postgres", "mysql": "mysql"}
 DEFAULT_VERSIONS = {"postgres": "17", "mysql": "8.4"}
@@ -156,7 +155,8 @@ class Operator:
                 raise
             log.info("creating %s %s", body["kind"], name)
             return create(self.namespace, body)
-        return patch(name, self.namespace, body, _content_type=MERGE_PATCH)
+        # A dict body is sent as a strategic merge patch: fields not in `body` are left alone.
+        return patch(name, self.namespace, body)
 
     def reconcile(self, db):
         meta = db["metadata"]
