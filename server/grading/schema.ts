@@ -8,6 +8,8 @@ import { compileError } from './cel.ts';
  * ${priorityClassPrefix}); operator checks also `{{probe.name}}`.
  */
 
+/** Messages for a mapping field: missing and mistyped read differently. */
+const mapping = (what: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required: ${what}` : `must be ${what}`) });
 const nonEmpty = (what: string) => z.string({ error: `must be ${what}` }).min(1, `must be ${what}`);
 const seconds = (max: number) => z.number({ error: 'must be a number of seconds' }).int('must be whole seconds').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
 const count = z.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must not be negative');
@@ -28,7 +30,7 @@ export const celExpression = nonEmpty('a CEL expression').superRefine((expressio
 });
 
 /** A CEL rule: the expression must be true; the message says what was expected when it is not. */
-export const celRule = z.strictObject({ expression: celExpression, message: nonEmpty('a message for the learner') });
+export const celRule = z.strictObject({ expression: celExpression, message: nonEmpty('a message for the learner') }, mapping('a mapping {expression, message}'));
 export type CelRule = z.output<typeof celRule>;
 
 const requirement = z.strictObject({
@@ -37,7 +39,7 @@ const requirement = z.strictObject({
   values: z.array(z.string()).optional(),
 });
 export const labelSelector = z
-  .strictObject({ matchLabels: labels.optional(), matchExpressions: z.array(requirement, { error: 'must be a list' }).optional() })
+  .strictObject({ matchLabels: labels.optional(), matchExpressions: z.array(requirement, { error: 'must be a list' }).optional() }, mapping('a label selector {matchLabels, matchExpressions}'))
   .refine((s) => s.matchLabels !== undefined || s.matchExpressions !== undefined, 'needs matchLabels or matchExpressions');
 export type LabelSelector = z.output<typeof labelSelector>;
 
@@ -45,18 +47,21 @@ const typeMeta = { apiVersion: nonEmpty('an apiVersion such as "v1" or "apps/v1"
 
 /** One object by name, or every object a selector matches, in the learner's namespace. */
 export const target = z
-  .strictObject({ ...typeMeta, name: nonEmpty('an object name').optional(), selector: labelSelector.optional() })
+  .strictObject({ ...typeMeta, name: nonEmpty('an object name').optional(), selector: labelSelector.optional() }, mapping('a mapping {apiVersion, kind, name or selector}'))
   .refine((t) => (t.name === undefined) !== (t.selector === undefined), 'needs exactly one of "name" or "selector"');
 export type Target = z.output<typeof target>;
 
-export const namedTarget = z.strictObject({ ...typeMeta, name: nonEmpty('an object name') });
+export const namedTarget = z.strictObject({ ...typeMeta, name: nonEmpty('an object name') }, mapping('a mapping {apiVersion, kind, name}'));
 export type NamedTarget = z.output<typeof namedTarget>;
 
-const kubeObject = z.looseObject({
-  apiVersion: nonEmpty('an apiVersion'),
-  kind: nonEmpty('a kind'),
-  metadata: z.looseObject({ name: nonEmpty('a name') }, { error: 'must be a mapping with a name' }),
-});
+const kubeObject = z.looseObject(
+  {
+    apiVersion: nonEmpty('an apiVersion'),
+    kind: nonEmpty('a kind'),
+    metadata: z.looseObject({ name: nonEmpty('a name') }, mapping('a mapping with a name')),
+  },
+  mapping('a Kubernetes object {apiVersion, kind, metadata}'),
+);
 export type ProbeObject = z.output<typeof kubeObject>;
 
 const partial = z.record(z.string(), z.unknown(), { error: 'must be a mapping: the fields the object must have' });
@@ -74,17 +79,16 @@ const common = {
   timeoutSeconds: seconds(600).optional(),
 };
 
-export const resourceCheck = z
-  .strictObject({
+/** With a named target and nothing else: the object exists. */
+export const resourceCheck = z.strictObject({
     kind: z.literal('resource'),
     ...common,
     target,
     /** For a selector: how many objects must match (default at least 1). */
     count: z.strictObject({ min: count.optional(), max: count.optional() }).optional(),
     expect: partial.optional(),
-    cel: z.array(celRule, { error: 'must be a list of {expression, message}' }).optional(),
-  })
-  .refine((c) => c.expect !== undefined || c.cel !== undefined || c.count !== undefined, 'needs "expect", "cel" or "count"');
+  cel: z.array(celRule, { error: 'must be a list of {expression, message}' }).optional(),
+});
 
 export const celCheck = z.strictObject({
   kind: z.literal('cel'),
@@ -141,22 +145,25 @@ export const schedulingCheck = z.strictObject({
   /** The Deployment, StatefulSet, Job, … whose Pods are examined. */
   workload,
   expect: z
-    .strictObject({
-      /** At least this many Pods must be bound (default 1). */
-      minPods: count.optional(),
-      /** Every Pod is bound to a node with these labels ("*": the label exists, any value). */
-      nodeLabels: labels.optional(),
-      /** No Pod is bound to a node with these labels. */
-      notOnNodeLabels: labels.optional(),
-      /** At least one Pod runs in this zone (topology.kubernetes.io/zone). */
-      preferredZone: z.string().optional(),
-      /** No two Pods share a value of this node label (e.g. kubernetes.io/hostname). */
-      spreadBy: z.string().optional(),
-      /** Every Pod tolerates this taint. */
-      tolerates: z
-        .strictObject({ key: nonEmpty('a taint key'), value: z.string().optional(), effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional() })
-        .optional(),
-    })
+    .strictObject(
+      {
+        /** At least this many Pods must be bound (default 1). */
+        minPods: count.optional(),
+        /** Every Pod is bound to a node with these labels ("*": the label exists, any value). */
+        nodeLabels: labels.optional(),
+        /** No Pod is bound to a node with these labels. */
+        notOnNodeLabels: labels.optional(),
+        /** At least one Pod runs in this zone (topology.kubernetes.io/zone). */
+        preferredZone: z.string().optional(),
+        /** No two Pods share a value of this node label (e.g. kubernetes.io/hostname). */
+        spreadBy: z.string().optional(),
+        /** Every Pod tolerates this taint. */
+        tolerates: z
+          .strictObject({ key: nonEmpty('a taint key'), value: z.string().optional(), effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional() })
+          .optional(),
+      },
+      mapping('a mapping of expectations: minPods, nodeLabels, notOnNodeLabels, preferredZone, spreadBy, tolerates'),
+    )
     .refine((e) => Object.keys(e).length > 0, 'needs at least one expectation'),
 });
 
@@ -294,7 +301,6 @@ export const rolloutCheck = z
 
 export const checkSchemas = {
   resource: resourceCheck,
-  cel: celCheck,
   crd: crdCheck,
   operator: operatorCheck,
   scheduling: schedulingCheck,
@@ -302,6 +308,7 @@ export const checkSchemas = {
   resources: resourcesCheck,
   networkpolicy: networkPolicyCheck,
   rollout: rolloutCheck,
+  cel: celCheck,
 } as const;
 
 export type CheckKind = keyof typeof checkSchemas;

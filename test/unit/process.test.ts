@@ -40,11 +40,13 @@ describe('detached component processes', () => {
   it('kills a process that ignores SIGTERM after the grace period', async () => {
     const record = await spawnDetached({
       binary: '/bin/sh',
-      args: ['-c', "trap '' TERM; while true; do sleep 0.1; done"],
+      args: ['-c', "trap '' TERM; echo ready; while true; do sleep 0.1; done"],
       logFile: path.join(dir, 'stubborn.log'),
       env: { PATH: '/usr/bin:/bin' },
       cwd: dir,
     });
+    // Until the shell has set its trap, SIGTERM would still stop it.
+    while (!(await fs.readFile(path.join(dir, 'stubborn.log'), 'utf8').catch(() => '')).includes('ready')) await new Promise((r) => setTimeout(r, 10));
     expect(await terminate(record, 300)).toBe('killed');
     expect(await isAlive(record)).toBe(false);
   });

@@ -20,9 +20,10 @@ const goodLab = [
   '    checks:', //                                9
   '      - kind: resource', //                     10
   '        name: pod-exists',
-  '    solution: solutions/make-a-pod', //        12
+  '        target: { apiVersion: v1, kind: Pod, name: web }',
+  '    solution: solutions/make-a-pod', //        13
   '    wrong:',
-  '      - path: wrong/no-pod', //                 14
+  '      - path: wrong/no-pod', //                 15
   '        fails: pod-exists',
 ].join('\n');
 
@@ -52,7 +53,7 @@ describe('lab files', () => {
           section: 'overview',
           instructions: 'Create a Pod named `web` in `${namespace}`.\n',
           hints: [],
-          checks: [{ kind: 'resource', name: 'pod-exists' }],
+          checks: [{ kind: 'resource', name: 'pod-exists', target: { apiVersion: 'v1', kind: 'Pod', name: 'web' } }],
           solution: 'solutions/make-a-pod',
           wrong: [{ path: 'wrong/no-pod', fails: 'pod-exists' }],
         },
@@ -73,20 +74,20 @@ describe('lab files', () => {
 
   it('refuses paths that leave the lab folder', async () => {
     const library = await loadWithLab(goodLab.replace('solution: solutions/make-a-pod', 'solution: ../elsewhere'));
-    expect(library.errors).toEqual([{ file: LAB, line: 12, message: 'lab: exercises[0].solution: must be a relative path inside the lab folder (no "..", not absolute), got "../elsewhere"' }]);
+    expect(library.errors).toEqual([{ file: LAB, line: 13, message: 'lab: exercises[0].solution: must be a relative path inside the lab folder (no "..", not absolute), got "../elsewhere"' }]);
   });
 
   it('reports a missing solution folder and a missing wrong path', async () => {
     const library = await loadWithLab(goodLab.replace('solutions/make-a-pod', 'solutions/nope').replace('wrong/no-pod', 'wrong/gone'));
     expect(library.errors).toEqual([
-      { file: LAB, line: 12, message: 'lab: exercises[0].solution: folder "solutions/nope" does not exist in 01_beginner/ beside the lab file' },
-      { file: LAB, line: 14, message: 'lab: exercises[0].wrong[0].path: file or folder "wrong/gone" does not exist in 01_beginner/ beside the lab file' },
+      { file: LAB, line: 13, message: 'lab: exercises[0].solution: folder "solutions/nope" does not exist in 01_beginner/ beside the lab file' },
+      { file: LAB, line: 15, message: 'lab: exercises[0].wrong[0].path: file or folder "wrong/gone" does not exist in 01_beginner/ beside the lab file' },
     ]);
   });
 
   it('reports a solution that is a file, not a folder', async () => {
     const library = await loadWithLab(goodLab.replace('solutions/make-a-pod', 'solutions/make-a-pod/pod.yaml'));
-    expect(library.errors).toEqual([{ file: LAB, line: 12, message: 'lab: exercises[0].solution: "solutions/make-a-pod/pod.yaml" is not a folder' }]);
+    expect(library.errors).toEqual([{ file: LAB, line: 13, message: 'lab: exercises[0].solution: "solutions/make-a-pod/pod.yaml" is not a folder' }]);
   });
 
   it('reports unknown placeholders, and accepts the known ones and $${ escapes', async () => {
@@ -111,7 +112,7 @@ describe('lab files', () => {
 
   it('reports a wrong example that names no check, and a section that is not a heading', async () => {
     const fails = await loadWithLab(goodLab.replace('fails: pod-exists', 'fails: pod-exist'));
-    expect(fails.errors).toEqual([{ file: LAB, line: 15, message: 'lab: exercises[0].wrong[0].fails: no check named "pod-exist" in this exercise (named checks: pod-exists)' }]);
+    expect(fails.errors).toEqual([{ file: LAB, line: 16, message: 'lab: exercises[0].wrong[0].fails: no check named "pod-exist" in this exercise (named checks: pod-exists)' }]);
     const section = await loadWithLab(goodLab.replace('section: overview', 'section: nowhere'));
     expect(section.errors).toEqual([{ file: LAB, line: 6, message: 'lab: exercises[0].section: no heading with id "nowhere" in the lesson' }]);
   });
@@ -120,11 +121,11 @@ describe('lab files', () => {
     const lab = `${goodLab}\nsetup:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {}\n  - file: setup/missing.yaml\nfiles:\n  - path: a.txt\n    content: x\n    from: home/a.txt\n`;
     const library = await loadWithLab(lab);
     expect(library.errors).toEqual([
-      { file: LAB, line: 19, message: 'lab: setup[0].metadata: needs "name" or "generateName"' },
-      { file: LAB, line: 22, message: 'lab: files[0]: needs exactly one of "content" or "from"' },
+      { file: LAB, line: 20, message: 'lab: setup[0].metadata: needs "name" or "generateName"' },
+      { file: LAB, line: 23, message: 'lab: files[0]: needs exactly one of "content" or "from"' },
     ]);
     const missing = await loadWithLab(`${goodLab}\nsetup:\n  - file: setup/missing.yaml\n`);
-    expect(missing.errors).toEqual([{ file: LAB, line: 17, message: 'lab: setup[0].file: file "setup/missing.yaml" does not exist in 01_beginner/ beside the lab file' }]);
+    expect(missing.errors).toEqual([{ file: LAB, line: 18, message: 'lab: setup[0].file: file "setup/missing.yaml" does not exist in 01_beginner/ beside the lab file' }]);
   });
 
   it('reports broken YAML, an empty lab and a lab without a lesson', async () => {
