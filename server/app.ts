@@ -24,6 +24,9 @@ import { recordingRoutes } from './http/routes/recordings.ts';
 import type { TerminalManager } from './terminal/manager.ts';
 import type { RecordingStore } from './terminal/recorder.ts';
 import { terminalNamespace } from './terminal/socket.ts';
+import { checkRoutes } from './http/routes/checks.ts';
+import { liveNamespace } from './http/live.ts';
+import type { GradingService } from './grading/service.ts';
 
 export const VERSION = '0.1.0';
 
@@ -36,6 +39,7 @@ export interface AppDeps {
   sandboxes: SandboxService;
   terminals: TerminalManager;
   recordings: RecordingStore;
+  grading: GradingService;
   /** The built browser app; defaults to client/dist. */
   clientDir?: string;
 }
@@ -71,6 +75,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/api', lessonRoutes({ lessons, session }));
   app.use('/api', sandboxRoutes({ sandboxes: deps.sandboxes, lessons, session }));
   app.use('/api', recordingRoutes({ recordings: deps.recordings }));
+  app.use('/api', checkRoutes({ grading: deps.grading, session }));
   app.use('/api', apiNotFound);
 
   const clientDir = deps.clientDir ?? path.join(projectRoot, 'client', 'dist');
@@ -93,6 +98,7 @@ export function createApp(deps: AppDeps): App {
   // Terminal messages are small; anything larger is refused by socket.io itself.
   const io = new SocketServer(server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
   terminalNamespace(io, { learners, sandboxes: deps.sandboxes, terminals: deps.terminals, logger: deps.logger });
+  liveNamespace(io, { learners, grading: deps.grading, logger: deps.logger });
 
   return {
     http: server,

@@ -13,6 +13,10 @@ import { recordingStoreFromConfig, shellBackendFromConfig, terminalManagerFromCo
 import type { RecordingStore } from './terminal/recorder.ts';
 import type { Logger } from './logger.ts';
 import type { Progress } from './progress.ts';
+import { CheckRepository } from './db/checks.ts';
+import { graderFromConfig } from './grading/from-config.ts';
+import { GradingService } from './grading/service.ts';
+import { usageSimulatorFor } from './grading/usage.ts';
 
 /**
  * The composition root of `kubedojo serve`: config → database → cluster → app → listen.
@@ -42,7 +46,10 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   const terminals = terminalManagerFromConfig(config, { sandboxes, backend: shellBackendFromConfig(config, cluster, library, logger), recordings, logger });
   pruneRecordings(recordings, config.terminals.recordingRetentionDays, log);
 
-  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings });
+  const grader = graderFromConfig(cluster, library, logger, usageSimulatorFor(cluster));
+  const grading = new GradingService({ grader, sandboxes, checks: new CheckRepository(db), library, logger });
+
+  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, grading });
   try {
     await new Promise<void>((resolve, reject) => {
       app.http.once('error', reject);
@@ -71,6 +78,7 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
     (closing ??= (async () => {
       log.info('shutting down');
       sandboxes.stop();
+      await grading.stop();
       await app.close();
       db.close();
       if (config.cluster.mode === 'embedded') log.info('the local cluster keeps running; stop it with "kubedojo cluster down"');

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import type { CheckResultView, CheckStatusName, ExerciseResultView, GradeReportView } from '../protocol.ts';
 import type { CheckKind, CheckOf } from './schema.ts';
 import type { SandboxScope } from './scope.ts';
 import type { UsageSimulator } from './usage.ts';
@@ -27,42 +28,11 @@ export interface CheckContext {
 
 export type CheckEvaluator<K extends CheckKind> = (check: CheckOf<K>, ctx: CheckContext) => Promise<Outcome>;
 
-export type CheckStatus = 'passed' | 'failed' | 'error';
-
-export interface CheckResult {
-  name: string;
-  kind: CheckKind;
-  description: string;
-  status: CheckStatus;
-  /** What is wrong, or what was seen when it passed. */
-  message: string;
-  expected?: string;
-  found?: string;
-  hint?: string;
-  durationMs: number;
-  attempts: number;
-}
-
-export interface ExerciseResult {
-  exercise: string;
-  title: string;
-  /** The lesson heading this exercise belongs to (an anchor of the lesson page). */
-  section?: string;
-  passed: boolean;
-  checks: CheckResult[];
-  durationMs: number;
-}
-
-export interface GradeReport {
-  lesson: string;
-  namespace: string;
-  passed: boolean;
-  exercises: ExerciseResult[];
-  startedAt: string;
-  durationMs: number;
-  /** Problems applying a submission or running its program, shown before the results. */
-  notes: string[];
-}
+export type CheckStatus = CheckStatusName;
+/** The wire shapes (server/protocol.ts) are the engine's own result types. */
+export type CheckResult = CheckResultView & { kind: CheckKind };
+export type ExerciseResult = Omit<ExerciseResultView, 'checks'> & { checks: CheckResult[] };
+export type GradeReport = Omit<GradeReportView, 'exercises'> & { exercises: ExerciseResult[] };
 
 /** Progress while a grade runs: a check started, is still waiting, or finished. */
 export type GradeProgress =

@@ -10,6 +10,10 @@ import { loadLibrary } from '../../server/lessons/library.ts';
 import { silentLogger } from '../../server/logger.ts';
 import { sandboxServiceFromConfig } from '../../server/sandboxes/from-config.ts';
 import { recordingStoreFromConfig, shellBackendFromConfig, terminalManagerFromConfig } from '../../server/terminal/from-config.ts';
+import { CheckRepository } from '../../server/db/checks.ts';
+import { graderFromConfig } from '../../server/grading/from-config.ts';
+import { GradingService } from '../../server/grading/service.ts';
+import { usageSimulatorFor } from '../../server/grading/usage.ts';
 
 export interface TestServer {
   url: string;
@@ -29,7 +33,8 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
   const sandboxes = sandboxServiceFromConfig(result.config, cluster, library, silentLogger());
   const recordings = recordingStoreFromConfig(result.config, db);
   const terminals = terminalManagerFromConfig(result.config, { sandboxes, backend: shellBackendFromConfig(result.config, cluster, library, silentLogger()), recordings, logger: silentLogger() });
-  const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, terminals, recordings, ...options });
+  const grading = new GradingService({ grader: graderFromConfig(cluster, library, silentLogger(), usageSimulatorFor(cluster)), sandboxes, checks: new CheckRepository(db), library, logger: silentLogger() });
+  const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, terminals, recordings, grading, ...options });
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   const { port } = app.http.address() as AddressInfo;
   return {

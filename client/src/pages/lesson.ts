@@ -5,6 +5,7 @@ import { drawDiagrams } from '../diagrams.ts';
 import { h } from '../dom.ts';
 import { levelLabel, progressBadge } from '../format.ts';
 import { setupQuiz } from '../quiz.ts';
+import { labPanel } from '../lab-panel.ts';
 import { sandboxPanel } from '../sandbox-panel.ts';
 import { openTerminal } from '../terminal.ts';
 
@@ -59,6 +60,7 @@ export async function showLesson(main: HTMLElement, slug: string, url: URL): Pro
   showProgress(lesson.progress);
 
   let sandbox: string | undefined;
+  const lab = lesson.hasLab ? labPanel(lesson.slug) : undefined;
   const body = h('div', { class: 'lesson-body' });
   body.innerHTML = lesson.html; // rendered on the server from markdown with raw HTML disabled
   const article = h(
@@ -68,8 +70,10 @@ export async function showLesson(main: HTMLElement, slug: string, url: URL): Pro
     lesson.hasLab
       ? sandboxPanel(lesson.slug, (namespace) => {
           sandbox = namespace;
+          lab?.setSandbox(namespace);
         })
       : null,
+    lab?.root,
     body,
     h('footer', { class: 'lesson-footer' }, complete, h('a', { href: '/' }, 'All lessons')),
   );

@@ -1,0 +1,54 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { GradingService } from '../../grading/service.ts';
+import type { CheckRunListResponse, CheckRunRequest } from '../../protocol.ts';
+import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
+import { validate } from '../validate.ts';
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,120}$/, 'must be a lesson slug');
+const namespaceParams = z.object({ namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name') });
+const runBody = z.strictObject({
+  exercise: z.string().regex(/^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/, 'must be an exercise id').optional(),
+}) satisfies z.ZodType<CheckRunRequest>;
+const runQuery = z.object({ wait: z.enum(['true', 'false'], { error: 'must be true or false' }).optional() });
+const runParams = z.object({ id: z.uuid('must be a check run id') });
+
+/**
+ * Check: grade a learner's own sandbox. The POST answers at once (202) with the run, whose
+ * progress arrives over socket.io; `?wait=true` answers when it has finished, for scripts.
+ */
+export function checkRoutes(deps: { grading: GradingService; session: ReturnType<typeof sessionMiddleware> }): Router {
+  const router = Router();
+  const { grading, session } = deps;
+
+  router.get('/lessons/:slug/lab', validate({ params: z.object({ slug }) }), async (_req, res) => {
+    const { slug: name } = res.locals.params as { slug: string };
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await grading.lab(name, learnerOf(res)?.id));
+  });
+
+  router.get('/lessons/:slug/checks', validate({ params: z.object({ slug }) }), (_req, res) => {
+    const { slug: name } = res.locals.params as { slug: string };
+    const learner = learnerOf(res);
+    const body: CheckRunListResponse = { runs: learner ? grading.runs(name, learner.id) : [] };
+    res.json(body);
+  });
+
+  router.post('/sandboxes/:namespace/checks', validate({ params: namespaceParams, body: runBody, query: runQuery }), session.requireLearner, async (req, res) => {
+    const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
+    const { wait } = res.locals.query as z.infer<typeof runQuery>;
+    const started = await grading.start(currentLearner(res).id, namespace, (req.body as z.infer<typeof runBody>).exercise);
+    if (wait === 'true') {
+      res.json(await started.done);
+      return;
+    }
+    res.status(202).json(started.run);
+  });
+
+  router.get('/checks/:id', validate({ params: runParams }), session.requireLearner, (_req, res) => {
+    const { id } = res.locals.params as z.infer<typeof runParams>;
+    res.json(grading.get(id, currentLearner(res).id));
+  });
+
+  return router;
+}
