@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { projectRoot } from '../cluster/paths.ts';
 import { LAB_SUFFIX } from '../lessons/lab.ts';
+import type { Lab } from '../lessons/lab-schema.ts';
 import { LEVEL_FOLDER, loadFiles, loadLibrary } from '../lessons/library.ts';
 import type { Lesson, Library, Problem } from '../lessons/types.ts';
 import { EXIT, type CliContext } from './context.ts';
@@ -29,8 +30,27 @@ export function checkedLesson(lesson: Lesson) {
     quiz: lesson.quiz.map((q) => ({ question: q.question, options: q.options, answer: q.answer, explanation: q.explanation })),
     diagrams: lesson.diagrams,
     links: lesson.links,
-    lab: lesson.lab,
+    lab: lesson.lab && checkedLab(lesson.file, lesson.lab),
     warnings: lesson.warnings,
+  };
+}
+
+/**
+ * The lab with each exercise's reference solution and wrong variants as paths relative to the
+ * library folder (like `file`), so tools can find and grade them.
+ */
+function checkedLab(lessonFile: string, lab: Lab) {
+  const dir = path.posix.dirname(lessonFile.split(path.sep).join('/'));
+  const at = (relative: string) => path.posix.normalize(path.posix.join(dir, relative));
+  return {
+    ...lab,
+    exercises: lab.exercises.map((exercise) => ({
+      ...exercise,
+      solution: at(exercise.solution),
+      wrong: exercise.wrong.map((w) => at(w.path)),
+      /** The check each wrong variant must fail, by its path. */
+      wrongFails: Object.fromEntries(exercise.wrong.map((w) => [at(w.path), w.fails])),
+    })),
   };
 }
 

@@ -47,7 +47,18 @@ describe('lessons check', () => {
       lab: null,
     });
     expect(Object.keys((report.lessons[0]?.quiz as Record<string, unknown>[])[0] ?? {})).toEqual(['question', 'options', 'answer', 'explanation']);
-    expect(report.lessons[2]?.lab).toMatchObject({ sandbox: { size: 'small' }, exercises: [{ id: 'expose-web' }] });
+    // Exercises point tools at their reference solution and wrong variants, relative to the library.
+    expect(report.lessons[2]?.lab).toMatchObject({
+      sandbox: { size: 'small' },
+      exercises: [
+        {
+          id: 'expose-web',
+          solution: '02_intermediate/solutions/expose-web',
+          wrong: ['02_intermediate/wrong/expose-web-bad-port'],
+          wrongFails: { '02_intermediate/wrong/expose-web-bad-port': 'port-80' },
+        },
+      ],
+    });
   });
 
   it('prints a readable report with file:line errors and exits 1', async () => {
