@@ -6,6 +6,7 @@ import type { ApiErrorBody, SandboxListResponse, SandboxView } from '../../serve
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { runCli, runCliOk } from '../helpers/cli.ts';
 import { kubeConfigFrom } from '../helpers/sandboxes.ts';
+import { browser as browserFor } from '../helpers/http.ts';
 
 /** Sandboxes through the REST API (as two browsers) and through the CLI, on the real cluster. */
 
@@ -18,20 +19,7 @@ afterAll(async () => {
   await server.close();
 });
 
-function browser() {
-  let cookie = '';
-  return async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { ...(cookie ? { cookie } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const set = response.headers.get('set-cookie');
-    if (set) cookie = set.split(';')[0] ?? '';
-    const text = await response.text();
-    return { status: response.status, text, json: (text ? JSON.parse(text) : undefined) as unknown };
-  };
-}
+const browser = () => browserFor(() => server.url);
 
 describe('the sandbox API', () => {
   it("creates a learner's sandbox, shows it only to them, and never sends a credential", async () => {
