@@ -20,7 +20,11 @@ export function rawClient(kc: KubeConfig): RawClient {
 
 /** Reads a multi-document YAML file into objects; comments and empty documents are skipped. */
 export async function readManifests(file: string): Promise<KubernetesObject[]> {
-  const text = await fs.readFile(file, 'utf8');
+  return parseManifests(await fs.readFile(file, 'utf8'), file);
+}
+
+/** Multi-document YAML text into objects; `file` names it in errors. */
+export function parseManifests(text: string, file: string): KubernetesObject[] {
   const objects: KubernetesObject[] = [];
   for (const doc of parseAllDocuments(text)) {
     if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);

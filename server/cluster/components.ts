@@ -8,10 +8,10 @@ import { SERVICE_CIDR, type Pki } from './pki.ts';
  * Every listener is bound to 127.0.0.1; every connection between components is mutual TLS.
  */
 
-export const componentIds = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+export const componentIds = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'metrics-server'] as const;
 export type ComponentId = (typeof componentIds)[number];
 
-export const portNames = ['etcd', 'etcdPeer', 'etcdMetrics', 'apiserver', 'controllerManager', 'scheduler', 'kwok'] as const;
+export const portNames = ['etcd', 'etcdPeer', 'etcdMetrics', 'apiserver', 'controllerManager', 'scheduler', 'kwok', 'metricsServer'] as const;
 export type PortName = (typeof portNames)[number];
 export type Ports = Record<PortName, number>;
 
@@ -31,6 +31,8 @@ export interface ComponentDefinition {
   health: HealthCheck;
   /** Components that must be healthy before this one starts. */
   after: ComponentId[];
+  /** Files read at start: a change to one restarts the component, as a change of flags does. */
+  configFiles?: readonly string[];
 }
 
 export interface ComponentContext {
@@ -39,10 +41,14 @@ export interface ComponentContext {
   dirs: ClusterDirs;
   ports: Ports;
   etcdUnsafeNoFsync: boolean;
-  kwokStagesFile: string;
+  /** kwok's --config files: Stages and the Metric that serves kubelet-style resource metrics. */
+  kwokConfigFiles: readonly string[];
 }
 
-export function kubeconfigFor(dirs: ClusterDirs, name: 'controller-manager' | 'scheduler' | 'kwok' | 'super-admin'): string {
+/** How often metrics-server scrapes kwok: the lowest its validation accepts (10s). */
+export const METRIC_RESOLUTION = '10s';
+
+export function kubeconfigFor(dirs: ClusterDirs, name: 'controller-manager' | 'scheduler' | 'kwok' | 'metrics-server' | 'super-admin'): string {
   return path.join(dirs.config, `${name}.kubeconfig`);
 }
 
@@ -118,7 +124,8 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
       '--requestheader-extra-headers-prefix=X-Remote-Extra-',
       `--proxy-client-cert-file=${f('front-proxy-client.crt')}`,
       `--proxy-client-key-file=${f('front-proxy-client.key')}`,
-      '--enable-aggregator-routing=true',
+      // No --enable-aggregator-routing: an EndpointSlice may not point at 127.0.0.1, so the
+      // metrics.k8s.io APIService goes through an ExternalName Service to 127.0.0.1, as kwokctl does.
       '--profiling=false',
       // Room for a workshop's burst of sandboxes (the platform also queues its own requests).
       '--max-requests-inflight=800',
@@ -156,6 +163,7 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
       '--concurrent-gc-syncs=40',
       '--concurrent-resource-quota-syncs=20',
       '--resource-quota-sync-period=30s',
+      // The HPA acts on fresh metrics within seconds (metrics-server scrapes every 10s).
       '--horizontal-pod-autoscaler-sync-period=5s',
       '--profiling=false',
     ],
@@ -191,17 +199,55 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
     after: ['kube-apiserver'],
     args: [
       `--kubeconfig=${kubeconfigFor(dirs, 'kwok')}`,
-      `--config=${ctx.kwokStagesFile}`,
+      ...ctx.kwokConfigFiles.map((file) => `--config=${file}`),
+      // Pod usage comes from ClusterResourceUsage objects the platform changes at run time
+      // (server/cluster/usage.ts); Stages and the Metric are fixed and come from --config.
+      '--enable-crds=ClusterResourceUsage',
       '--manage-all-nodes=true',
       '--cidr=10.244.0.0/16',
-      '--node-ip=10.200.0.1',
+      // Every node's kubelet is this kwok: its address and port are where metrics-server
+      // scrapes (a node's InternalIP, the kubelet port in its status).
+      '--node-ip=127.0.0.1',
+      `--node-port=${ports.kwok}`,
       '--node-lease-duration-seconds=40',
       `--server-address=${local(ports.kwok)}`,
       `--tls-cert-file=${f('kwok-serving.crt')}`,
       `--tls-private-key-file=${f('kwok-serving.key')}`,
+      // Errors only: kwok logs every lease renewal, and for a node without pods a warning at
+      // every metrics scrape (10 s); at INFO its log would grow by tens of MB a day.
+      '--v=ERROR',
     ],
     health: { url: `https://${local(ports.kwok)}/healthz`, ca: f('ca.crt') },
+    configFiles: ctx.kwokConfigFiles,
   };
 
-  return [etcd, apiserver, controllerManager, scheduler, kwok];
+  const metricsServer: ComponentDefinition = {
+    id: 'metrics-server',
+    binary: ctx.binaries.metricsServer,
+    port: ports.metricsServer,
+    after: ['kube-apiserver'],
+    args: [
+      `--kubeconfig=${kubeconfigFor(dirs, 'metrics-server')}`,
+      `--authentication-kubeconfig=${kubeconfigFor(dirs, 'metrics-server')}`,
+      `--authorization-kubeconfig=${kubeconfigFor(dirs, 'metrics-server')}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${ports.metricsServer}`,
+      `--tls-cert-file=${f('metrics-server-serving.crt')}`,
+      `--tls-private-key-file=${f('metrics-server-serving.key')}`,
+      `--client-ca-file=${f('ca.crt')}`,
+      // The kubelets are kwok, at each node's InternalIP (127.0.0.1) on kwok's port; kwok's
+      // serving certificate is checked against the cluster CA, no --kubelet-insecure-tls.
+      '--kubelet-preferred-address-types=InternalIP',
+      `--kubelet-port=${ports.kwok}`,
+      `--kubelet-certificate-authority=${f('ca.crt')}`,
+      // metrics-server's validation: resolution >= 10s, and above the request timeout / 0.9.
+      `--metric-resolution=${METRIC_RESOLUTION}`,
+      '--kubelet-request-timeout=5s',
+      '--profiling=false',
+    ],
+    // /livez, not /readyz: readiness waits for two scrapes (20 s), which `up` need not.
+    health: { url: `https://${local(ports.metricsServer)}/livez`, ca: f('ca.crt') },
+  };
+
+  return [etcd, apiserver, controllerManager, scheduler, kwok, metricsServer];
 }

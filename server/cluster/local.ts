@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { Conflict, Unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Progress } from '../progress.ts';
-import { call, firstError } from './api.ts';
-import { applyObjects, createMissing, readManifests } from './apply.ts';
+import { call, firstError, type ApiError, type ApiResult } from './api.ts';
+import { applyObjects, createMissing, parseManifests, rawClient, readManifests } from './apply.ts';
 import { ensureControlPlane, type ComponentResult, type ControlPlane } from './build.ts';
 import { componentDefinitions, componentIds, kubeconfigFor, portNames, type ComponentDefinition, type ComponentId, type PortName, type Ports } from './components.ts';
 import { probe } from './health.ts';
@@ -21,10 +21,10 @@ import { freePort, isPortFree } from './ports.ts';
 import { isAlive, spawnDetached, tailFile, terminate, type ProcessRecord } from './process.ts';
 
 /**
- * The embedded cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
- * kwok run as local processes that outlive the command that started them. Their pids, ports
- * and flags live in <data-dir>/cluster/state.json; `up` starts what is missing (repairing a
- * crashed component), `down` stops exactly what `up` started, and data survives both.
+ * The embedded cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
+ * and metrics-server run as local processes that outlive the command that started them. Their
+ * pids, ports and flags live in <data-dir>/cluster/state.json; `up` starts what is missing
+ * (repairing a crashed component), `down` stops exactly what `up` started, and data survives both.
  */
 
 const processSchema = z.object({
@@ -39,7 +39,8 @@ type StoredProcess = z.infer<typeof processSchema>;
 const stateSchema = z.object({
   version: z.literal(1),
   desired: z.enum(['up', 'down']),
-  ports: z.record(z.enum(portNames), z.number().int()).optional(),
+  // Partial: a newer version may add ports (metrics-server did); missing ones are picked anew.
+  ports: z.partialRecord(z.enum(portNames), z.number().int()).optional(),
   processes: z.partialRecord(z.enum(componentIds), processSchema).default({}),
   kubernetesVersion: z.string().optional(),
 });
@@ -47,7 +48,14 @@ type State = z.infer<typeof stateSchema>;
 
 export const nodePoolFile = path.join(sandboxesDir, 'cluster', 'nodepool.yaml');
 const bootstrapFile = path.join(sandboxesDir, 'cluster', 'bootstrap.yaml');
-const kwokStagesFile = path.join(sandboxesDir, 'kwok', 'stages.yaml');
+const metricsApiFile = path.join(sandboxesDir, 'cluster', 'metrics-api.yaml');
+const kwokConfigFiles = [path.join(sandboxesDir, 'kwok', 'stages.yaml'), path.join(sandboxesDir, 'kwok', 'metrics.yaml')];
+const kwokCrdsFile = path.join(sandboxesDir, 'kwok', 'crds.yaml');
+const kwokUsageFile = path.join(sandboxesDir, 'kwok', 'usage.yaml');
+/** Where kwok serves every node's kubelet endpoints; the nodes' InternalIP. */
+const KUBELET_ADDRESS = '127.0.0.1';
+const METRICS_APISERVICE = 'v1beta1.metrics.k8s.io';
+const METRICS_PATH_ANNOTATION = 'metrics.k8s.io/resource-metrics-path';
 
 /** Which component owns each port: a port held by our own live component is not "busy". */
 const portOwner: Record<PortName, ComponentId> = {
@@ -58,6 +66,7 @@ const portOwner: Record<PortName, ComponentId> = {
   controllerManager: 'kube-controller-manager',
   scheduler: 'kube-scheduler',
   kwok: 'kwok',
+  metricsServer: 'metrics-server',
 };
 
 const START_TIMEOUT_MS: Record<ComponentId, number> = {
@@ -66,8 +75,11 @@ const START_TIMEOUT_MS: Record<ComponentId, number> = {
   'kube-controller-manager': 60_000,
   'kube-scheduler': 60_000,
   kwok: 60_000,
+  'metrics-server': 60_000,
 };
 const NODES_READY_TIMEOUT_MS = 90_000;
+const CRD_ESTABLISHED_TIMEOUT_MS = 30_000;
+const METRICS_API_TIMEOUT_MS = 30_000;
 
 export interface LocalClusterOptions {
   dataDir: string;
@@ -187,7 +199,7 @@ export class LocalCluster {
       dirs: this.dirs,
       ports,
       etcdUnsafeNoFsync: this.options.etcdUnsafeNoFsync,
-      kwokStagesFile,
+      kwokConfigFiles,
     });
     state.ports = ports;
     state.kubernetesVersion = controlPlane.versions.kubernetes;
@@ -203,7 +215,7 @@ export class LocalCluster {
 
     const ensure = async (id: ComponentId): Promise<void> => {
       const def = get(id);
-      const fingerprint = fingerprintOf(def, ports, pkiStamp);
+      const fingerprint = fingerprintOf(def, ports, pkiStamp, await contentStamp(def.configFiles ?? []));
       const record = state.processes[id];
       if (record && (await isAlive(record))) {
         if (record.fingerprint === fingerprint) {
@@ -245,16 +257,26 @@ export class LocalCluster {
       ensure('kube-controller-manager'),
       ensure('kube-scheduler'),
       (async () => {
-        // Cheap and idempotent, so always: it also restores a deleted binding. kwok's RBAC
-        // must exist before it starts, or it backs off and the nodes come late.
+        // Cheap and idempotent, so always: it also restores a deleted binding. kwok's and
+        // metrics-server's RBAC and kwok's usage objects must exist before they start, or they
+        // back off and the nodes and metrics come late.
         await this.applyBootstrap(kc);
-        await ensure('kwok');
+        // The nodes and the metrics API come up side by side (each waits on its own process).
+        await Promise.all([
+          (async () => {
+            await ensure('kwok');
+            await this.ensureNodePool(kc, startedIds.length > 0);
+          })(),
+          (async () => {
+            await ensure('metrics-server');
+            await this.ensureMetricsApi(kc, pki, ports, state.processes['metrics-server']);
+          })(),
+        ]);
       })(),
     ]);
     state.desired = 'up';
     await this.writeState(state);
 
-    await this.ensureNodePool(kc, startedIds.length > 0);
     const server = `https://127.0.0.1:${ports.apiserver}`;
     return {
       alreadyRunning: startedIds.length === 0,
@@ -307,8 +329,9 @@ export class LocalCluster {
         if (!(await isAlive(record))) {
           return { ...base, state: 'crashed', detail: `pid ${record.pid} is not running`, lastLines: await tailFile(log) };
         }
-        if (!ports) return { ...base, state: 'unhealthy', detail: 'no ports recorded', lastLines: [] };
-        const check = this.healthCheckOf(id, ports);
+        if (!ports || port === undefined) return { ...base, state: 'unhealthy', detail: 'no port recorded', lastLines: [] };
+        // Only this component's own ports matter to its health check.
+        const check = this.healthCheckOf(id, ports as Ports);
         const result = await probe(check);
         if (result.healthy) return { ...base, state: 'running', detail: null, lastLines: [] };
         return { ...base, state: 'unhealthy', detail: result.reason, lastLines: await tailFile(log) };
@@ -322,7 +345,7 @@ export class LocalCluster {
     else overall = 'degraded';
     return {
       state: overall,
-      server: ports ? `https://127.0.0.1:${ports.apiserver}` : null,
+      server: ports?.apiserver !== undefined ? `https://127.0.0.1:${ports.apiserver}` : null,
       kubeconfig: this.dirs.adminKubeconfig,
       kubernetesVersion: state.kubernetesVersion ?? null,
       components,
@@ -338,7 +361,7 @@ export class LocalCluster {
       dirs: this.dirs,
       ports,
       etcdUnsafeNoFsync: false,
-      kwokStagesFile,
+      kwokConfigFiles,
     });
     const def = defs.find((d) => d.id === id);
     if (!def) throw new Error(`no definition for ${id}`);
@@ -379,8 +402,70 @@ export class LocalCluster {
   }
 
   private async applyBootstrap(kc: KubeConfig): Promise<void> {
-    const failed = firstError(await applyObjects(kc, await readManifests(bootstrapFile)));
+    const objects = [...(await readManifests(bootstrapFile)), ...(await readManifests(kwokCrdsFile))];
+    const failed = firstError(await applyObjects(kc, objects));
     if (failed) throw new Unavailable(`could not apply the cluster's bootstrap objects: ${failed.message}`);
+    // kwok reads pods' usage from a ClusterResourceUsage: its CRD must serve before the
+    // object can be made. Created only when missing: server/cluster/usage.ts owns it after.
+    await this.waitCrdsEstablished(kc, objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata?.name ?? ''));
+    const usage = firstError(await createMissing(kc, await readManifests(kwokUsageFile)));
+    if (usage) throw new Unavailable(`could not create kwok's simulated usage object: ${usage.message}`);
+  }
+
+  private async waitCrdsEstablished(kc: KubeConfig, names: string[]): Promise<void> {
+    const client = rawClient(kc);
+    const deadline = Date.now() + CRD_ESTABLISHED_TIMEOUT_MS;
+    for (const name of names) {
+      for (;;) {
+        const crd = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+        if (crd.ok && crd.value.body.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+        if (Date.now() > deadline) throw new Unavailable(`the CustomResourceDefinition ${name} was not established within ${CRD_ESTABLISHED_TIMEOUT_MS / 1000}s`);
+        await sleep(50);
+      }
+    }
+  }
+
+  /**
+   * Registers metrics.k8s.io with the aggregator once metrics-server answers (its port and the
+   * cluster CA are in the objects), and waits until the API server reaches it: until then
+   * discovery is incomplete and namespaces cannot finish terminating.
+   */
+  private async ensureMetricsApi(kc: KubeConfig, pki: Pki, ports: Ports, record: StoredProcess | undefined): Promise<void> {
+    const caBundle = (await fs.readFile(pki.file('ca.crt'))).toString('base64');
+    const text = (await fs.readFile(metricsApiFile, 'utf8'))
+      .replaceAll('${port}', String(ports.metricsServer))
+      .replaceAll('${caBundle}', caBundle)
+      .replaceAll('${started}', record ? `${record.pid}-${record.startTime}` : '');
+    const objects = parseManifests(text, metricsApiFile);
+    const task = this.options.progress.begin('serving metrics.k8s.io');
+    const failed = firstError(await applyObjects(kc, objects));
+    if (failed) {
+      task.fail(failed.message);
+      throw new ClusterStartError('metrics-server', `could not register the metrics.k8s.io API: ${failed.message}`);
+    }
+    const client = rawClient(kc);
+    const deadline = Date.now() + METRICS_API_TIMEOUT_MS;
+    for (;;) {
+      const service = await client.request<{ status?: { conditions?: { type: string; status: string; message?: string }[] } }>(
+        'GET',
+        `/apis/apiregistration.k8s.io/v1/apiservices/${METRICS_APISERVICE}`,
+      );
+      const available = service.ok ? service.value.body.status?.conditions?.find((c) => c.type === 'Available') : undefined;
+      if (available?.status === 'True') {
+        task.done(`APIService ${METRICS_APISERVICE} available`);
+        return;
+      }
+      if (Date.now() > deadline) {
+        const reason = available?.message ?? (service.ok ? 'no Available condition yet' : service.error.message);
+        task.fail(reason);
+        throw new ClusterStartError(
+          'metrics-server',
+          `the API server could not reach metrics-server within ${METRICS_API_TIMEOUT_MS / 1000}s: ${reason}`,
+          await tailFile(this.logFile('metrics-server')),
+        );
+      }
+      await sleep(100);
+    }
   }
 
   private async ensureNodePool(kc: KubeConfig, changed: boolean): Promise<void> {
@@ -395,7 +480,7 @@ export class LocalCluster {
     };
     if (!changed && (await ready()).length === 0) return;
     const task = this.options.progress.begin(`waiting for ${names.length} nodes to be Ready`);
-    const failed = firstError(await createMissing(kc, nodes));
+    const failed = firstError(await createMissing(kc, nodes)) ?? (await this.upgradeNodes(kc, nodes));
     if (failed) {
       task.fail(failed.message);
       throw new ClusterStartError('node-pool', `could not create the node pool: ${failed.message}`);
@@ -414,10 +499,40 @@ export class LocalCluster {
     task.done(`${names.length}/${names.length} Ready`);
   }
 
+  /**
+   * Nodes made by an earlier version keep what kwok wrote then: give them the metrics path
+   * annotation and kwok's address (where metrics-server finds their kubelet), once.
+   */
+  private async upgradeNodes(kc: KubeConfig, wanted: KubernetesObject[]): Promise<ApiError | undefined> {
+    const client = rawClient(kc);
+    const list = await call(() => kc.makeApiClient(CoreV1Api).listNode());
+    if (!list.ok) return list.error;
+    const results = await Promise.all(
+      list.value.items.map(async (node): Promise<ApiResult<unknown>> => {
+        const name = node.metadata?.name ?? '';
+        const want = wanted.find((n) => n.metadata?.name === name)?.metadata?.annotations?.[METRICS_PATH_ANNOTATION];
+        const patches: ApiResult<unknown>[] = [];
+        if (want !== undefined && node.metadata?.annotations?.[METRICS_PATH_ANNOTATION] !== want) {
+          patches.push(await client.request('PATCH', `/api/v1/nodes/${name}`, { metadata: { annotations: { [METRICS_PATH_ANNOTATION]: want } } }, 'application/merge-patch+json'));
+        }
+        // kwok's stages keep a node's addresses once set, so an old one would stay for good.
+        const addresses = node.status?.addresses ?? [];
+        const internal = addresses.filter((a) => a.type === 'InternalIP');
+        if (addresses.length > 0 && (internal.length !== 1 || internal[0]?.address !== KUBELET_ADDRESS)) {
+          const others = addresses.filter((a) => a.type !== 'InternalIP');
+          const body = { status: { addresses: [{ type: 'InternalIP', address: KUBELET_ADDRESS }, ...others] } };
+          patches.push(await client.request('PATCH', `/api/v1/nodes/${name}/status`, body, 'application/merge-patch+json'));
+        }
+        return patches.find((r) => !r.ok) ?? { ok: true, value: undefined };
+      }),
+    );
+    return firstError(results);
+  }
+
   private async writeKubeconfigs(pki: Pki, ports: Ports): Promise<void> {
     const server = `https://127.0.0.1:${ports.apiserver}`;
     const caData = await fs.readFile(pki.file('ca.crt'), 'utf8');
-    const write = async (file: string, user: string, name: 'admin' | 'super-admin' | 'controller-manager' | 'scheduler' | 'kwok') =>
+    const write = async (file: string, user: string, name: 'admin' | 'super-admin' | 'controller-manager' | 'scheduler' | 'kwok' | 'metrics-server') =>
       writeKubeconfig(file, {
         server,
         caData,
@@ -431,6 +546,7 @@ export class LocalCluster {
       write(kubeconfigFor(this.dirs, 'controller-manager'), 'kube-controller-manager', 'controller-manager'),
       write(kubeconfigFor(this.dirs, 'scheduler'), 'kube-scheduler', 'scheduler'),
       write(kubeconfigFor(this.dirs, 'kwok'), 'kwok', 'kwok'),
+      write(kubeconfigFor(this.dirs, 'metrics-server'), 'metrics-server', 'metrics-server'),
     ]);
   }
 
@@ -524,11 +640,19 @@ function mainPort(id: ComponentId): PortName {
       return 'scheduler';
     case 'kwok':
       return 'kwok';
+    case 'metrics-server':
+      return 'metricsServer';
   }
 }
 
-function fingerprintOf(def: ComponentDefinition, ports: Ports, pkiStamp: string): string {
-  return createHash('sha256').update(JSON.stringify([def.binary, def.args, ports, pkiStamp])).digest('hex').slice(0, 16);
+function fingerprintOf(def: ComponentDefinition, ports: Ports, pkiStamp: string, configStamp: string): string {
+  return createHash('sha256').update(JSON.stringify([def.binary, def.args, ports, pkiStamp, configStamp])).digest('hex').slice(0, 16);
+}
+
+async function contentStamp(files: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(await fs.readFile(file));
+  return hash.digest('hex').slice(0, 16);
 }
 
 async function stampOf(dir: string): Promise<string> {

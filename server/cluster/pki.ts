@@ -37,6 +37,8 @@ export const SERVICE_CIDR = '10.96.0.0/16';
 export const KUBERNETES_SERVICE_IP = '10.96.0.1';
 
 const loopbackNames = { dns: ['localhost'], ip: ['127.0.0.1'] };
+/** The aggregator checks an APIService's server as <service>.<namespace>.svc. */
+const metricsServerNames = { dns: ['localhost', 'metrics-server.kube-system.svc'], ip: ['127.0.0.1'] };
 const apiserverNames = {
   dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
   ip: ['127.0.0.1', KUBERNETES_SERVICE_IP],
@@ -76,7 +78,7 @@ const leaves: readonly LeafSpec[] = [
   { name: 'kwok', ca: 'ca', ...identities.kwok, usage: 'client' },
   { name: 'kwok-serving', ca: 'ca', cn: 'kwok', usage: 'server', names: loopbackNames },
   { name: 'metrics-server', ca: 'ca', ...identities.metricsServer, usage: 'client' },
-  { name: 'metrics-server-serving', ca: 'ca', cn: 'metrics-server', usage: 'server', names: loopbackNames },
+  { name: 'metrics-server-serving', ca: 'ca', cn: 'metrics-server', usage: 'server', names: metricsServerNames },
 ];
 
 export type PkiFile = `${string}.${'crt' | 'key'}` | 'sa.pub';
@@ -172,10 +174,25 @@ function issue(options: {
   return forge.pki.certificateToPem(cert);
 }
 
-async function needsRenewal(certFile: string, issuerFile: string | undefined): Promise<boolean> {
+/** A certificate's subject alternative names as "DNS:x" / "IP:y", sorted. */
+function altNamesOf(cert: X509Certificate): string[] {
+  return (cert.subjectAltName ?? '')
+    .split(',')
+    .map((n) => n.trim().replace(/^IP Address:/, 'IP:'))
+    .filter((n) => n !== '')
+    .sort();
+}
+
+function wantedAltNames(names: { dns: string[]; ip: string[] } | undefined): string[] {
+  return names ? [...names.dns.map((n) => `DNS:${n}`), ...names.ip.map((n) => `IP:${n}`)].sort() : [];
+}
+
+async function needsRenewal(certFile: string, issuerFile: string | undefined, names?: { dns: string[]; ip: string[] }): Promise<boolean> {
   try {
     const cert = new X509Certificate(await fs.readFile(certFile));
     if (new Date(cert.validTo).getTime() - Date.now() < RENEW_BEFORE_DAYS * DAY) return true;
+    // A name added in a later version (e.g. a Service name) makes a new certificate.
+    if (names && altNamesOf(cert).join(',') !== wantedAltNames(names).join(',')) return true;
     if (issuerFile) {
       const issuer = new X509Certificate(await fs.readFile(issuerFile));
       if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) return true;
@@ -218,7 +235,7 @@ export async function ensurePki(dir: string, replaceUnreadable = true): Promise<
 
   const stale: LeafSpec[] = [];
   for (const leaf of leaves) {
-    if ((await needsRenewal(file(`${leaf.name}.crt`), file(`${leaf.ca}.crt`))) || !(await exists(file(`${leaf.name}.key`)))) stale.push(leaf);
+    if ((await needsRenewal(file(`${leaf.name}.crt`), file(`${leaf.ca}.crt`), leaf.names)) || !(await exists(file(`${leaf.name}.key`)))) stale.push(leaf);
   }
   // Key generation is the slow part: generate in parallel on libuv's thread pool.
   const keys = await Promise.all(stale.map(() => generateKeys()));

@@ -31,7 +31,7 @@ describe('kubedojo cluster status | kubeconfig | up, on the shared cluster', () 
     expect(code).toBe(0);
     expect(status.state).toBe('running');
     expect(status.kubernetesVersion).toMatch(/^v1\.\d+\.\d+$/);
-    expect(status.components.map((c) => c.id)).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok']);
+    expect(status.components.map((c) => c.id)).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'metrics-server']);
     for (const c of status.components) {
       expect(c.state).toBe('running');
       expect(await procStartTime(c.pid ?? -1)).toBeDefined();
@@ -120,7 +120,7 @@ describe('the lifecycle of a second cluster', () => {
     const sharedBefore = await statusOf(inject('clusterDataDir'));
 
     const down = JSON.parse((await runCliOk(['cluster', 'down', '--json', '--data-dir', dataDir])).stdout) as DownReport;
-    expect(down.stopped.map((s) => s.result)).toEqual(['stopped', 'stopped', 'stopped', 'stopped', 'stopped']);
+    expect(down.stopped.map((s) => s.result)).toEqual(['stopped', 'stopped', 'stopped', 'stopped', 'stopped', 'stopped']);
     for (const c of before.status.components) expect(await procStartTime(c.pid ?? -1)).toBeUndefined();
     const stopped = await statusOf(dataDir);
     expect(stopped.status.state).toBe('stopped');

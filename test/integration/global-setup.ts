@@ -14,9 +14,9 @@ declare module 'vitest' {
 }
 
 /**
- * Starts one real embedded cluster (etcd, kube-apiserver, controller-manager, scheduler, kwok)
- * in a fresh data directory for the integration suite, through the real CLI. It never skips:
- * if the control plane cannot be built or started, the suite fails with the reason.
+ * Starts one real embedded cluster (etcd, kube-apiserver, controller-manager, scheduler, kwok,
+ * metrics-server) in a fresh data directory for the integration suite, through the real CLI. It
+ * never skips: if the control plane cannot be built or started, the suite fails with the reason.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-it-'));

@@ -22,6 +22,8 @@ describe('the node pool definition (sandboxes/cluster/nodepool.yaml)', () => {
       expect(n.status?.capacity?.cpu).toMatch(/^\d+$/);
       expect(n.status?.capacity?.memory).toMatch(/^\d+Gi$/);
       expect(n.status?.allocatable?.pods).toBe('110');
+      // metrics-server scrapes the node where kwok serves its kubelet metrics.
+      expect(n.metadata?.annotations?.['metrics.k8s.io/resource-metrics-path']).toBe(`/metrics/nodes/${n.metadata?.name ?? ''}/metrics/resource`);
     }
     expect(new Set(nodes.map((n) => n.metadata?.name)).size).toBe(nodes.length);
   });

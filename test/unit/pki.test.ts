@@ -56,6 +56,17 @@ describe('ensurePki', () => {
     expect(etcdServer.checkIssued(await read('ca.crt'))).toBe(false);
   });
 
+  it("names metrics-server's serving certificate as the aggregator checks it, and reissues one with other names", async () => {
+    const serving = await read('metrics-server-serving.crt');
+    expect(serving.checkHost('metrics-server.kube-system.svc')).toBe('metrics-server.kube-system.svc');
+    expect(serving.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    // A certificate from an earlier version, signed by the right CA but for other names.
+    await fs.copyFile(path.join(dir, 'pki', 'kwok-serving.crt'), path.join(dir, 'pki', 'metrics-server-serving.crt'));
+    await fs.copyFile(path.join(dir, 'pki', 'kwok-serving.key'), path.join(dir, 'pki', 'metrics-server-serving.key'));
+    expect((await ensurePki(path.join(dir, 'pki'))).created).toEqual(['metrics-server-serving']);
+    expect((await read('metrics-server-serving.crt')).checkHost('metrics-server.kube-system.svc')).toBe('metrics-server.kube-system.svc');
+  });
+
   it('changes nothing on a second run and reissues a certificate that no longer matches its CA', async () => {
     const again = await ensurePki(path.join(dir, 'pki'));
     expect(again.created).toEqual([]);
