@@ -6,6 +6,7 @@ import type { Lesson, Library } from '../lessons/types.ts';
 import type { Logger } from '../logger.ts';
 import { runChecks } from './runner.ts';
 import { SandboxScope, type SandboxIdentity } from './scope.ts';
+import type { CheckDefinition } from './schema.ts';
 import type { ExerciseResult, GradeProgress, GradeReport } from './types.ts';
 import type { UsageSimulator } from './usage.ts';
 
@@ -18,12 +19,19 @@ export interface GradeRequest {
   onProgress?: (progress: GradeProgress) => void;
   /** Problems met before grading (applying a submission), carried into the report. */
   notes?: string[];
+  /** Only the checks this keeps (benchmarks of the declarative checks alone). */
+  only?: (check: CheckDefinition) => boolean;
+}
+
+/** Checks that test by behaviour over time (an operator at work, an autoscaler under load). */
+export function isBehavioural(check: CheckDefinition): boolean {
+  return check.kind === 'operator' || (check.kind === 'autoscaler' && check.load !== undefined);
 }
 
 /**
  * Grades a sandbox against a lesson's lab: the checks of each exercise, with the learner's
  * values filled in, run against the live cluster with the platform's credentials (fenced to the
- * sandbox by SandboxScope). Exercises run one after another, the checks of each in parallel.
+ * sandbox by SandboxScope). Exercises and their checks all run in parallel.
  */
 export class Grader {
   private readonly cluster: ClusterConnection;
@@ -56,27 +64,31 @@ export class Grader {
     const scope = new SandboxScope(kc.value, request.sandbox);
     const started = Date.now();
     const log = this.log.child({ namespace: request.sandbox.namespace, lesson: request.lesson });
-    const results: ExerciseResult[] = [];
-    for (const exercise of exercises) {
-      if (request.signal?.aborted) break;
-      const exerciseStarted = Date.now();
-      const checks = fillPlaceholdersDeep(exercise.checks, request.sandbox);
-      const outcome = await runChecks(checks, exercise.id, {
-        scope,
-        log,
-        usage: this.usage,
-        ...(request.signal ? { signal: request.signal } : {}),
-        ...(request.onProgress ? { onProgress: request.onProgress } : {}),
-      });
-      results.push({
-        exercise: exercise.id,
-        title: exercise.title,
-        ...(exercise.section !== undefined ? { section: exercise.section } : {}),
-        passed: outcome.every((c) => c.status === 'passed'),
-        checks: outcome,
-        durationMs: Date.now() - exerciseStarted,
-      });
-    }
+    // Exercises are independent by design, like the checks within one: all run at once.
+    const results = (
+      await Promise.all(
+        exercises.map(async (exercise): Promise<ExerciseResult | undefined> => {
+          const exerciseStarted = Date.now();
+          const checks = fillPlaceholdersDeep(exercise.checks, request.sandbox).filter((c) => request.only?.(c) ?? true);
+          if (checks.length === 0) return undefined;
+          const outcome = await runChecks(checks, exercise.id, {
+            scope,
+            log,
+            usage: this.usage,
+            ...(request.signal ? { signal: request.signal } : {}),
+            ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+          });
+          return {
+            exercise: exercise.id,
+            title: exercise.title,
+            ...(exercise.section !== undefined ? { section: exercise.section } : {}),
+            passed: outcome.every((c) => c.status === 'passed'),
+            checks: outcome,
+            durationMs: Date.now() - exerciseStarted,
+          };
+        }),
+      )
+    ).filter((r): r is ExerciseResult => r !== undefined);
     const report: GradeReport = {
       lesson: request.lesson,
       namespace: request.sandbox.namespace,

@@ -247,11 +247,20 @@ export const resourcesCheck = z
   .refine((c) => c.workload !== undefined || c.priorityClass !== undefined || c.admission !== undefined, 'needs "workload", "priorityClass" or "admission"')
   .refine((c) => c.workload === undefined || c.expect !== undefined, { message: 'a "workload" needs "expect"', path: ['expect'] });
 
-const peer = z.strictObject({
-  podLabels: labels,
-  /** Labels of the peer's namespace; the learner's own namespace when left out. */
-  namespaceLabels: labels.optional(),
-});
+const peer = z
+  .strictObject(
+    {
+      /** A Pod of the sandbox, by name (its labels and container ports are what the policies see). */
+      pod: nonEmpty('a Pod name').optional(),
+      /** Or any Pod with these labels: a real one of the sandbox if there is one, else one as it would be. */
+      podLabels: labels.optional(),
+      /** Labels of the peer's namespace (with podLabels); the learner's own namespace when left out. */
+      namespaceLabels: labels.optional(),
+    },
+    mapping('a peer {pod} or {podLabels, namespaceLabels}'),
+  )
+  .refine((p) => (p.pod === undefined) !== (p.podLabels === undefined), 'needs exactly one of "pod" or "podLabels"')
+  .refine((p) => p.pod === undefined || p.namespaceLabels === undefined, 'a peer named by "pod" is in the sandbox; "namespaceLabels" goes with "podLabels"');
 export const networkPolicyCheck = z.strictObject({
   kind: z.literal('networkpolicy'),
   ...common,

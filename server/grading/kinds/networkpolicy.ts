@@ -35,23 +35,32 @@ export const networkPolicyCheck: CheckEvaluator<'networkpolicy'> = async (check,
   const all = policies.value;
   const namespaces = new Map<string, Record<string, string>>([[ns, namespace.value?.metadata?.labels ?? {}]]);
 
-  const peer = (spec: { podLabels: Record<string, string>; namespaceLabels?: Record<string, string> | undefined }, role: string): PodInfo => {
+  type Peer = { pod?: string | undefined; podLabels?: Record<string, string> | undefined; namespaceLabels?: Record<string, string> | undefined };
+  const peer = (spec: Peer, role: string): PodInfo | string => {
+    if (spec.pod !== undefined) {
+      const named = pods.value.find((p) => p.metadata?.name === spec.pod);
+      return named ? podInfo(named) : `Pod ${spec.pod} is not in ${ns}: the check needs it (resetting the sandbox brings the lab's Pods back)`;
+    }
+    const labels = spec.podLabels ?? {};
     if (spec.namespaceLabels !== undefined) {
       namespaces.set(OTHER_NAMESPACE, spec.namespaceLabels);
-      return { name: `${role}-pod`, namespace: OTHER_NAMESPACE, labels: spec.podLabels };
+      return { name: `${role}-pod`, namespace: OTHER_NAMESPACE, labels };
     }
-    const real = pods.value.filter((p) => matchesLabels(p.metadata?.labels, spec.podLabels)).sort((a, b) => Number(isReady(b)) - Number(isReady(a)))[0];
-    return real ? podInfo(real) : { name: `a Pod labelled ${labelText(spec.podLabels)}`, namespace: ns, labels: spec.podLabels };
+    const real = pods.value.filter((p) => matchesLabels(p.metadata?.labels, labels)).sort((a, b) => Number(isReady(b)) - Number(isReady(a)))[0];
+    return real ? podInfo(real) : { name: `a Pod labelled ${labelText(labels)}`, namespace: ns, labels };
   };
+  const describePeer = (spec: Peer) => spec.pod ?? `${labelText(spec.podLabels ?? {})}${spec.namespaceLabels ? ` (namespace ${labelText(spec.namespaceLabels)})` : ''}`;
 
-  const results = check.cases.map((c) => {
+  const results: { label: string; want: boolean; got: boolean; reason: string }[] = [];
+  for (const c of check.cases) {
     const from = peer(c.from, 'source');
     const to = peer(c.to, 'destination');
+    if (typeof from === 'string') return { status: 'failed', message: from, settled: true };
+    if (typeof to === 'string') return { status: 'failed', message: to, settled: true };
     const protocol = c.protocol ?? 'TCP';
     const verdict = evaluateConnection({ from, to, port: c.port, protocol }, all, namespaces);
-    const label = `${labelText(c.from.podLabels)}${c.from.namespaceLabels ? ` (namespace ${labelText(c.from.namespaceLabels)})` : ''} → ${labelText(c.to.podLabels)} on ${protocol} ${c.port}`;
-    return { label, want: c.allowed, got: verdict.allowed, reason: verdict.reason };
-  });
+    results.push({ label: `${describePeer(c.from)} → ${describePeer(c.to)} on ${protocol} ${c.port}`, want: c.allowed, got: verdict.allowed, reason: verdict.reason });
+  }
   const wrong = results.filter((r) => r.want !== r.got);
   if (wrong.length > 0) {
     const first = wrong[0];
