@@ -25,8 +25,9 @@ export function formatText(report: GradeReport): string {
       lines.push(`  ${MARK[check.status].padEnd(5)} ${check.name}: ${check.description}`);
       if (check.status !== 'passed') {
         lines.push(`        ${check.message}`);
-        if (check.expected !== undefined) lines.push(`        expected: ${check.expected}`);
-        if (check.found !== undefined) lines.push(`        found:    ${check.found}`);
+        const indent = (text: string) => text.replace(/\n/g, '\n                  ');
+        if (check.expected !== undefined) lines.push(`        expected: ${indent(check.expected)}`);
+        if (check.found !== undefined) lines.push(`        found:    ${indent(check.found)}`);
         if (check.hint !== undefined) lines.push(`        hint:     ${check.hint}`);
       }
     }

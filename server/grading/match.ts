@@ -100,12 +100,19 @@ export function describeMismatches(mismatches: readonly Mismatch[], limit = 5): 
   return lines.join('; ');
 }
 
-/** The expected side of mismatches, `path: value; …`, for a result's "expected" field. */
+/** The expected side of mismatches, a `path: value` line each, for a result's "expected" field. */
 export function expectedSide(mismatches: readonly Mismatch[], limit = 5): string {
-  return mismatches.slice(0, limit).map((m) => `${m.path}: ${shown(m.expected)}`).join('; ');
+  return mismatches.slice(0, limit).map((m) => `${m.path}: ${shown(m.expected)}`).join('\n');
 }
 
 /** The found side of mismatches, for a result's "found" field. */
 export function foundSide(mismatches: readonly Mismatch[], limit = 5): string {
-  return mismatches.slice(0, limit).map((m) => `${m.path}: ${shown(m.found)}`).join('; ');
+  return mismatches.slice(0, limit).map((m) => `${m.path}: ${shown(m.found)}`).join('\n');
+}
+
+/** A one-line summary: the difference itself when there is one, else which fields differ. */
+export function summarizeMismatches(mismatches: readonly Mismatch[]): string {
+  if (mismatches.length === 1) return describeMismatches(mismatches);
+  const paths = mismatches.slice(0, 4).map((m) => m.path);
+  return `${mismatches.length} fields differ: ${paths.join(', ')}${mismatches.length > 4 ? ', …' : ''}`;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { KubernetesObject, V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { describeMismatches, expectedSide, foundSide, partialMatch } from '../match.ts';
+import { summarizeMismatches, expectedSide, foundSide, partialMatch } from '../match.ts';
 import type { CheckEvaluator, Outcome } from '../types.ts';
 import { apiOutcome } from './common.ts';
 
@@ -40,7 +40,7 @@ export const crdCheck: CheckEvaluator<'crd'> = async (check, ctx) => {
   if (check.versions !== undefined) expected.versions = check.versions;
   const mismatches = partialMatch(expected, crd.spec, 'spec');
   if (mismatches.length > 0) {
-    return { status: 'failed', message: `CRD ${check.crd}: ${describeMismatches(mismatches)}`, expected: expectedSide(mismatches), found: foundSide(mismatches), settled: true };
+    return { status: 'failed', message: `CRD ${check.crd}: ${summarizeMismatches(mismatches)}`, expected: expectedSide(mismatches), found: foundSide(mismatches), settled: true };
   }
 
   const namespaced = crd.spec.scope === 'Namespaced';

@@ -1,4 +1,4 @@
-import { describeMismatches, expectedSide, foundSide, partialMatch } from '../match.ts';
+import { summarizeMismatches, expectedSide, foundSide, partialMatch } from '../match.ts';
 import type { CheckEvaluator, Outcome } from '../types.ts';
 import { describeTarget, firstFailedRule, loadTarget, nameOf, plural, settledFor } from './common.ts';
 
@@ -36,7 +36,7 @@ export const resourceCheck: CheckEvaluator<'resource'> = async (check, ctx) => {
       if (mismatches.length > 0) {
         return {
           status: 'failed',
-          message: `${about ?? what} differs from what was asked: ${describeMismatches(mismatches)}`,
+          message: `${about ?? what} differs from what was asked: ${summarizeMismatches(mismatches)}`,
           expected: expectedSide(mismatches),
           found: foundSide(mismatches),
           settled: settledFor(check.target.kind, mismatches.map((m) => m.path)),

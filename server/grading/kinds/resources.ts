@@ -1,5 +1,5 @@
 import type { CoreV1Event, KubernetesObject, V1PriorityClass, V1ReplicaSet } from '@kubernetes/client-node';
-import { describeMismatches, expectedSide, foundSide, partialMatch } from '../match.ts';
+import { summarizeMismatches, expectedSide, foundSide, partialMatch } from '../match.ts';
 import type { CheckOf } from '../schema.ts';
 import type { CheckContext, CheckEvaluator, Outcome } from '../types.ts';
 import { apiOutcome, plural } from './common.ts';
@@ -93,7 +93,7 @@ async function admissionHolds(check: CheckOf<'resources'>, ctx: CheckContext): P
     if (!spec.admitted) return { status: 'failed', message: `a Pod that should be refused by admission was accepted`, expected: `refused${spec.messageContains ? ` (…${spec.messageContains}…)` : ''}`, found: 'admitted', settled: true };
     const mismatches = spec.expect ? partialMatch(spec.expect, result.value) : [];
     if (mismatches.length > 0) {
-      return { status: 'failed', message: `an admitted Pod: ${describeMismatches(mismatches)}`, expected: expectedSide(mismatches), found: foundSide(mismatches), settled: true };
+      return { status: 'failed', message: `an admitted Pod: ${summarizeMismatches(mismatches)}`, expected: expectedSide(mismatches), found: foundSide(mismatches), settled: true };
     }
     return undefined;
   }
