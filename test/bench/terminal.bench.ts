@@ -44,7 +44,7 @@ interface Served {
 async function serve(kubeconfig: string, dataDir: string): Promise<Served> {
   const child = spawn(
     process.execPath,
-    [cliPath, 'serve', '--port', '0', '--log-format', 'json', '--log-level', 'warn', '--data-dir', path.join(dataDir, 'platform'), '--kubeconfig', kubeconfig, '--terminal-backend', 'jail', '--sandbox-capacity', '1000', '--terminal-idle', '120'],
+    [cliPath, 'serve', '--port', '0', '--log-format', 'json', '--log-level', 'info', '--data-dir', path.join(dataDir, 'platform'), '--kubeconfig', kubeconfig, '--terminal-backend', 'jail', '--sandbox-capacity', '1000', '--terminal-idle', '120'],
     { cwd: projectRoot, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBEDOJO_LOG_LEVEL: 'info' } },
   );
   const url = await new Promise<string>((resolve, reject) => {
