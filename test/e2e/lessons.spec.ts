@@ -61,7 +61,7 @@ test.describe('a learner takes a lesson', () => {
     await expect(lesson.question(first.id).locator(`input[value="${first.answer}"]`)).toBeChecked();
     await expect(lesson.progress).toHaveText(`In progress · quiz 1/${quiz.length}`);
 
-    await page.getByRole('link', { name: 'Lessons', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Lessons' }).click();
     await expect(catalog.progressOf(slug)).toHaveText(`In progress · quiz 1/${quiz.length}`);
   });
 
