@@ -12,11 +12,11 @@ import { apiNotFound, errorHandler } from './http/error-handler.ts';
 import { clusterRoutes } from './http/routes/cluster.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import type { Logger } from './logger.ts';
-import { LearnerRepository } from './db/learners.ts';
-import { ProgressRepository } from './db/progress.ts';
-import { sameOrigin, sessionMiddleware } from './http/session.ts';
+import { csrf, sameOrigin, sessionMiddleware } from './http/session.ts';
+import { authRoutes } from './http/routes/auth.ts';
+import { workshopRoutes } from './http/routes/workshops.ts';
+import type { Services } from './services.ts';
 import { lessonRoutes } from './http/routes/lessons.ts';
-import { LessonService } from './lessons/lesson-service.ts';
 import type { Library } from './lessons/types.ts';
 import { sandboxRoutes } from './http/routes/sandboxes.ts';
 import type { SandboxService } from './sandboxes/service.ts';
@@ -26,7 +26,6 @@ import type { RecordingStore } from './terminal/recorder.ts';
 import { terminalNamespace } from './terminal/socket.ts';
 import { checkRoutes } from './http/routes/checks.ts';
 import { liveNamespace } from './http/live.ts';
-import type { GradingService } from './grading/service.ts';
 
 export const VERSION = '0.1.0';
 
@@ -39,7 +38,7 @@ export interface AppDeps {
   sandboxes: SandboxService;
   terminals: TerminalManager;
   recordings: RecordingStore;
-  grading: GradingService;
+  services: Services;
   /** The built browser app; defaults to client/dist. */
   clientDir?: string;
 }
@@ -65,17 +64,19 @@ export function createApp(deps: AppDeps): App {
     next();
   });
   app.use(express.json({ limit: '1mb' }));
-  const learners = new LearnerRepository(deps.db);
+  const { learners, auth, lessons, grading, workshops } = deps.services;
   const session = sessionMiddleware(learners);
-  const lessons = new LessonService(deps.library, new ProgressRepository(deps.db));
 
   app.use(healthRoutes({ db: deps.db, cluster: deps.cluster }));
+  app.use(csrf);
   app.use('/api', sameOrigin, session.read);
+  app.use('/api', authRoutes({ auth, learners, session, registration: deps.config.registration }));
   app.use('/api', clusterRoutes({ cluster: deps.cluster, instance, version: VERSION }));
   app.use('/api', lessonRoutes({ lessons, session }));
   app.use('/api', sandboxRoutes({ sandboxes: deps.sandboxes, lessons, session }));
-  app.use('/api', recordingRoutes({ recordings: deps.recordings }));
-  app.use('/api', checkRoutes({ grading: deps.grading, session }));
+  app.use('/api', recordingRoutes({ recordings: deps.recordings, canReplay: (viewer, key) => workshops.instructsLearnerKey(viewer, key) }));
+  app.use('/api', checkRoutes({ grading, session }));
+  app.use('/api', workshopRoutes({ workshops, learners, recordings: deps.recordings, session }));
   app.use('/api', apiNotFound);
 
   const clientDir = deps.clientDir ?? path.join(projectRoot, 'client', 'dist');
@@ -96,9 +97,25 @@ export function createApp(deps: AppDeps): App {
 
   const server = http.createServer(app);
   // Terminal messages are small; anything larger is refused by socket.io itself.
-  const io = new SocketServer(server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
-  terminalNamespace(io, { learners, sandboxes: deps.sandboxes, terminals: deps.terminals, logger: deps.logger });
-  liveNamespace(io, { learners, grading: deps.grading, logger: deps.logger });
+  const io = new SocketServer(server, {
+    serveClient: false,
+    maxHttpBufferSize: 64 * 1024,
+    // Browsers send Origin on WebSocket handshakes: another site must not ride on the session cookie.
+    allowRequest: (req, callback) => {
+      const origin = req.headers.origin;
+      let sameSite = true;
+      if (origin !== undefined) {
+        try {
+          sameSite = new URL(origin).host === req.headers.host;
+        } catch {
+          sameSite = false;
+        }
+      }
+      callback(sameSite ? null : 'cross-site connections are not allowed', sameSite);
+    },
+  });
+  terminalNamespace(io, { learners, sandboxes: deps.sandboxes, terminals: deps.terminals, logger: deps.logger, canWatch: (viewer, namespace) => workshops.instructsSandbox(viewer, namespace) });
+  liveNamespace(io, { learners, grading, workshops, logger: deps.logger });
 
   return {
     http: server,

@@ -5,6 +5,7 @@ import { ClusterStartError } from './cluster/local.ts';
 import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
 import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts';
 import { grade } from './cli/grade.ts';
+import { adminCreate } from './cli/admin.ts';
 import { lessonsCheck, lessonsRender } from './cli/lessons.ts';
 import { sandboxCreate, sandboxDelete, sandboxList, sandboxReset, sandboxShell } from './cli/sandbox.ts';
 import { isAppError } from './errors.ts';
@@ -70,6 +71,16 @@ export function buildProgram(): Command {
     .option('--kubeconfig <file>', 'use this cluster instead of the embedded one (env KUBECONFIG)')
     .option('--lessons-dir <dir>', 'the lesson library (env KUBEDOJO_LESSONS_DIR)')
     .action(action(grade));
+
+  const admin = program.command('admin').description('accounts of this kubedojo');
+  admin
+    .command('create')
+    .description('create an account (the first admin, or instructors); prints a generated password unless --password-stdin')
+    .requiredOption('--username <name>', 'the sign-in name')
+    .option('--role <role>', 'admin, instructor or learner', 'admin')
+    .option('--display-name <name>', 'the name shown to others')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(action(adminCreate));
 
   const lessons = program.command('lessons').description("the course team's lesson library");
   lessons

@@ -76,6 +76,8 @@ export const fields = {
   jailDir: field('--jail-dir', ['KUBEDOJO_JAIL_DIR'], nonEmpty.optional(), () => undefined),
   toolboxImage: field('--toolbox-image', ['KUBEDOJO_TOOLBOX_IMAGE'], nonEmpty, () => 'docker.io/bitnami/kubectl:latest'),
   recordingRetention: field('--recording-retention', ['KUBEDOJO_RECORDING_RETENTION'], z.coerce.number({ error: 'must be a number of days' }).int('must be a whole number of days').min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days'), () => 30),
+  registration: field('--registration', ['KUBEDOJO_REGISTRATION'], z.enum(['open', 'closed'], { error: 'must be open or closed' }), () => 'open'),
+  publicUrl: field('--public-url', ['KUBEDOJO_PUBLIC_URL'], z.url({ error: 'must be a URL such as https://kubedojo.example.com' }).optional(), () => undefined),
   go: field('--go', ['KUBEDOJO_GO'], nonEmpty, () => 'go'),
   logLevel: field(
     '--log-level',
@@ -139,6 +141,10 @@ export interface Config {
     toolboxImage: string;
     recordingRetentionDays: number;
   };
+  /** Whether anyone may create a learner account (guests and workshop participants need none). */
+  registration: boolean;
+  /** How people reach this server (join links, the setup link); the listening address when unset. */
+  publicUrl: string | undefined;
   go: string;
   log: { level: Values['logLevel']; format: Values['logFormat'] };
   /** A person is watching: progress may redraw one line. */
@@ -259,6 +265,8 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
         toolboxImage: v.toolboxImage,
         recordingRetentionDays: v.recordingRetention,
       },
+      registration: v.registration === 'open',
+      publicUrl: v.publicUrl?.replace(/\/+$/, ''),
       go: v.go,
       log: { level: v.logLevel, format: v.logFormat },
       interactive: process.stderr.isTTY && !ci,

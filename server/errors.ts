@@ -20,6 +20,18 @@ export class Invalid extends AppError {
   readonly code = 'invalid';
 }
 
+/** No signed-in account where one is needed. */
+export class Unauthenticated extends AppError {
+  readonly status = 401;
+  readonly code = 'unauthenticated';
+}
+
+/** Too many attempts (sign-in); `details.retryAfterSeconds` says when to try again. */
+export class RateLimited extends AppError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+}
+
 export class Forbidden extends AppError {
   readonly status = 403;
   readonly code = 'forbidden';

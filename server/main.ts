@@ -13,10 +13,7 @@ import { recordingStoreFromConfig, shellBackendFromConfig, terminalManagerFromCo
 import type { RecordingStore } from './terminal/recorder.ts';
 import type { Logger } from './logger.ts';
 import type { Progress } from './progress.ts';
-import { CheckRepository } from './db/checks.ts';
-import { graderFromConfig } from './grading/from-config.ts';
-import { GradingService } from './grading/service.ts';
-import { usageSimulatorFor } from './grading/usage.ts';
+import { createServices } from './services.ts';
 
 /**
  * The composition root of `kubedojo serve`: config → database → cluster → app → listen.
@@ -46,10 +43,10 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   const terminals = terminalManagerFromConfig(config, { sandboxes, backend: shellBackendFromConfig(config, cluster, library, logger), recordings, logger });
   pruneRecordings(recordings, config.terminals.recordingRetentionDays, log);
 
-  const grader = graderFromConfig(cluster, library, logger, usageSimulatorFor(cluster));
-  const grading = new GradingService({ grader, sandboxes, checks: new CheckRepository(db), library, logger });
+  let listening = `http://${config.host}:${config.port}`;
+  const services = createServices({ config, db, cluster, library, sandboxes, terminals, logger, baseUrl: () => listening });
 
-  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, grading });
+  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services });
   try {
     await new Promise<void>((resolve, reject) => {
       app.http.once('error', reject);
@@ -71,14 +68,22 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   const address = app.http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  listening = url;
   log.info({ url }, `kubedojo is serving on ${url}`);
+  services.workshops.start();
+  if (!services.learners.hasAdmin()) {
+    const token = services.learners.issueSetupToken();
+    const setupUrl = `${config.publicUrl ?? url}/setup?token=${token}`;
+    log.warn({ setupUrl }, `there is no admin yet: open ${setupUrl} to create one (the link works once), or run "kubedojo admin create"`);
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       log.info('shutting down');
       sandboxes.stop();
-      await grading.stop();
+      services.workshops.stop();
+      await services.grading.stop();
       await app.close();
       db.close();
       if (config.cluster.mode === 'embedded') log.info('the local cluster keeps running; stop it with "kubedojo cluster down"');

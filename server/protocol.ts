@@ -5,7 +5,7 @@
 
 export interface ApiErrorBody {
   error: {
-    code: 'invalid' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
+    code: 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'rate_limited' | 'unavailable' | 'internal';
     message: string;
     /** For `invalid`: each problem with the field it concerns (a dotted path). */
     issues?: { field: string; message: string }[];
@@ -192,6 +192,8 @@ export interface TerminalEnded {
 
 export interface TerminalClientEvents {
   attach: (request: TerminalAttachRequest, reply: (response: TerminalAttachResponse) => void) => void;
+  /** Read-only: an instructor watching a participant's terminal. */
+  watch: (request: { namespace: string }, reply: (response: TerminalAttachResponse) => void) => void;
   input: (data: string) => void;
   resize: (size: TerminalResize) => void;
   ack: (ack: TerminalAck) => void;
@@ -301,4 +303,155 @@ export type CheckProgressEvent =
 export interface LiveServerEvents {
   'check:progress': (event: CheckProgressEvent) => void;
   'check:finished': (run: CheckRunView) => void;
+  /** To an instructor watching a workshop: one participant's row changed. */
+  'grid:row': (update: { workshopId: string; row: GridRow }) => void;
+  /** To a workshop's participants. */
+  'workshop:broadcast': (message: BroadcastView) => void;
+  'workshop:ended': (update: { workshopId: string }) => void;
+}
+
+export interface LiveClientEvents {
+  /** An instructor subscribes to a workshop's grid. */
+  'grid:watch': (request: { workshopId: string }, reply: (response: { ok: true } | { ok: false; error: string }) => void) => void;
+}
+
+// ---- Accounts and sessions ------------------------------------------------------------------
+
+export type RoleName = 'learner' | 'instructor' | 'admin';
+
+export interface LearnerView {
+  id: string;
+  displayName: string | null;
+  kind: 'guest' | 'account' | 'participant';
+  role: RoleName;
+  username: string | null;
+  workshopId: string | null;
+}
+
+export interface SessionResponse {
+  learner: LearnerView | null;
+  /** No admin exists yet: the setup link printed at start creates one. */
+  setupNeeded: boolean;
+  /** Whether anyone may create an account. */
+  registration: boolean;
+}
+
+export interface LoginRequest {
+  username: string;
+  password: string;
+}
+
+export interface RegisterRequest {
+  username: string;
+  password: string;
+  displayName?: string;
+}
+
+export interface SetupRequest extends RegisterRequest {
+  token: string;
+}
+
+export interface AccountCreateRequest extends RegisterRequest {
+  role: RoleName;
+}
+
+export interface AccountListResponse {
+  accounts: (LearnerView & { createdAt: string })[];
+}
+
+// ---- Workshops ------------------------------------------------------------------------------
+
+export type SandboxSizeName = 'small' | 'medium' | 'large';
+
+export interface WorkshopCreateRequest {
+  title: string;
+  lessons: string[];
+  seats: number;
+  startsAt: string;
+  endsAt: string;
+  sandboxSize?: SandboxSizeName;
+}
+
+export interface WorkshopView {
+  id: string;
+  code: string;
+  /** The link participants open (it fills in the code). */
+  joinUrl: string;
+  title: string;
+  lessons: { slug: string; title: string }[];
+  seats: number;
+  participants: number;
+  sandboxSize: SandboxSizeName;
+  startsAt: string;
+  endsAt: string;
+  state: 'scheduled' | 'running' | 'ended';
+  /** Pre-made sandboxes waiting for participants. */
+  warmSandboxes: number;
+}
+
+export interface WorkshopListResponse {
+  workshops: WorkshopView[];
+}
+
+export interface BroadcastView {
+  text: string;
+  sentAt: string;
+}
+
+export interface JoinRequest {
+  code: string;
+  displayName: string;
+}
+
+/** A workshop as its participants see it. */
+export interface ParticipantWorkshopView {
+  id: string;
+  title: string;
+  lessons: { slug: string; title: string }[];
+  startsAt: string;
+  endsAt: string;
+  state: 'scheduled' | 'running' | 'ended';
+  messages: BroadcastView[];
+}
+
+export interface JoinResponse {
+  learner: LearnerView;
+  workshop: ParticipantWorkshopView;
+  /** The sandbox made (or claimed) for the first lesson, or why there is none yet. */
+  sandbox: SandboxView | null;
+  problem: string | null;
+}
+
+export interface GridCell {
+  lesson: string;
+  exercise: string;
+  status: 'passed' | 'failed' | 'error' | 'running' | 'not-started';
+  attempts: number;
+  lastCheckedAt: string | null;
+}
+
+export interface GridRow {
+  learnerId: string;
+  displayName: string;
+  lastActivity: string | null;
+  sandboxes: { namespace: string; lesson: string; expiresAt: string }[];
+  quiz: { lesson: string; correct: number; total: number }[];
+  cells: GridCell[];
+  /** Why this learner looks stuck, or null. */
+  stuck: string | null;
+  terminalOpen: boolean;
+}
+
+export interface GridResponse {
+  workshop: WorkshopView;
+  columns: { lesson: string; exercise: string; title: string }[];
+  rows: GridRow[];
+}
+
+export interface BroadcastRequest {
+  text: string;
+}
+
+export interface ExtendRequest {
+  minutes: number;
 }

@@ -10,10 +10,18 @@ export class ApiError extends Error {
   }
 }
 
+/** The CSRF token the server set as a cookie; every state-changing request echoes it in a header. */
+function csrfToken(): string {
+  const match = /(?:^|;\s*)kd_csrf=([^;]*)/.exec(document.cookie);
+  return match?.[1] ?? '';
+}
+
 async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, headers: { accept: 'application/json' }, credentials: 'same-origin' };
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken();
+  const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (body !== undefined) {
-    init.headers = { accept: 'application/json', 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
   const response = await fetch(url, init);
@@ -24,6 +32,7 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
   } catch {
     parsed = undefined;
   }
+  if (response.status === 204) return undefined as T;
   if (!response.ok) {
     const error = parsed as ApiErrorBody | undefined;
     throw new ApiError(response.status, error?.error.message ?? `HTTP ${response.status}`, error);
@@ -42,4 +51,8 @@ export function postJson<T>(url: string, body: unknown): Promise<T> {
 
 export function putJson<T>(url: string, body: unknown): Promise<T> {
   return request<T>('PUT', url, body);
+}
+
+export function deleteJson(url: string): Promise<void> {
+  return request<undefined>('DELETE', url);
 }

@@ -1,5 +1,5 @@
 import type { SandboxListResponse, SandboxView } from '../../server/protocol.ts';
-import { ApiError, getJson, postJson } from './api.ts';
+import { deleteJson, getJson, postJson } from './api.ts';
 import { h } from './dom.ts';
 import { closeTerminal, openTerminal, restoreTerminal } from './terminal.ts';
 
@@ -12,8 +12,7 @@ function timeLeft(expiresAt: string): string {
 
 async function send(method: 'DELETE' | 'POST', url: string, body?: unknown): Promise<SandboxView | undefined> {
   if (method === 'POST') return postJson<SandboxView>(url, body ?? {});
-  const response = await fetch(url, { method, credentials: 'same-origin', headers: { accept: 'application/json' } });
-  if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`);
+  await deleteJson(url);
   return undefined;
 }
 

@@ -18,6 +18,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       const body: ApiErrorBody = {
         error: { code: error.code as ApiErrorBody['error']['code'], message: error.message, ...(issues ? { issues } : {}) },
       };
+      const retryAfter = error.details?.retryAfterSeconds;
+      if (typeof retryAfter === 'number') res.setHeader('Retry-After', String(Math.ceil(retryAfter)));
       res.status(error.status).json(body);
       return;
     }

@@ -1,15 +1,21 @@
 import type { Server } from 'socket.io';
 import { parseCookie } from 'cookie';
+import { z } from 'zod';
 import type { Learner, LearnerRepository } from '../db/learners.ts';
 import type { GradingService } from '../grading/service.ts';
 import type { Logger } from '../logger.ts';
+import type { WorkshopService } from '../workshops/service.ts';
 import { SESSION_COOKIE } from './session.ts';
 
+const watchSchema = z.strictObject({ workshopId: z.uuid('workshopId must be a workshop id') });
+
 /**
- * The /live socket.io namespace: events for the signed-in learner (their checks as they run).
- * Each socket joins only its own learner's room, so nobody hears another learner's progress.
+ * The /live socket.io namespace. Every socket joins its own learner's room (their checks as they
+ * run) and, for a participant, their workshop's room (broadcasts, the end). An instructor asks
+ * to watch a workshop's grid and joins its room only if the workshop is theirs, so nobody hears
+ * another learner's progress or another instructor's room.
  */
-export function liveNamespace(io: Server, deps: { learners: LearnerRepository; grading: GradingService; logger: Logger }): void {
+export function liveNamespace(io: Server, deps: { learners: LearnerRepository; grading: GradingService; workshops: WorkshopService; logger: Logger }): void {
   const log = deps.logger.child({ component: 'live' });
   const nsp = io.of('/live');
   nsp.use((socket, next) => {
@@ -23,12 +29,38 @@ export function liveNamespace(io: Server, deps: { learners: LearnerRepository; g
     next();
   });
   nsp.on('connection', (socket) => {
-    void socket.join(`learner:${(socket.data as { learner: Learner }).learner.id}`);
+    const learner = (socket.data as { learner: Learner }).learner;
+    void socket.join(`learner:${learner.id}`);
+    if (learner.workshopId) void socket.join(`participants:${learner.workshopId}`);
+    socket.on('grid:watch', (request: unknown, reply: unknown) => {
+      const respond = (response: { ok: true } | { ok: false; error: string }) => {
+        if (typeof reply === 'function') (reply as (r: typeof response) => void)(response);
+      };
+      const parsed = watchSchema.safeParse(request);
+      if (!parsed.success) {
+        respond({ ok: false, error: parsed.error.issues.map((i) => i.message).join('; ') });
+        return;
+      }
+      try {
+        if (learner.kind !== 'account' || learner.role === 'learner') throw new Error('only instructors watch a workshop');
+        deps.workshops.owned(parsed.data.workshopId, learner);
+      } catch {
+        respond({ ok: false, error: `there is no workshop ${parsed.data.workshopId} you run` });
+        return;
+      }
+      void socket.join(`grid:${parsed.data.workshopId}`);
+      respond({ ok: true });
+    });
   });
   deps.grading.on('event', (event) => {
     const room = nsp.to(`learner:${event.learnerId}`);
     if (event.type === 'progress') room.emit('check:progress', event.event);
     else room.emit('check:finished', event.run);
+  });
+  deps.workshops.on('row', ({ workshopId, row }) => nsp.to(`grid:${workshopId}`).emit('grid:row', { workshopId, row }));
+  deps.workshops.on('broadcast', ({ workshopId, message }) => nsp.to(`participants:${workshopId}`).emit('workshop:broadcast', message));
+  deps.workshops.on('ended', ({ workshopId }) => {
+    nsp.to(`participants:${workshopId}`).to(`grid:${workshopId}`).emit('workshop:ended', { workshopId });
   });
   log.debug('live events ready');
 }

@@ -1,52 +1,105 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { CookieOptions, NextFunction, Request, RequestHandler, Response } from 'express';
 import { parseCookie } from 'cookie';
-import type { Learner, LearnerRepository } from '../db/learners.ts';
-import { Forbidden } from '../errors.ts';
+import type { Learner, LearnerRepository, Role } from '../db/learners.ts';
+import { Forbidden, Unauthenticated } from '../errors.ts';
 
 export const SESSION_COOKIE = 'kd_session';
+/** Double-submit CSRF token: a cookie the page's script reads and echoes in a header. */
+export const CSRF_COOKIE = 'kd_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
 const ONE_YEAR_MS = 365 * 86_400_000;
+const ACCOUNT_SESSION_MS = 14 * 86_400_000;
 
 /** The learner of this request, if it carries a valid session. */
 export function learnerOf(res: Response): Learner | undefined {
   return (res.locals as { learner?: Learner }).learner;
 }
 
-/** The learner of this request; for handlers behind `requireLearner`. */
+/** The learner of this request; for handlers behind `requireLearner` or `requireRole`. */
 export function currentLearner(res: Response): Learner {
   const learner = learnerOf(res);
   if (!learner) throw new Error('requireLearner did not run before this handler');
   return learner;
 }
 
+/** The raw session token of this request (for sign-out). */
+export function sessionTokenOf(req: Request): string | undefined {
+  return parseCookie(req.headers.cookie ?? '')[SESSION_COOKIE];
+}
+
+function sessionCookie(req: Request, maxAge: number): CookieOptions {
+  return { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge };
+}
+
+/** Starts a session for a learner: a new token every time, so no earlier cookie is ever promoted. */
+export function setSession(req: Request, res: Response, learner: Learner, token: string): void {
+  res.cookie(SESSION_COOKIE, token, sessionCookie(req, learner.kind === 'account' ? ACCOUNT_SESSION_MS : ONE_YEAR_MS));
+  (res.locals as { learner?: Learner }).learner = learner;
+}
+
+export function clearSession(req: Request, res: Response): void {
+  res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
+}
+
+const RANK: Record<Role, number> = { learner: 0, instructor: 1, admin: 2 };
+
 /**
  * Reads the session cookie on every request. `requireLearner` creates a guest learner on the
  * first state-changing request, so reading never creates rows and progress is kept from the
- * first answer on.
+ * first answer on. `requireRole` needs a signed-in account of at least that role.
  */
-export function sessionMiddleware(learners: LearnerRepository): { read: RequestHandler; requireLearner: RequestHandler } {
+export function sessionMiddleware(learners: LearnerRepository): {
+  read: RequestHandler;
+  requireLearner: RequestHandler;
+  requireRole: (role: Role) => RequestHandler;
+} {
+  const touched = new Map<string, number>();
   const read: RequestHandler = (req, res, next) => {
-    const token = parseCookie(req.headers.cookie ?? '')[SESSION_COOKIE];
+    const token = sessionTokenOf(req);
     if (token) {
       const learner = learners.bySession(token);
-      if (learner) (res.locals as { learner?: Learner }).learner = learner;
+      if (learner) {
+        (res.locals as { learner?: Learner }).learner = learner;
+        // Activity for the instructor's grid: at most one write a minute per learner.
+        const now = Date.now();
+        if (req.method !== 'GET' && now - (touched.get(learner.id) ?? 0) > 60_000) {
+          touched.set(learner.id, now);
+          learners.touch(learner.id);
+        }
+      }
     }
     next();
   };
   const requireLearner: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
     if (!learnerOf(res)) {
       const { learner, token } = learners.createGuest();
-      res.cookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge: ONE_YEAR_MS });
-      (res.locals as { learner?: Learner }).learner = learner;
+      setSession(req, res, learner, token);
     }
     next();
   };
-  return { read, requireLearner };
+  const requireRole =
+    (role: Role): RequestHandler =>
+    (_req, res, next) => {
+      const learner = learnerOf(res);
+      if (!learner || learner.kind !== 'account') {
+        next(new Unauthenticated('sign in first'));
+        return;
+      }
+      if (RANK[learner.role] < RANK[role]) {
+        next(new Forbidden(`this needs the ${role} role`));
+        return;
+      }
+      next();
+    };
+  return { read, requireLearner, requireRole };
 }
 
 /**
- * Cross-site request forgery guard for state-changing requests: a browser always sends Origin
- * (or Sec-Fetch-Site) on them, and it must be this site. Bodies must be JSON, which a plain
- * cross-site form cannot send.
+ * Cross-site request forgery guards for state-changing requests, two of them: the request must
+ * come from this site (Origin, or Sec-Fetch-Site, which browsers always send on such requests)
+ * and carry the CSRF token of the double-submit cookie in a header, which no other site can read
+ * or set. Bodies must be JSON, which a plain cross-site form cannot send.
  */
 export const sameOrigin: RequestHandler = (req, _res, next) => {
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
@@ -73,6 +126,28 @@ export const sameOrigin: RequestHandler = (req, _res, next) => {
   }
   if (req.headers['content-length'] !== '0' && req.headers['content-length'] !== undefined && !req.is('application/json')) {
     next(new Forbidden('state-changing requests must send JSON (Content-Type: application/json)'));
+    return;
+  }
+  next();
+};
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Issues the CSRF cookie to every visitor that lacks one, and checks it on state-changing requests. */
+export const csrf: RequestHandler = (req, res, next) => {
+  const cookie = parseCookie(req.headers.cookie ?? '')[CSRF_COOKIE];
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
+    if (!cookie) res.cookie(CSRF_COOKIE, randomBytes(24).toString('base64url'), { httpOnly: false, sameSite: 'strict', secure: req.secure, path: '/', maxAge: ONE_YEAR_MS });
+    next();
+    return;
+  }
+  const header = req.headers[CSRF_HEADER];
+  if (!cookie || typeof header !== 'string' || !sameToken(cookie, header)) {
+    next(new Forbidden(`missing or wrong CSRF token: send the ${CSRF_COOKIE} cookie's value in the ${CSRF_HEADER} header (load a page of this site first)`));
     return;
   }
   next();

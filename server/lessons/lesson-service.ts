@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { LessonProgress, ProgressRepository, QuizAttempt } from '../db/progress.ts';
 import { Invalid, NotFound } from '../errors.ts';
 import type {
@@ -29,12 +30,13 @@ export interface CatalogFilter {
   tag?: string | undefined;
 }
 
-export class LessonService {
+export class LessonService extends EventEmitter<{ answered: [{ learnerId: string; slug: string }] }> {
   private readonly library: Library;
   private readonly progress: ProgressRepository;
   private readonly prepared = new Map<string, Prepared>();
 
   constructor(library: Library, progress: ProgressRepository) {
+    super();
     this.library = library;
     this.progress = progress;
     for (const lesson of library.lessons) {
@@ -157,6 +159,7 @@ export class LessonService {
     const state = states[questionId];
     if (!state) throw new Error('the attempt just stored is missing');
     const correct = new Set(attempts.filter((a) => a.correct).map((a) => a.questionId));
+    this.emit('answered', { learnerId, slug });
     return { questionId, state, progress: this.progressView(lesson, row, correct) };
   }
 

@@ -429,6 +429,10 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
     return this.pool.length;
   }
 
+  poolSizeOf(size: SandboxSize): number {
+    return this.pool.filter((e) => e.size === size).length;
+  }
+
   /** Tops the pool up to its configured size; concurrent callers share one fill. */
   fillPool(target = this.settings.warmPool, size = this.settings.warmPoolSize): Promise<void> {
     if (this.stopped) return Promise.resolve();

@@ -48,6 +48,8 @@ export class TerminalSession {
   private readonly log: Logger;
   private readonly onEnd: (session: TerminalSession) => void;
   private viewer: Viewer | undefined;
+  /** Read-only watchers (instructors): they see the output, they never type, they never slow the shell. */
+  private readonly watchers = new Map<string, { viewer: Viewer; unacked: number }>();
   private unacked = 0;
   private paused = false;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -97,6 +99,16 @@ export class TerminalSession {
   private output(chunk: Buffer): void {
     this.screen.write(chunk);
     this.recording.output(chunk);
+    for (const [id, watcher] of this.watchers) {
+      // A watcher that falls this far behind is dropped instead of slowing the learner down.
+      if (watcher.unacked + chunk.length > HIGH_WATER) {
+        this.watchers.delete(id);
+        watcher.viewer.end({ reason: 'closed', message: 'The view fell too far behind the learner; open it again.' });
+        continue;
+      }
+      watcher.unacked += chunk.length;
+      watcher.viewer.send(chunk);
+    }
     const viewer = this.viewer;
     if (!viewer) {
       // Nobody watching: the headless screen keeps what matters for the next attach.
@@ -149,7 +161,26 @@ export class TerminalSession {
     this.graceTimer.unref();
   }
 
+  /** Adds a read-only watcher; it gets the screen from `snapshot()` and then the live output. */
+  watch(viewer: Viewer): void {
+    this.watchers.set(viewer.id, { viewer, unacked: 0 });
+    this.recording.marker('watched');
+  }
+
+  unwatch(viewerId: string): void {
+    this.watchers.delete(viewerId);
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
   ack(viewerId: string, bytes: number): void {
+    const watcher = this.watchers.get(viewerId);
+    if (watcher) {
+      watcher.unacked = Math.max(0, watcher.unacked - bytes);
+      return;
+    }
     if (this.viewer?.id !== viewerId) return;
     this.unacked = Math.max(0, this.unacked - bytes);
     if (this.paused && this.unacked < LOW_WATER) {
@@ -218,6 +249,8 @@ export class TerminalSession {
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.viewer?.end(ended);
     this.viewer = undefined;
+    for (const watcher of this.watchers.values()) watcher.viewer.end(ended);
+    this.watchers.clear();
     this.onEnd(this);
     try {
       await this.shell.kill();

@@ -18,6 +18,7 @@ const size = {
 };
 const attachSchema = z.strictObject({ namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'namespace must be a namespace name'), ...size });
 const resizeSchema = z.strictObject(size);
+const watchSchema = z.strictObject({ namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'namespace must be a namespace name') });
 const inputSchema = z.string().max(MAX_INPUT_CHARS, `input must be at most ${MAX_INPUT_CHARS} characters per message`);
 const ackSchema = z.strictObject({ bytes: z.number().int().min(0).max(64 * 1024 * 1024) });
 
@@ -32,7 +33,14 @@ function problem(error: z.ZodError): string {
 /** The /terminal socket.io namespace: authenticated by the web session, one viewer per socket. */
 export function terminalNamespace(
   io: Server,
-  deps: { learners: LearnerRepository; sandboxes: SandboxService; terminals: TerminalManager; logger: Logger },
+  deps: {
+    learners: LearnerRepository;
+    sandboxes: SandboxService;
+    terminals: TerminalManager;
+    logger: Logger;
+    /** Whether this viewer may watch (read-only) the terminal of a sandbox that is not theirs: its workshop's instructor. */
+    canWatch?: (viewer: Learner, namespace: string) => Promise<boolean>;
+  },
 ): void {
   const log = deps.logger.child({ component: 'terminal-socket' });
   const nsp = io.of('/terminal');
@@ -53,6 +61,13 @@ export function terminalNamespace(
     let session: TerminalSession | undefined;
     const viewerId = socket.id;
     const notice = (message: string) => socket.emit('notice', message);
+    // Typing is activity (the instructor's grid shows it): at most one write a minute.
+    let lastActivity = 0;
+    const activity = () => {
+      if (Date.now() - lastActivity < 60_000) return;
+      lastActivity = Date.now();
+      deps.learners.touch(learner.id);
+    };
 
     socket.on('attach', async (request: unknown, reply: unknown) => {
       const respond = (response: TerminalAttachResponse) => {
@@ -85,13 +100,54 @@ export function terminalNamespace(
       }
     });
 
+    // An instructor's read-only view of a participant's terminal: the screen, then live output.
+    let watching: TerminalSession | undefined;
+    const watcherId = `${socket.id}:watch`;
+    socket.on('watch', async (request: unknown, reply: unknown) => {
+      const respond = (response: TerminalAttachResponse) => {
+        if (typeof reply === 'function') (reply as (r: TerminalAttachResponse) => void)(response);
+      };
+      const parsed = watchSchema.safeParse(request);
+      if (!parsed.success) {
+        respond({ ok: false, error: problem(parsed.error) });
+        return;
+      }
+      const allowed = (await deps.canWatch?.(learner, parsed.data.namespace).catch(() => false)) ?? false;
+      if (!allowed) {
+        respond({ ok: false, error: `there is no terminal of ${parsed.data.namespace} you may watch` });
+        return;
+      }
+      const target = deps.terminals.get(parsed.data.namespace);
+      if (!target || target.ended) {
+        respond({ ok: false, error: 'this learner has no terminal open right now' });
+        return;
+      }
+      watching?.unwatch(watcherId);
+      watching = target;
+      const screen = await target.snapshot();
+      target.watch({
+        id: watcherId,
+        send: (chunk) => socket.emit('output', chunk),
+        end: (ended) => {
+          socket.emit('ended', ended);
+          watching = undefined;
+        },
+      });
+      respond({ ok: true, sessionId: target.id, backend: target.backend, screen, cols: target.cols, rows: target.rows });
+    });
+
     socket.on('input', (data: unknown) => {
       const parsed = inputSchema.safeParse(data);
       if (!parsed.success) {
         notice(`input ignored: ${problem(parsed.error)}`);
         return;
       }
+      if (watching && !session) {
+        notice('this is a read-only view: you cannot type into a learner\'s terminal');
+        return;
+      }
       if (session && !session.input(viewerId, parsed.data)) notice('input dropped: typing faster than the terminal accepts');
+      else if (session) activity();
     });
 
     socket.on('resize', (data: unknown) => {
@@ -105,7 +161,9 @@ export function terminalNamespace(
 
     socket.on('ack', (data: unknown) => {
       const parsed = ackSchema.safeParse(data);
-      if (parsed.success) session?.ack(viewerId, parsed.data.bytes);
+      if (!parsed.success) return;
+      session?.ack(viewerId, parsed.data.bytes);
+      watching?.ack(watcherId, parsed.data.bytes);
     });
 
     socket.on('close', () => {
@@ -114,6 +172,7 @@ export function terminalNamespace(
 
     socket.on('disconnect', () => {
       session?.detach(viewerId);
+      watching?.unwatch(watcherId);
     });
   });
 }

@@ -18,6 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import { cliPath, projectRoot, runCli, runCliOk } from '../helpers/cli.ts';
 import { TerminalClient } from '../helpers/terminal.ts';
+import { browser } from '../helpers/http.ts';
 
 const { values } = parseArgs({
   options: {
@@ -69,9 +70,10 @@ async function pssOf(pid: number): Promise<number> {
 type TestServer = Served;
 
 async function newLearner(server: TestServer, lesson = 'kubernetes-fundamentals'): Promise<{ cookie: string; namespace: string }> {
-  const response = await fetch(`${server.url}/api/sandboxes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lesson }) });
-  if (response.status >= 300) throw new Error(`sandbox: HTTP ${response.status} ${await response.text()}`);
-  return { cookie: (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '', namespace: ((await response.json()) as SandboxView).namespace };
+  const send = browser(() => server.url);
+  const response = await send('POST', '/api/sandboxes', { lesson });
+  if (response.status >= 300) throw new Error(`sandbox: HTTP ${response.status} ${response.text}`);
+  return { cookie: send.cookie(), namespace: (response.json as SandboxView).namespace };
 }
 
 async function openTerminal(server: TestServer, who: { cookie: string; namespace: string }): Promise<TerminalClient> {

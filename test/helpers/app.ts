@@ -5,20 +5,18 @@ import type { AddressInfo } from 'node:net';
 import { createApp, type App } from '../../server/app.ts';
 import { connectionFromConfig } from '../../server/cluster/connection.ts';
 import { loadConfig, type FlagValues } from '../../server/config.ts';
+import { createServices, type Services } from '../../server/services.ts';
 import { openDatabase } from '../../server/db/database.ts';
 import { loadLibrary } from '../../server/lessons/library.ts';
 import { silentLogger } from '../../server/logger.ts';
 import { sandboxServiceFromConfig } from '../../server/sandboxes/from-config.ts';
 import { recordingStoreFromConfig, shellBackendFromConfig, terminalManagerFromConfig } from '../../server/terminal/from-config.ts';
-import { CheckRepository } from '../../server/db/checks.ts';
-import { graderFromConfig } from '../../server/grading/from-config.ts';
-import { GradingService } from '../../server/grading/service.ts';
-import { usageSimulatorFor } from '../../server/grading/usage.ts';
 
 export interface TestServer {
   url: string;
   dataDir: string;
   app: App;
+  services: Services;
   close(): Promise<void>;
 }
 
@@ -33,14 +31,17 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
   const sandboxes = sandboxServiceFromConfig(result.config, cluster, library, silentLogger());
   const recordings = recordingStoreFromConfig(result.config, db);
   const terminals = terminalManagerFromConfig(result.config, { sandboxes, backend: shellBackendFromConfig(result.config, cluster, library, silentLogger()), recordings, logger: silentLogger() });
-  const grading = new GradingService({ grader: graderFromConfig(cluster, library, silentLogger(), usageSimulatorFor(cluster)), sandboxes, checks: new CheckRepository(db), library, logger: silentLogger() });
-  const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, terminals, recordings, grading, ...options });
+  let url = '';
+  const services = createServices({ config: result.config, db, cluster, library, sandboxes, terminals, logger: silentLogger(), baseUrl: () => url });
+  const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, terminals, recordings, services, ...options });
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   const { port } = app.http.address() as AddressInfo;
+  url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     dataDir,
     app,
+    services,
     async close() {
       await app.close();
       db.close();

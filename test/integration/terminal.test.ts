@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { runCliOk } from '../helpers/cli.ts';
 import { eventually } from '../helpers/cluster.ts';
 import { TerminalClient } from '../helpers/terminal.ts';
+import { browser, type Browser } from '../helpers/http.ts';
 
 /**
  * The browser terminal on the real cluster: a jailed shell per sandbox, reached over the real
@@ -24,13 +25,14 @@ let apiPort: number;
 
 interface Learner {
   cookie: string;
+  send: Browser;
   sandbox: SandboxView;
 }
 
 async function learner(lesson = 'advanced-kubernetes-patterns'): Promise<Learner> {
-  const response = await fetch(`${server.url}/api/sandboxes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lesson }) });
-  const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  return { cookie, sandbox: (await response.json()) as SandboxView };
+  const send = browser(() => server.url);
+  const response = await send('POST', '/api/sandboxes', { lesson });
+  return { cookie: send.cookie(), send, sandbox: response.json as SandboxView };
 }
 
 async function terminal(who: Learner, options: { autoAck?: boolean } = {}): Promise<TerminalClient> {
@@ -247,7 +249,7 @@ describe('the transport', () => {
   it('ends the shell when the sandbox is deleted', async () => {
     const gone = await learner('kubernetes-fundamentals');
     const term = await terminal(gone);
-    await fetch(`${server.url}/api/sandboxes/${gone.sandbox.namespace}`, { method: 'DELETE', headers: { cookie: gone.cookie } });
+    await gone.send('DELETE', `/api/sandboxes/${gone.sandbox.namespace}`);
     await eventually(() => Promise.resolve(term.ended ? true : undefined), 'the terminal to end');
     expect(term.ended?.reason).toBe('sandbox-deleted');
     await eventually(

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { browser } from '../helpers/http.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiErrorBody, ClusterInfoResponse, ReadyResponse } from '../../server/protocol.ts';
 import { renderKubeconfig } from '../../server/cluster/kubeconfig.ts';
@@ -64,9 +65,9 @@ describe('health and readiness', () => {
 
 describe('sandboxes without a cluster', () => {
   it('answers 503 with the reason, and lists nothing', async () => {
-    const response = await fetch(`${unreachable.url}/api/sandboxes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lesson: 'kubernetes-fundamentals' }) });
+    const response = await browser(() => unreachable.url)('POST', '/api/sandboxes', { lesson: 'kubernetes-fundamentals' });
     expect(response.status).toBe(503);
-    const body = (await response.json()) as ApiErrorBody;
+    const body = response.json as ApiErrorBody;
     expect(body.error.code).toBe('unavailable');
     expect(body.error.message).toBe(`could not install the sandbox policies: the API server is unreachable: connect ECONNREFUSED 127.0.0.1:${deadPort}`);
     expect(await (await fetch(`${unreachable.url}/api/sandboxes`)).json()).toEqual({ sandboxes: [] });

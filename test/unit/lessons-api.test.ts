@@ -3,6 +3,7 @@ import { loadLibrary } from '../../server/lessons/library.ts';
 import type { Library } from '../../server/lessons/types.ts';
 import { projectRoot } from '../../server/cluster/paths.ts';
 import type { ApiErrorBody, CatalogResponse, LessonResponse, ProgressResponse, QuizAnswerResponse } from '../../server/protocol.ts';
+import { browser } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 
 /**
@@ -22,22 +23,10 @@ afterAll(async () => {
   await server.close();
 });
 
-/** A browser-like client that keeps its own session cookie. */
+/** A browser-like client that keeps its own session and CSRF cookies. */
 function learner() {
-  let cookie = '';
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { ...(cookie ? { cookie } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-    });
-    const setCookie = response.headers.get('set-cookie');
-    if (setCookie) cookie = setCookie.split(';')[0] ?? '';
-    const text = await response.text();
-    const json: unknown = response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined;
-    return { status: response.status, text, json, setCookie };
-  };
-  return { call, cookie: () => cookie };
+  const send = browser(() => server.url);
+  return { call: send, cookie: send.cookie };
 }
 
 const advanced = 'advanced-kubernetes-patterns';
@@ -103,7 +92,7 @@ describe('quiz answers stay on the server until earned', () => {
 
     const wrong = await client.call('POST', `/api/lessons/${advanced}/quiz/${truth.id}/answer`, { choice: wrongChoice, timeMs: 4200 });
     expect(wrong.status).toBe(200);
-    expect(wrong.setCookie).toMatch(/^kd_session=[\w-]{43}; .*HttpOnly; SameSite=Lax/);
+    expect(wrong.headers.getSetCookie().find((c) => c.startsWith('kd_session='))).toMatch(/^kd_session=[\w-]{43}; .*HttpOnly; SameSite=Lax/);
     const wrongBody = wrong.json as QuizAnswerResponse;
     expect(wrongBody.state).toEqual({ attempts: 1, lastChoice: wrongChoice, correct: false, answer: null, explanationHtml: null });
     expect(wrong.text).not.toContain(truth.explanation.slice(0, 60));

@@ -5,6 +5,7 @@ import { NotFound } from '../../errors.ts';
 import type { RecordingView } from '../../protocol.ts';
 import { learnerKey } from '../../sandboxes/names.ts';
 import type { RecordingRow, RecordingStore } from '../../terminal/recorder.ts';
+import type { Learner } from '../../db/learners.ts';
 import { learnerOf } from '../session.ts';
 import { validate } from '../validate.ts';
 
@@ -15,12 +16,14 @@ function view(row: RecordingRow): RecordingView {
 }
 
 /** A learner's own terminal recordings (asciicast v2) for the replay page. */
-export function recordingRoutes(deps: { recordings: RecordingStore }): Router {
+export function recordingRoutes(deps: { recordings: RecordingStore; canReplay?: (viewer: Learner, learnerKey: string) => boolean }): Router {
   const router = Router();
 
-  const owned = (id: string, learnerId: string | undefined): RecordingRow => {
+  /** The learner's own recordings, and those of their workshop participants for an instructor. */
+  const owned = (id: string, viewer: Learner | undefined): RecordingRow => {
     const row = deps.recordings.get(id);
-    if (!row || !learnerId || row.learnerKey !== learnerKey(learnerId)) throw new NotFound(`there is no recording ${id}`);
+    const mine = row !== undefined && viewer !== undefined && row.learnerKey === learnerKey(viewer.id);
+    if (!row || !viewer || !(mine || (deps.canReplay?.(viewer, row.learnerKey) ?? false))) throw new NotFound(`there is no recording ${id}`);
     return row;
   };
 
@@ -31,12 +34,12 @@ export function recordingRoutes(deps: { recordings: RecordingStore }): Router {
 
   router.get('/recordings/:id', validate({ params }), (_req, res) => {
     const { id } = res.locals.params as z.infer<typeof params>;
-    res.json(view(owned(id, learnerOf(res)?.id)));
+    res.json(view(owned(id, learnerOf(res))));
   });
 
   router.get('/recordings/:id/cast', validate({ params }), (_req, res) => {
     const { id } = res.locals.params as z.infer<typeof params>;
-    const row = owned(id, learnerOf(res)?.id);
+    const row = owned(id, learnerOf(res));
     if (!fs.existsSync(row.path)) throw new NotFound(`recording ${id} has no file any more`);
     res.type('application/x-asciicast').setHeader('Cache-Control', 'private, no-store');
     fs.createReadStream(row.path).pipe(res);

@@ -2,8 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { NotFound } from '../../errors.ts';
 import type { LessonService } from '../../lessons/lesson-service.ts';
-import type { SandboxCreateRequest, SandboxExtendRequest, SandboxListResponse, SandboxView } from '../../protocol.ts';
-import type { Sandbox, SandboxService } from '../../sandboxes/service.ts';
+import type { SandboxCreateRequest, SandboxExtendRequest, SandboxListResponse } from '../../protocol.ts';
+import type { SandboxService } from '../../sandboxes/service.ts';
+import { sandboxView } from '../../sandboxes/view.ts';
 import { SIZES } from '../../sandboxes/template.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
@@ -17,19 +18,6 @@ const extendBody = z.strictObject({
   minutes: z.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(5, 'must be at least 5').max(240, 'must be at most 240'),
 }) satisfies z.ZodType<SandboxExtendRequest>;
 
-export function view(sandbox: Sandbox): SandboxView {
-  return {
-    namespace: sandbox.namespace,
-    lesson: sandbox.lesson,
-    size: sandbox.size,
-    group: sandbox.group,
-    priorityClassPrefix: sandbox.priorityClassPrefix,
-    createdAt: sandbox.createdAt,
-    expiresAt: sandbox.expiresAt,
-    state: sandbox.state,
-  };
-}
-
 /** A learner's own sandboxes; anyone else's are "not found", never "forbidden". */
 export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: LessonService; session: ReturnType<typeof sessionMiddleware> }): Router {
   const router = Router();
@@ -42,7 +30,7 @@ export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: Lesson
     await Promise.all(
       mine.filter((s) => s.state === 'ready' && Date.now() - new Date(s.lastActivity).getTime() > 5 * 60_000).map((s) => sandboxes.touch(s.namespace).catch(() => undefined)),
     );
-    const body: SandboxListResponse = { sandboxes: mine.map(view) };
+    const body: SandboxListResponse = { sandboxes: mine.map(sandboxView) };
     res.json(body);
   });
 
@@ -51,20 +39,20 @@ export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: Lesson
     if (!deps.lessons.lessons.some((l) => l.slug === body.lesson)) throw new NotFound(`there is no lesson "${body.lesson}"`);
     const learner = currentLearner(res);
     const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, size: body.size });
-    res.status(access.created || access.fromPool ? 201 : 200).json(view(access.sandbox));
+    res.status(access.created || access.fromPool ? 201 : 200).json(sandboxView(access.sandbox));
   });
 
   router.post('/sandboxes/:namespace/extend', validate({ params: namespaceParams, body: extendBody }), session.requireLearner, async (req, res) => {
     const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
     await sandboxes.getOwned(namespace, currentLearner(res).id);
     const access = await sandboxes.extend(namespace, (req.body as z.infer<typeof extendBody>).minutes);
-    res.json(view(access.sandbox));
+    res.json(sandboxView(access.sandbox));
   });
 
   router.post('/sandboxes/:namespace/reset', validate({ params: namespaceParams }), session.requireLearner, async (_req, res) => {
     const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
     await sandboxes.getOwned(namespace, currentLearner(res).id);
-    res.json(view((await sandboxes.reset(namespace)).sandbox));
+    res.json(sandboxView((await sandboxes.reset(namespace)).sandbox));
   });
 
   router.delete('/sandboxes/:namespace', validate({ params: namespaceParams }), session.requireLearner, async (_req, res) => {

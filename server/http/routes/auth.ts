@@ -1,0 +1,100 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { AuthService } from '../../auth/auth-service.ts';
+import { passwordSchema, usernameSchema } from '../../auth/passwords.ts';
+import type { Learner, LearnerRepository } from '../../db/learners.ts';
+import { Forbidden, NotFound } from '../../errors.ts';
+import type { AccountCreateRequest, AccountListResponse, LearnerView, LoginRequest, RegisterRequest, SessionResponse, SetupRequest } from '../../protocol.ts';
+import { clearSession, learnerOf, sessionTokenOf, setSession, type sessionMiddleware } from '../session.ts';
+import { validate } from '../validate.ts';
+
+const displayName = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(80, 'must be at most 80 characters');
+const loginBody = z.strictObject({ username: usernameSchema, password: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(256) }) satisfies z.ZodType<LoginRequest>;
+const registerBody = z.strictObject({ username: usernameSchema, password: passwordSchema, displayName: displayName.optional() }) satisfies z.ZodType<RegisterRequest>;
+const setupBody = z.strictObject({ token: z.string().min(1, 'must not be empty').max(200), username: usernameSchema, password: passwordSchema, displayName: displayName.optional() }) satisfies z.ZodType<SetupRequest>;
+const accountBody = z.strictObject({
+  username: usernameSchema,
+  password: passwordSchema,
+  displayName: displayName.optional(),
+  role: z.enum(['learner', 'instructor', 'admin'], { error: 'must be learner, instructor or admin' }),
+}) satisfies z.ZodType<AccountCreateRequest>;
+const roleBody = z.strictObject({ role: z.enum(['learner', 'instructor', 'admin'], { error: 'must be learner, instructor or admin' }) });
+const idParams = z.object({ id: z.uuid('must be an account id') });
+
+export function learnerView(learner: Learner): LearnerView {
+  return { id: learner.id, displayName: learner.displayName, kind: learner.kind, role: learner.role, username: learner.username, workshopId: learner.workshopId };
+}
+
+/** The client's address for rate limits (Express resolves X-Forwarded-For only behind a trusted proxy). */
+function addressOf(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Sign-in, sign-up, sign-out, the first admin, and the admin's account list. */
+export function authRoutes(deps: { auth: AuthService; learners: LearnerRepository; session: ReturnType<typeof sessionMiddleware>; registration: boolean }): Router {
+  const router = Router();
+  const { auth, learners, session } = deps;
+
+  router.get('/session', (_req, res) => {
+    const learner = learnerOf(res);
+    const body: SessionResponse = { learner: learner ? learnerView(learner) : null, setupNeeded: !learners.hasAdmin(), registration: deps.registration };
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(body);
+  });
+
+  router.post('/auth/login', validate({ body: loginBody }), async (req, res) => {
+    const body = req.body as z.infer<typeof loginBody>;
+    const { learner, token } = await auth.login(body.username, body.password, addressOf(req));
+    const previous = sessionTokenOf(req);
+    if (previous) learners.endSession(previous);
+    setSession(req, res, learner, token);
+    res.json(learnerView(learner));
+  });
+
+  router.post('/auth/register', validate({ body: registerBody }), async (req, res) => {
+    if (!deps.registration) throw new Forbidden('sign-up is closed on this kubedojo; ask an admin for an account');
+    const body = req.body as z.infer<typeof registerBody>;
+    const current = learnerOf(res);
+    const { learner, token } = await auth.register({ username: body.username, password: body.password, displayName: body.displayName ?? body.username, fromGuest: current?.kind === 'guest' ? current.id : undefined });
+    const previous = sessionTokenOf(req);
+    if (previous) learners.endSession(previous);
+    setSession(req, res, learner, token);
+    res.status(201).json(learnerView(learner));
+  });
+
+  router.post('/auth/setup', validate({ body: setupBody }), async (req, res) => {
+    const body = req.body as z.infer<typeof setupBody>;
+    const { learner, token } = await auth.setup({ token: body.token, username: body.username, password: body.password, displayName: body.displayName ?? body.username });
+    setSession(req, res, learner, token);
+    res.status(201).json(learnerView(learner));
+  });
+
+  router.post('/auth/logout', (req, res) => {
+    const token = sessionTokenOf(req);
+    if (token) learners.endSession(token);
+    clearSession(req, res);
+    res.status(204).end();
+  });
+
+  router.get('/admin/accounts', session.requireRole('admin'), (_req, res) => {
+    const body: AccountListResponse = { accounts: learners.accounts().map((a) => ({ ...learnerView(a), createdAt: a.createdAt })) };
+    res.json(body);
+  });
+
+  router.post('/admin/accounts', session.requireRole('admin'), validate({ body: accountBody }), async (req, res) => {
+    const body = req.body as z.infer<typeof accountBody>;
+    const { learner } = await auth.register({ username: body.username, password: body.password, displayName: body.displayName ?? body.username, role: body.role });
+    res.status(201).json(learnerView(learner));
+  });
+
+  router.put('/admin/accounts/:id/role', session.requireRole('admin'), validate({ params: idParams, body: roleBody }), (req, res) => {
+    const { id } = res.locals.params as z.infer<typeof idParams>;
+    if (id === learnerOf(res)?.id) throw new Forbidden('you cannot change your own role');
+    if (!learners.setRole(id, (req.body as z.infer<typeof roleBody>).role)) throw new NotFound(`there is no account ${id}`);
+    const updated = learners.byId(id);
+    if (!updated) throw new NotFound(`there is no account ${id}`);
+    res.json(learnerView(updated));
+  });
+
+  return router;
+}

@@ -1,0 +1,415 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { CheckRepository } from '../db/checks.ts';
+import type { Learner, LearnerRepository } from '../db/learners.ts';
+import type { Workshop, WorkshopRepository } from '../db/workshops.ts';
+import { Conflict, Forbidden, Invalid, NotFound, Unavailable, isAppError } from '../errors.ts';
+import type { GradingService } from '../grading/service.ts';
+import type { LessonService } from '../lessons/lesson-service.ts';
+import type { Library } from '../lessons/types.ts';
+import type { Logger } from '../logger.ts';
+import type {
+  BroadcastView,
+  GridCell,
+  GridResponse,
+  GridRow,
+  ParticipantWorkshopView,
+  SandboxView,
+  WorkshopCreateRequest,
+  WorkshopView,
+} from '../protocol.ts';
+import { learnerKey } from '../sandboxes/names.ts';
+import type { Sandbox, SandboxService } from '../sandboxes/service.ts';
+import { sandboxView } from '../sandboxes/view.ts';
+import type { SandboxSize } from '../sandboxes/template.ts';
+
+/** Unambiguous characters for join codes people read out loud: no 0/O, 1/I/L. */
+const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+/** Pool sandboxes are made this long before a workshop starts. */
+export const POOL_LEAD_MS = 15 * 60_000;
+/** Participants may join this long before the start. */
+const JOIN_EARLY_MS = 60 * 60_000;
+const STUCK_FAILURES = 3;
+const STUCK_IDLE_MS = 10 * 60_000;
+
+export function newJoinCode(): string {
+  const chars = Array.from({ length: 8 }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)] ?? 'A');
+  return `${chars.slice(0, 4).join('')}-${chars.slice(4).join('')}`;
+}
+
+/** "k7m2 qx9p", "K7M2-QX9P" and "k7m2qx9p" are the same code. */
+export function normalizeCode(input: string): string {
+  const plain = input.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  return plain.length === 8 ? `${plain.slice(0, 4)}-${plain.slice(4)}` : plain;
+}
+
+export type WorkshopEvents = {
+  row: [{ workshopId: string; row: GridRow }];
+  broadcast: [{ workshopId: string; message: BroadcastView }];
+  ended: [{ workshopId: string }];
+};
+
+export interface WorkshopDeps {
+  workshops: WorkshopRepository;
+  learners: LearnerRepository;
+  sandboxes: SandboxService;
+  checks: CheckRepository;
+  lessons: LessonService;
+  grading: GradingService;
+  library: Library;
+  logger: Logger;
+  /** Whether a sandbox's terminal is open now (the grid shows it). */
+  terminalOpen: (namespace: string) => boolean;
+  /** The base URL of join links. */
+  baseUrl: () => string;
+}
+
+/**
+ * Instructor-led workshops: a join code, sandboxes made before people arrive (the warm pool is
+ * filled for the seats), a live grid of every participant's exercises, quiz and activity, a
+ * broadcast to the room, and an end that tears every sandbox down. Instructors see their own
+ * workshops; admins see all.
+ */
+export class WorkshopService extends EventEmitter<WorkshopEvents> {
+  private readonly d: WorkshopDeps;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private filling = false;
+
+  constructor(deps: WorkshopDeps) {
+    super();
+    this.d = deps;
+    this.log = deps.logger.child({ component: 'workshops' });
+  }
+
+  /** Follows checks and quiz answers into the grid, and keeps the pool ready for coming workshops. */
+  start(): void {
+    this.d.grading.on('event', (event) => {
+      if (event.type === 'finished' || event.event.type === 'check-started') this.refresh(event.learnerId);
+    });
+    this.d.lessons.on('answered', ({ learnerId }) => {
+      this.refresh(learnerId);
+    });
+    this.timer = setInterval(() => {
+      void this.preparePool();
+    }, 60_000);
+    this.timer.unref();
+    void this.preparePool();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private refresh(learnerId: string): void {
+    const learner = this.d.learners.byId(learnerId);
+    if (!learner?.workshopId) return;
+    const workshop = this.d.workshops.get(learner.workshopId);
+    if (!workshop || workshop.state === 'ended') return;
+    void this.rowFor(workshop, learner).then(
+      (row) => this.emit('row', { workshopId: workshop.id, row }),
+      (error: unknown) => {
+        this.log.warn({ err: error, learnerId }, 'could not refresh a grid row');
+      },
+    );
+  }
+
+  /**
+   * Tops the warm pool up for every workshop starting within the lead time: one sandbox for each
+   * empty seat, in the workshop's size.
+   */
+  async preparePool(now = Date.now()): Promise<void> {
+    if (this.filling) return;
+    this.filling = true;
+    try {
+      const bySize = new Map<SandboxSize, number>();
+      for (const w of this.d.workshops.scheduled()) {
+        const starts = Date.parse(w.startsAt);
+        const ends = Date.parse(w.endsAt);
+        if (now < starts - POOL_LEAD_MS || now > ends) continue;
+        const empty = Math.max(0, w.seats - this.d.workshops.participantCount(w.id));
+        bySize.set(w.sandboxSize, (bySize.get(w.sandboxSize) ?? 0) + empty);
+      }
+      for (const [size, target] of bySize) {
+        if (target > 0) await this.d.sandboxes.fillPool(target, size);
+      }
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not fill the warm pool for workshops');
+    } finally {
+      this.filling = false;
+    }
+  }
+
+  private stateOf(w: Workshop, now = Date.now()): WorkshopView['state'] {
+    if (w.state === 'ended') return 'ended';
+    return now >= Date.parse(w.startsAt) ? 'running' : 'scheduled';
+  }
+
+  private lessonsOf(w: Workshop): { slug: string; title: string }[] {
+    return w.lessons.map((slug) => ({ slug, title: this.d.library.bySlug.get(slug)?.title ?? slug }));
+  }
+
+  view(w: Workshop): WorkshopView {
+    return {
+      id: w.id,
+      code: w.code,
+      joinUrl: `${this.d.baseUrl()}/join/${w.code}`,
+      title: w.title,
+      lessons: this.lessonsOf(w),
+      seats: w.seats,
+      participants: this.d.workshops.participantCount(w.id),
+      sandboxSize: w.sandboxSize,
+      startsAt: w.startsAt,
+      endsAt: w.endsAt,
+      state: this.stateOf(w),
+      warmSandboxes: this.d.sandboxes.poolSizeOf(w.sandboxSize),
+    };
+  }
+
+  create(instructor: Learner, request: WorkshopCreateRequest): WorkshopView {
+    const unknown = request.lessons.filter((slug) => !this.d.library.bySlug.has(slug));
+    if (unknown.length > 0) throw new Invalid(`no such lessons: ${unknown.join(', ')}`, { issues: [{ field: 'body.lessons', message: `unknown lessons: ${unknown.join(', ')}` }] });
+    if (Date.parse(request.endsAt) <= Date.parse(request.startsAt)) {
+      throw new Invalid('the workshop must end after it starts', { issues: [{ field: 'body.endsAt', message: 'must be after startsAt' }] });
+    }
+    const firstLab = this.d.library.bySlug.get(request.lessons[0] ?? '')?.lab;
+    const base: Omit<Workshop, 'code'> = {
+      id: randomUUID(),
+      title: request.title,
+      instructorId: instructor.id,
+      lessons: request.lessons,
+      seats: request.seats,
+      sandboxSize: request.sandboxSize ?? firstLab?.sandbox.size ?? 'small',
+      startsAt: new Date(request.startsAt).toISOString(),
+      endsAt: new Date(request.endsAt).toISOString(),
+      state: 'scheduled',
+      createdAt: new Date().toISOString(),
+      endedAt: null,
+    };
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const workshop = { ...base, code: newJoinCode() };
+      if (this.d.workshops.insert(workshop)) {
+        this.log.info({ workshop: workshop.id, seats: workshop.seats, startsAt: workshop.startsAt }, 'workshop created');
+        void this.preparePool();
+        return this.view(workshop);
+      }
+    }
+    throw new Unavailable('could not draw a free join code; try again');
+  }
+
+  /** A workshop the viewer may run: their own, or any for an admin. Others get "not found". */
+  owned(id: string, viewer: Learner): Workshop {
+    const w = this.d.workshops.get(id);
+    if (!w || (viewer.role !== 'admin' && w.instructorId !== viewer.id)) throw new NotFound(`there is no workshop ${id}`);
+    return w;
+  }
+
+  list(viewer: Learner): WorkshopView[] {
+    return this.d.workshops.list(viewer.role === 'admin' ? undefined : viewer.id).map((w) => this.view(w));
+  }
+
+  participantView(w: Workshop): ParticipantWorkshopView {
+    return { id: w.id, title: w.title, lessons: this.lessonsOf(w), startsAt: w.startsAt, endsAt: w.endsAt, state: this.stateOf(w), messages: this.d.workshops.messages(w.id) };
+  }
+
+  /** The workshop of a participant (their own only). */
+  mine(learner: Learner): ParticipantWorkshopView {
+    const w = learner.workshopId ? this.d.workshops.get(learner.workshopId) : undefined;
+    if (!w) throw new NotFound('you are not in a workshop');
+    return this.participantView(w);
+  }
+
+  /**
+   * Joins with a code and a display name: a participant (no account), signed in at once, with a
+   * sandbox for the first lesson claimed from the warm pool.
+   */
+  async join(code: string, displayName: string): Promise<{ learner: Learner; token: string; workshop: ParticipantWorkshopView; sandbox: Sandbox | null; problem: string | null }> {
+    const w = this.d.workshops.byCode(normalizeCode(code));
+    if (!w) throw new NotFound('there is no workshop with that code; check it with your instructor');
+    const now = Date.now();
+    if (w.state === 'ended' || now > Date.parse(w.endsAt)) throw new Conflict(`the workshop "${w.title}" has ended`);
+    if (now < Date.parse(w.startsAt) - JOIN_EARLY_MS) throw new Conflict(`the workshop "${w.title}" opens at ${w.startsAt}, an hour before it starts`);
+    if (this.d.workshops.participantCount(w.id) >= w.seats) throw new Conflict(`the workshop "${w.title}" is full (${w.seats} seats)`);
+    const { learner, token } = this.d.learners.createParticipant(w.id, displayName);
+    let sandbox: Sandbox | null = null;
+    let problem: string | null = null;
+    const first = w.lessons[0];
+    if (first && this.d.library.bySlug.get(first)?.lab) {
+      try {
+        sandbox = (await this.d.sandboxes.create({ learnerId: learner.id, learnerName: displayName, lesson: first, size: w.sandboxSize, workshop: w.id })).sandbox;
+      } catch (error) {
+        problem = isAppError(error) ? error.message : 'your sandbox could not be made yet; the lesson page will try again';
+        if (!isAppError(error)) this.log.error({ err: error, workshop: w.id }, 'a participant sandbox failed');
+      }
+    }
+    this.log.info({ workshop: w.id, learnerId: learner.id, fromPool: sandbox !== null }, 'participant joined');
+    this.refresh(learner.id);
+    return { learner, token, workshop: this.participantView(w), sandbox, problem };
+  }
+
+  private async sandboxesOf(w: Workshop): Promise<Sandbox[]> {
+    return (await this.d.sandboxes.list({ workshop: w.id })).filter((s) => s.state !== 'terminating');
+  }
+
+  private cellsFor(w: Workshop, learner: Learner): { cells: GridCell[]; stuck: string | null } {
+    const cells: GridCell[] = [];
+    let stuck: string | null = null;
+    for (const slug of w.lessons) {
+      const lesson = this.d.library.bySlug.get(slug);
+      if (!lesson?.lab) continue;
+      const progress = new Map(this.d.checks.exercises(learner.id, lesson.canonicalId).map((p) => [p.exercise, p]));
+      const runs = this.d.checks.runs(learner.id, lesson.canonicalId, 30);
+      const running = new Set(runs.filter((r) => r.status === 'running').map((r) => r.exercise));
+      for (const exercise of lesson.lab.exercises) {
+        const p = progress.get(exercise.id);
+        const status: GridCell['status'] = running.has(exercise.id) || running.has(null) ? 'running' : p === undefined ? 'not-started' : p.passed ? 'passed' : p.lastStatus;
+        cells.push({ lesson: slug, exercise: exercise.id, status, attempts: p?.attempts ?? 0, lastCheckedAt: p?.lastCheckedAt ?? null });
+        if (stuck === null && p && !p.passed) {
+          // Consecutive failed runs of this exercise, newest first.
+          let failures = 0;
+          for (const run of runs) {
+            const result = run.report?.exercises.find((e) => e.exercise === exercise.id);
+            if (!result) continue;
+            if (result.passed) break;
+            failures += 1;
+          }
+          if (failures >= STUCK_FAILURES) stuck = `${failures} failed checks in a row on ${exercise.title}`;
+        }
+      }
+    }
+    return { cells, stuck };
+  }
+
+  private async rowFor(w: Workshop, learner: Learner, known?: { sandboxes: Sandbox[]; lastSeen: string | null }): Promise<GridRow> {
+    const key = learnerKey(learner.id);
+    const sandboxes = (known?.sandboxes ?? (await this.sandboxesOf(w))).filter((s) => s.learnerKey === key);
+    const lastSeen = known ? known.lastSeen : (this.d.learners.lastSeen([learner.id]).get(learner.id) ?? null);
+    const { cells, stuck: failing } = this.cellsFor(w, learner);
+    const progress = this.d.lessons.learnerProgress(learner.id).lessons;
+    const quiz = w.lessons.map((slug) => {
+      const p = progress.find((l) => l.slug === slug)?.progress;
+      return { lesson: slug, correct: p?.quizCorrect ?? 0, total: p?.quizTotal ?? this.d.library.bySlug.get(slug)?.quiz.length ?? 0 };
+    });
+    const activity = [lastSeen, ...sandboxes.map((s) => s.lastActivity)].filter((t): t is string => !!t).sort().at(-1) ?? null;
+    const done = cells.length > 0 && cells.every((c) => c.status === 'passed');
+    const idle = activity !== null && this.stateOf(w) === 'running' && !done && Date.now() - Date.parse(activity) > STUCK_IDLE_MS;
+    return {
+      learnerId: learner.id,
+      displayName: learner.displayName ?? 'participant',
+      lastActivity: activity,
+      sandboxes: sandboxes.map((s) => ({ namespace: s.namespace, lesson: s.lesson, expiresAt: s.expiresAt })),
+      quiz,
+      cells,
+      stuck: failing ?? (idle ? `no activity for ${Math.round((Date.now() - Date.parse(activity)) / 60_000)} minutes` : null),
+      terminalOpen: sandboxes.some((s) => this.d.terminalOpen(s.namespace)),
+    };
+  }
+
+  async grid(id: string, viewer: Learner): Promise<GridResponse> {
+    const w = this.owned(id, viewer);
+    const participants = this.d.learners.byWorkshop(w.id);
+    const sandboxes = await this.sandboxesOf(w);
+    const lastSeen = this.d.learners.lastSeen(participants.map((p) => p.id));
+    const columns = w.lessons.flatMap((slug) => (this.d.library.bySlug.get(slug)?.lab?.exercises ?? []).map((e) => ({ lesson: slug, exercise: e.id, title: e.title })));
+    const rows = await Promise.all(participants.map((p) => this.rowFor(w, p, { sandboxes, lastSeen: lastSeen.get(p.id) ?? null })));
+    return { workshop: this.view(w), columns, rows };
+  }
+
+  broadcast(id: string, viewer: Learner, text: string): BroadcastView {
+    const w = this.owned(id, viewer);
+    if (w.state === 'ended') throw new Conflict('the workshop has ended');
+    const message = this.d.workshops.addMessage(w.id, text);
+    this.emit('broadcast', { workshopId: w.id, message });
+    return message;
+  }
+
+  /** A participant's sandbox, for the instructor's reset and extend. */
+  async participantSandbox(id: string, viewer: Learner, namespace: string): Promise<Sandbox> {
+    const w = this.owned(id, viewer);
+    const sandbox = (await this.sandboxesOf(w)).find((s) => s.namespace === namespace);
+    if (!sandbox) throw new NotFound(`workshop ${w.title} has no sandbox ${namespace}`);
+    return sandbox;
+  }
+
+  async resetSandbox(id: string, viewer: Learner, namespace: string): Promise<SandboxView> {
+    await this.participantSandbox(id, viewer, namespace);
+    return sandboxView((await this.d.sandboxes.reset(namespace)).sandbox);
+  }
+
+  async extendSandbox(id: string, viewer: Learner, namespace: string, minutes: number): Promise<SandboxView> {
+    await this.participantSandbox(id, viewer, namespace);
+    return sandboxView((await this.d.sandboxes.extend(namespace, minutes)).sandbox);
+  }
+
+  /** Whether the viewer runs the workshop a sandbox belongs to (to watch its terminal or replay it). */
+  async instructsSandbox(viewer: Learner, namespace: string): Promise<boolean> {
+    if (viewer.kind !== 'account' || viewer.role === 'learner') return false;
+    let sandbox: Sandbox;
+    try {
+      sandbox = await this.d.sandboxes.get(namespace);
+    } catch {
+      return false;
+    }
+    if (!sandbox.workshop) return false;
+    const w = this.d.workshops.get(sandbox.workshop);
+    return w !== undefined && (viewer.role === 'admin' || w.instructorId === viewer.id);
+  }
+
+  /** Whether the viewer runs a workshop that has this learner (by key) as a participant: replaying their terminal. */
+  instructsLearnerKey(viewer: Learner, key: string): boolean {
+    if (viewer.kind !== 'account' || viewer.role === 'learner') return false;
+    return this.d.workshops.list(viewer.role === 'admin' ? undefined : viewer.id).some((w) => this.d.learners.byWorkshop(w.id).some((p) => learnerKey(p.id) === key));
+  }
+
+  /** A participant's recordings, for their instructor. */
+  participant(id: string, viewer: Learner, learnerId: string): Learner {
+    const w = this.owned(id, viewer);
+    const learner = this.d.learners.byId(learnerId);
+    if (!learner || learner.workshopId !== w.id) throw new NotFound(`workshop ${w.title} has no participant ${learnerId}`);
+    return learner;
+  }
+
+  /** Ends the workshop: joining closes, every participant sandbox is deleted. */
+  async end(id: string, viewer: Learner): Promise<{ deleted: number }> {
+    const w = this.owned(id, viewer);
+    if (w.state !== 'ended') this.d.workshops.end(w.id);
+    const sandboxes = await this.sandboxesOf(w);
+    await Promise.all(
+      sandboxes.map((s) =>
+        this.d.sandboxes.delete(s.namespace, { wait: false, reason: `workshop "${w.title}" ended` }).catch((error: unknown) => {
+          this.log.warn({ err: error, namespace: s.namespace }, 'could not delete a workshop sandbox');
+        }),
+      ),
+    );
+    this.emit('ended', { workshopId: w.id });
+    this.log.info({ workshop: w.id, deleted: sandboxes.length }, 'workshop ended');
+    return { deleted: sandboxes.length };
+  }
+
+  /** Results for export: one row per participant with every exercise and quiz score. */
+  async results(id: string, viewer: Learner): Promise<{ json: GridResponse; csv: string }> {
+    const grid = await this.grid(id, viewer);
+    const header = ['participant', 'last activity', ...grid.workshop.lessons.map((l) => `quiz ${l.slug}`), ...grid.columns.map((c) => `${c.lesson}/${c.exercise}`), 'attempts'];
+    const quote = (value: string) => (/[",\n\r]/.test(value) || /^[=+\-@\t]/.test(value) ? `"${value.replace(/^([=+\-@\t])/, "'$1").replace(/"/g, '""')}"` : value);
+    const lines = [header.map(quote).join(',')];
+    for (const row of grid.rows) {
+      lines.push(
+        [
+          row.displayName,
+          row.lastActivity ?? '',
+          ...row.quiz.map((q) => `${q.correct}/${q.total}`),
+          ...grid.columns.map((c) => row.cells.find((cell) => cell.lesson === c.lesson && cell.exercise === c.exercise)?.status ?? 'not-started'),
+          String(row.cells.reduce((n, c) => n + c.attempts, 0)),
+        ]
+          .map(quote)
+          .join(','),
+      );
+    }
+    return { json: grid, csv: `${lines.join('\r\n')}\r\n` };
+  }
+
+  /** A learner who is not a participant of this workshop may not act in it. */
+  assertParticipant(learner: Learner, workshopId: string): void {
+    if (learner.workshopId !== workshopId) throw new Forbidden('you are not a participant of this workshop');
+  }
+}
