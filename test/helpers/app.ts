@@ -37,12 +37,15 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   const { port } = app.http.address() as AddressInfo;
   url = `http://127.0.0.1:${port}`;
+  services.workshops.start();
   return {
     url,
     dataDir,
     app,
     services,
     async close() {
+      services.workshops.stop();
+      await services.grading.stop();
       await app.close();
       db.close();
       await fs.rm(dataDir, { recursive: true, force: true });
