@@ -3,21 +3,49 @@ import { h } from './dom.ts';
 import { showCatalog } from './pages/catalog.ts';
 import { showLesson } from './pages/lesson.ts';
 import { showRecording, showRecordings } from './pages/recordings.ts';
+import { showAdmin } from './pages/admin.ts';
+import { showLogin, showSetup } from './pages/auth.ts';
+import { showJoin } from './pages/join.ts';
+import { showMe, showMyWorkshop } from './pages/me.ts';
+import { showParticipantRecordings, showWorkshop, showWorkshops } from './pages/workshops.ts';
 import { Router } from './router.ts';
+import { renderAccount } from './session.ts';
 import { setupTheme } from './theme.ts';
 
 setupTheme(document.querySelector<HTMLButtonElement>('.theme-toggle'));
 const main = document.querySelector<HTMLElement>('#main');
+const account = document.querySelector<HTMLElement>('#account');
 
 if (main) {
   const router = new Router((_params, url) => {
     document.title = 'Not found · kubedojo';
     main.replaceChildren(h('h1', {}, 'Page not found'), h('p', {}, `Nothing lives at ${url.pathname}. `, h('a', { href: '/' }, 'Back to the lessons')));
   });
+  const go = (path: string) => {
+    router.go(path);
+  };
+  const refreshAccount = () => {
+    if (account) void renderAccount(account, go);
+  };
   router
     .add('/', () => showCatalog(main))
     .add('/lessons/:slug', (params, url) => showLesson(main, params.slug ?? '', url))
     .add('/recordings', () => showRecordings(main))
-    .add('/recordings/:id', (params) => showRecording(main, params.id ?? ''));
+    .add('/recordings/:id', (params) => showRecording(main, params.id ?? ''))
+    .add('/me', () => showMe(main))
+    .add('/login', (_params, url) => showLogin(main, url, go, refreshAccount))
+    .add('/setup', (_params, url) => showSetup(main, url, go, refreshAccount))
+    .add('/join', () => {
+      showJoin(main, '', go, refreshAccount);
+    })
+    .add('/join/:code', (params) => {
+      showJoin(main, params.code ?? '', go, refreshAccount);
+    })
+    .add('/workshop', () => showMyWorkshop(main))
+    .add('/workshops', () => showWorkshops(main, go))
+    .add('/workshops/:id', (params) => showWorkshop(main, params.id ?? ''))
+    .add('/workshops/:id/recordings/:learner', (params) => showParticipantRecordings(main, params.id ?? '', params.learner ?? ''))
+    .add('/admin', () => showAdmin(main));
+  refreshAccount();
   void router.dispatch(new URL(location.href));
 }

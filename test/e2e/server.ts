@@ -8,6 +8,10 @@ import { cliPath, projectRoot, runCli } from '../helpers/cli.ts';
 export interface ServedApp {
   url: string;
   dataDir: string;
+  /** The server's log lines so far (JSON). */
+  log: string[];
+  /** The one-time link that creates the first admin, as the server printed it. */
+  setupUrl(): string;
   stop(): Promise<void>;
 }
 
@@ -45,6 +49,14 @@ export async function serve(extraArgs: string[] = []): Promise<ServedApp> {
   return {
     url,
     dataDir,
+    log,
+    setupUrl() {
+      for (const line of log) {
+        const match = /"setupUrl":"([^"]+)"/.exec(line);
+        if (match?.[1]) return match[1];
+      }
+      throw new Error(`the server printed no setup link:\n${log.join('\n')}`);
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));

@@ -1,0 +1,287 @@
+import type { CatalogResponse, GridCell, GridResponse, GridRow, WorkshopListResponse, WorkshopView } from '../../../server/protocol.ts';
+import { ApiError, getJson, postJson } from '../api.ts';
+import { h } from '../dom.ts';
+import { field, showError } from '../forms.ts';
+import { liveSocket } from '../session.ts';
+import { watchTerminal } from '../watch-terminal.ts';
+
+const CELL: Record<GridCell['status'], { mark: string; label: string }> = {
+  passed: { mark: '✔', label: 'passed' },
+  failed: { mark: '✘', label: 'failed' },
+  error: { mark: '⚠', label: 'could not check' },
+  running: { mark: '…', label: 'checking' },
+  'not-started': { mark: '·', label: 'not checked yet' },
+};
+
+function ago(iso: string | null): string {
+  if (!iso) return 'never';
+  const minutes = Math.round((Date.now() - Date.parse(iso)) / 60_000);
+  return minutes < 1 ? 'just now' : minutes < 60 ? `${minutes} min ago` : `${Math.round(minutes / 60)} h ago`;
+}
+
+function toLocalInput(date: Date): string {
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 16);
+}
+
+/** An instructor's workshops, and the form that creates one. */
+export async function showWorkshops(main: HTMLElement, go: (path: string) => void): Promise<void> {
+  document.title = 'Workshops · kubedojo';
+  let list: WorkshopView[];
+  let catalog: CatalogResponse;
+  try {
+    [list, catalog] = await Promise.all([getJson<WorkshopListResponse>('/api/workshops').then((r) => r.workshops), getJson<CatalogResponse>('/api/lessons')]);
+  } catch (error) {
+    const message = error instanceof ApiError && error.status === 401 ? h('span', {}, 'Sign in as an instructor first. ', h('a', { href: '/login?next=/workshops' }, 'Sign in')) : error instanceof ApiError && error.status === 403 ? 'Workshops are for instructors.' : 'Could not load your workshops.';
+    main.replaceChildren(h('h1', {}, 'Workshops'), h('p', { class: 'problem', role: 'alert' }, message));
+    return;
+  }
+  const lessons = catalog.levels.flatMap((l) => l.lessons);
+  const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', 'data-testid': 'form-status' });
+  const title = field('Title', 'title', { required: '', maxlength: '120', 'data-testid': 'ws-title' });
+  const seats = field('Seats', 'seats', { type: 'number', min: '1', max: '1000', value: '20', required: '', 'data-testid': 'ws-seats' });
+  const now = new Date();
+  const startsAt = field('Starts', 'startsAt', { type: 'datetime-local', value: toLocalInput(now), required: '', 'data-testid': 'ws-starts' });
+  const endsAt = field('Ends', 'endsAt', { type: 'datetime-local', value: toLocalInput(new Date(now.getTime() + 2 * 3_600_000)), required: '', 'data-testid': 'ws-ends' });
+  const size = h('select', { id: 'f-size', name: 'sandboxSize', 'data-testid': 'ws-size' }, h('option', { value: '' }, 'as each lab asks'), ...['small', 'medium', 'large'].map((s) => h('option', { value: s }, s)));
+  const lessonBoxes = lessons.map((l) => h('input', { type: 'checkbox', value: l.slug, id: `l-${l.slug}`, 'data-testid': `ws-lesson-${l.slug}` }));
+  const lessonsError = h('p', { class: 'field-error', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'ws-create' }, 'Create the workshop');
+  const form = h(
+    'form',
+    { class: 'card form', novalidate: '', 'aria-labelledby': 'new-workshop' },
+    h('h2', { id: 'new-workshop' }, 'New workshop'),
+    title.wrap,
+    h('fieldset', { class: 'field' }, h('legend', {}, 'Lessons, in order'), ...lessons.map((l, i) => h('label', { class: 'check-label' }, lessonBoxes[i] ?? '', ` ${l.title}`)), lessonsError),
+    h('div', { class: 'row' }, seats.wrap, startsAt.wrap, endsAt.wrap, h('div', { class: 'field' }, h('label', { for: 'f-size' }, 'Sandbox size'), size)),
+    submit,
+    status,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    const body = {
+      title: title.input.value,
+      lessons: lessonBoxes.filter((b) => b.checked).map((b) => b.value),
+      seats: Number(seats.input.value),
+      startsAt: new Date(startsAt.input.value).toISOString(),
+      endsAt: new Date(endsAt.input.value).toISOString(),
+      ...(size.value ? { sandboxSize: size.value } : {}),
+    };
+    postJson<WorkshopView>('/api/workshops', body).then(
+      (created) => {
+        go(`/workshops/${created.id}`);
+      },
+      (error: unknown) => {
+        submit.disabled = false;
+        showError(error, status, { title, seats, startsAt, endsAt, lessons: { error: lessonsError } });
+      },
+    );
+  });
+  main.replaceChildren(
+    h('h1', {}, 'Workshops'),
+    list.length === 0
+      ? h('p', { class: 'muted' }, 'No workshops yet.')
+      : h(
+          'ul',
+          { class: 'plain-list workshop-list', 'data-testid': 'workshop-list' },
+          ...list.map((w) => h('li', {}, h('a', { href: `/workshops/${w.id}` }, w.title), ` · ${w.state} · ${w.participants}/${w.seats} joined · code `, h('code', {}, w.code))),
+        ),
+    form,
+  );
+}
+
+function cell(c: GridCell): HTMLElement {
+  const info = CELL[c.status];
+  return h('td', { class: `cell ${c.status}`, title: `${c.exercise}: ${info.label}${c.attempts ? ` after ${c.attempts} check(s)` : ''}`, 'data-cell': `${c.lesson}/${c.exercise}`, 'data-status': c.status }, h('span', { 'aria-hidden': 'true' }, info.mark), h('span', { class: 'visually-hidden' }, info.label));
+}
+
+/**
+ * The instructor's room: join code and link, a live grid of who is where (updated over socket.io
+ * as checks run and quizzes are answered), who looks stuck, a read-only look at any participant's
+ * terminal, broadcast, reset or extend a sandbox, export, and the end.
+ */
+export async function showWorkshop(main: HTMLElement, id: string): Promise<void> {
+  document.title = 'Workshop · kubedojo';
+  let grid: GridResponse;
+  try {
+    grid = await getJson<GridResponse>(`/api/workshops/${encodeURIComponent(id)}/grid`);
+  } catch (error) {
+    main.replaceChildren(h('h1', {}, 'Workshop unavailable'), h('p', { class: 'problem', role: 'alert' }, error instanceof ApiError && error.status === 404 ? 'There is no such workshop of yours.' : error instanceof Error ? error.message : String(error)));
+    return;
+  }
+  const w = grid.workshop;
+  document.title = `${w.title} · kubedojo`;
+  const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', 'data-testid': 'ws-status' });
+  const watchSlot = h('div', { class: 'watch-slot' });
+  const tbody = h('tbody', { 'data-testid': 'grid-body' });
+  const rows = new Map<string, GridRow>(grid.rows.map((r) => [r.learnerId, r]));
+  const counter = h('span', { 'data-testid': 'ws-participants' }, `${w.participants} of ${w.seats} joined`);
+  const lessonsOf = [...new Set(grid.columns.map((c) => c.lesson))];
+
+  const action = (label: string, run: () => Promise<unknown>, testId: string) => {
+    const button = h('button', { type: 'button', class: 'link-button', 'data-testid': testId }, label);
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      run().then(
+        () => {
+          button.disabled = false;
+        },
+        (error: unknown) => {
+          button.disabled = false;
+          status.textContent = error instanceof Error ? error.message : String(error);
+          status.className = 'problem';
+        },
+      );
+    });
+    return button;
+  };
+
+  const renderRow = (row: GridRow): HTMLElement => {
+    const sandbox = row.sandboxes[0];
+    const actions = h('td', { class: 'row-actions' });
+    if (sandbox) {
+      actions.append(
+        action(
+          'Watch',
+          () => {
+            watchSlot.replaceChildren(watchTerminal(sandbox.namespace, row.displayName).root);
+            watchSlot.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+            return Promise.resolve();
+          },
+          'watch',
+        ),
+        action('+30 min', () => postJson(`/api/workshops/${id}/sandboxes/${sandbox.namespace}/extend`, { minutes: 30 }).then(() => (status.textContent = `Gave ${row.displayName} 30 more minutes.`)), 'extend'),
+        action(
+          'Reset',
+          async () => {
+            if (!confirm(`Reset ${row.displayName}'s sandbox? Their work in it is deleted.`)) return;
+            await postJson(`/api/workshops/${id}/sandboxes/${sandbox.namespace}/reset`, {});
+            status.textContent = `Reset ${row.displayName}'s sandbox.`;
+          },
+          'reset',
+        ),
+      );
+    }
+    actions.append(h('a', { href: `/workshops/${id}/recordings/${row.learnerId}`, class: 'link-button' }, 'Recordings'));
+    const quiz = row.quiz.map((q) => `${q.correct}/${q.total}`).join(' · ');
+    return h(
+      'tr',
+      { 'data-learner': row.learnerId, class: row.stuck ? 'stuck' : '' },
+      h('th', { scope: 'row' }, h('span', { class: 'who' }, row.displayName), row.stuck ? h('span', { class: 'badge bad', 'data-testid': 'stuck', title: row.stuck }, 'stuck?') : null, row.terminalOpen ? h('span', { class: 'badge info', title: 'their terminal is open' }, 'terminal') : null),
+      h('td', { class: 'quiz', 'data-testid': 'quiz' }, quiz),
+      ...grid.columns.map((c) => cell(row.cells.find((x) => x.lesson === c.lesson && x.exercise === c.exercise) ?? { lesson: c.lesson, exercise: c.exercise, status: 'not-started', attempts: 0, lastCheckedAt: null })),
+      h('td', { class: 'muted' }, ago(row.lastActivity)),
+      actions,
+    );
+  };
+  const redraw = () => {
+    const sorted = [...rows.values()].sort((a, b) => Number(!!b.stuck) - Number(!!a.stuck) || a.displayName.localeCompare(b.displayName));
+    tbody.replaceChildren(...sorted.map(renderRow));
+    counter.textContent = `${rows.size} of ${w.seats} joined`;
+  };
+
+  const message = h('input', { type: 'text', maxlength: '500', placeholder: 'Say something to everyone…', 'aria-label': 'Message to every participant', 'data-testid': 'broadcast-input' });
+  const send = h('button', { type: 'submit', class: 'button', 'data-testid': 'broadcast-send' }, 'Broadcast');
+  const broadcast = h('form', { class: 'inline-form' }, message, send);
+  broadcast.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (!message.value.trim()) return;
+    postJson(`/api/workshops/${id}/broadcast`, { text: message.value }).then(
+      () => {
+        status.textContent = 'Sent to every participant.';
+        message.value = '';
+      },
+      (error: unknown) => (status.textContent = error instanceof Error ? error.message : String(error)),
+    );
+  });
+  const endButton = h('button', { type: 'button', class: 'button danger', 'data-testid': 'end-workshop' }, 'End the workshop');
+  endButton.addEventListener('click', () => {
+    if (!confirm('End the workshop? Every participant sandbox is deleted and nobody can join any more.')) return;
+    endButton.disabled = true;
+    postJson<{ deleted: number }>(`/api/workshops/${id}/end`, {}).then(
+      (r) => {
+        status.textContent = `Ended. ${r.deleted} sandboxes are being removed.`;
+        status.className = 'muted';
+      },
+      (error: unknown) => {
+        endButton.disabled = false;
+        status.textContent = error instanceof Error ? error.message : String(error);
+      },
+    );
+  });
+  const copy = h('button', { type: 'button', class: 'button', 'data-testid': 'copy-link' }, 'Copy join link');
+  copy.addEventListener('click', () => {
+    void navigator.clipboard.writeText(w.joinUrl).then(() => (status.textContent = 'Join link copied.'), () => (status.textContent = w.joinUrl));
+  });
+
+  main.replaceChildren(
+    h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/workshops' }, 'Workshops'), ` / ${w.title}`),
+    h('h1', {}, w.title),
+    h(
+      'section',
+      { class: 'card ws-head' },
+      h('div', {}, h('p', { class: 'muted' }, 'Join code'), h('p', { class: 'join-code', 'data-testid': 'join-code' }, w.code)),
+      h('div', {}, h('p', { class: 'muted' }, 'Join link'), h('p', {}, h('code', { 'data-testid': 'join-url' }, w.joinUrl)), copy),
+      h('div', {}, h('p', { class: 'muted' }, 'Room'), h('p', {}, counter, ` · ${w.warmSandboxes} sandboxes ready · ${w.state}`)),
+    ),
+    h('div', { class: 'ws-actions' }, broadcast, h('a', { class: 'button', href: `/api/workshops/${id}/results?format=csv`, download: '' }, 'Export CSV'), h('a', { class: 'button', href: `/api/workshops/${id}/results`, download: '' }, 'Export JSON'), endButton),
+    status,
+    h(
+      'div',
+      { class: 'grid-wrap' },
+      h(
+        'table',
+        { class: 'grid', 'data-testid': 'grid' },
+        h(
+          'thead',
+          {},
+          h('tr', {}, h('th', { rowspan: '2', scope: 'col' }, 'Participant'), h('th', { rowspan: '2', scope: 'col' }, 'Quiz'), ...lessonsOf.map((l) => h('th', { colspan: String(grid.columns.filter((c) => c.lesson === l).length), scope: 'colgroup' }, w.lessons.find((x) => x.slug === l)?.title ?? l)), h('th', { rowspan: '2', scope: 'col' }, 'Last active'), h('th', { rowspan: '2', scope: 'col' }, '')),
+          h('tr', {}, ...grid.columns.map((c, i) => h('th', { scope: 'col', title: c.title, class: 'exercise-col' }, String(i + 1)))),
+        ),
+        tbody,
+      ),
+    ),
+    h('ol', { class: 'grid-legend', 'aria-label': 'Exercises' }, ...grid.columns.map((c) => h('li', {}, c.title))),
+    watchSlot,
+  );
+  redraw();
+
+  const socket = liveSocket();
+  const watch = () => {
+    void socket.emitWithAck('grid:watch', { workshopId: id });
+  };
+  if (socket.connected) watch();
+  socket.on('connect', watch);
+  socket.on('grid:row', (update: { workshopId: string; row: GridRow }) => {
+    if (update.workshopId !== id) return;
+    rows.set(update.row.learnerId, update.row);
+    redraw();
+  });
+  // Last activity ages, and idle participants become stuck, without events.
+  const timer = window.setInterval(() => {
+    if (!main.isConnected || !tbody.isConnected) {
+      window.clearInterval(timer);
+      return;
+    }
+    void getJson<GridResponse>(`/api/workshops/${encodeURIComponent(id)}/grid`).then((fresh) => {
+      for (const r of fresh.rows) rows.set(r.learnerId, r);
+      redraw();
+    });
+  }, 30_000);
+}
+
+/** A participant's terminal recordings, for their instructor. */
+export async function showParticipantRecordings(main: HTMLElement, id: string, learnerId: string): Promise<void> {
+  document.title = 'Recordings · kubedojo';
+  try {
+    const { recordings } = await getJson<{ recordings: { id: string; lesson: string; startedAt: string }[] }>(`/api/workshops/${encodeURIComponent(id)}/participants/${encodeURIComponent(learnerId)}/recordings`);
+    main.replaceChildren(
+      h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: `/workshops/${id}` }, 'Workshop'), ' / recordings'),
+      h('h1', {}, 'Terminal recordings'),
+      recordings.length === 0 ? h('p', { class: 'muted' }, 'None yet.') : h('ul', { class: 'recording-list' }, ...recordings.map((r) => h('li', {}, h('a', { href: `/recordings/${r.id}` }, new Date(r.startedAt).toLocaleString()), ` · ${r.lesson}`))),
+    );
+  } catch (error) {
+    main.replaceChildren(h('h1', {}, 'Recordings'), h('p', { class: 'problem', role: 'alert' }, error instanceof Error ? error.message : String(error)));
+  }
+}

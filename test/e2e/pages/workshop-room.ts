@@ -1,0 +1,52 @@
+import type { Locator, Page } from '@playwright/test';
+
+/** The instructor's room: join code, the live grid, the read-only terminal view, the end. */
+export class WorkshopRoom {
+  readonly page: Page;
+  readonly code: Locator;
+  readonly grid: Locator;
+  readonly status: Locator;
+  readonly watchScreen: Locator;
+  readonly watchState: Locator;
+
+  constructor(page: Page) {
+    this.page = page;
+    this.code = page.getByTestId('join-code');
+    this.grid = page.getByTestId('grid');
+    this.status = page.getByTestId('ws-status');
+    this.watchScreen = page.getByTestId('watch-screen').locator('.xterm-rows');
+    this.watchState = page.getByTestId('watch-state');
+  }
+
+  row(name: string): Locator {
+    return this.grid.locator('tbody tr', { has: this.page.locator('.who', { hasText: name }) });
+  }
+
+  cell(name: string, exercise: string): Locator {
+    return this.row(name).locator(`td[data-cell$="/${exercise}"]`);
+  }
+
+  async watch(name: string): Promise<void> {
+    await this.row(name).getByTestId('watch').click();
+  }
+
+  async end(): Promise<void> {
+    this.page.once('dialog', (dialog) => void dialog.accept());
+    await this.page.getByTestId('end-workshop').click();
+  }
+}
+
+/** The create form on /workshops. */
+export class WorkshopsPage {
+  readonly page: Page;
+  constructor(page: Page) {
+    this.page = page;
+  }
+
+  async create(title: string, lessons: string[], seats: number): Promise<void> {
+    await this.page.getByTestId('ws-title').fill(title);
+    for (const slug of lessons) await this.page.getByTestId(`ws-lesson-${slug}`).check();
+    await this.page.getByTestId('ws-seats').fill(String(seats));
+    await this.page.getByTestId('ws-create').click();
+  }
+}
