@@ -85,10 +85,23 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
   /** Follows checks and quiz answers into the grid, and keeps the pool ready for coming workshops. */
   start(): void {
     this.d.grading.on('event', (event) => {
-      if (event.type === 'finished' || event.event.type === 'check-started') this.refresh(event.learnerId);
+      if (event.type === 'finished') {
+        // The instructor sees the result at once, patched into the last row; the full row follows.
+        const results = event.run.report?.exercises ?? [];
+        this.patch(event.learnerId, (cell) => {
+          const result = results.find((r) => r.exercise === cell.exercise && r.checks.length > 0 && event.run.lesson === cell.lesson);
+          if (!result) return cell;
+          const status = result.passed ? 'passed' : result.checks.some((c) => c.status === 'error') ? 'error' : 'failed';
+          return { ...cell, status: cell.status === 'passed' ? 'passed' : status, attempts: cell.attempts + 1, lastCheckedAt: event.run.finishedAt };
+        });
+        this.schedule(event.learnerId, 1000);
+      } else if (event.event.type === 'check-started') {
+        const { exercise } = event.event;
+        this.patch(event.learnerId, (cell) => (cell.exercise === exercise && cell.status !== 'running' ? { ...cell, status: 'running' } : cell));
+      }
     });
     this.d.lessons.on('answered', ({ learnerId }) => {
-      this.refresh(learnerId);
+      this.schedule(learnerId, 200);
     });
     this.timer = setInterval(() => {
       void this.preparePool();
@@ -99,6 +112,35 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    this.pending.clear();
+  }
+
+  /** The last row sent for each participant, so a check's result can go out without recomputing it. */
+  private readonly rows = new Map<string, { workshopId: string; row: GridRow }>();
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+
+  /** Sends a participant's row with some cells changed; with no row yet, computes it at once. */
+  private patch(learnerId: string, change: (cell: GridCell) => GridCell): void {
+    const known = this.rows.get(learnerId);
+    if (!known) {
+      this.schedule(learnerId, 0);
+      return;
+    }
+    const row = { ...known.row, cells: known.row.cells.map(change) };
+    this.rows.set(learnerId, { workshopId: known.workshopId, row });
+    this.emit('row', { workshopId: known.workshopId, row });
+  }
+
+  /** Recomputes a participant's whole row soon; a burst of events for one learner makes one computation. */
+  private schedule(learnerId: string, delayMs: number): void {
+    if (this.pending.has(learnerId)) return;
+    const timer = setTimeout(() => {
+      this.pending.delete(learnerId);
+      this.refresh(learnerId);
+    }, delayMs);
+    timer.unref();
+    this.pending.set(learnerId, timer);
   }
 
   private refresh(learnerId: string): void {
@@ -107,7 +149,10 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     const workshop = this.d.workshops.get(learner.workshopId);
     if (!workshop || workshop.state === 'ended') return;
     void this.rowFor(workshop, learner).then(
-      (row) => this.emit('row', { workshopId: workshop.id, row }),
+      (row) => {
+        this.rows.set(learnerId, { workshopId: workshop.id, row });
+        this.emit('row', { workshopId: workshop.id, row });
+      },
       (error: unknown) => {
         this.log.warn({ err: error, learnerId }, 'could not refresh a grid row');
       },
@@ -312,6 +357,7 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     const lastSeen = this.d.learners.lastSeen(participants.map((p) => p.id));
     const columns = w.lessons.flatMap((slug) => (this.d.library.bySlug.get(slug)?.lab?.exercises ?? []).map((e) => ({ lesson: slug, exercise: e.id, title: e.title })));
     const rows = await Promise.all(participants.map((p) => this.rowFor(w, p, { sandboxes, lastSeen: lastSeen.get(p.id) ?? null })));
+    for (const row of rows) this.rows.set(row.learnerId, { workshopId: w.id, row });
     return { workshop: this.view(w), columns, rows };
   }
 
