@@ -26,6 +26,12 @@ import type { RecordingStore } from './terminal/recorder.ts';
 import { terminalNamespace } from './terminal/socket.ts';
 import { checkRoutes } from './http/routes/checks.ts';
 import { liveNamespace } from './http/live.ts';
+import { CapacityProbe, countRunning } from './http/capacity.ts';
+import { createMetrics } from './http/metrics.ts';
+import { openapiRoute } from './http/openapi.ts';
+import { routeLabeler } from './http/route-table.ts';
+import { adminRoutes } from './http/routes/admin.ts';
+import { WorkshopRepository } from './db/workshops.ts';
 
 export const VERSION = '0.1.0';
 
@@ -63,11 +69,19 @@ export function createApp(deps: AppDeps): App {
     res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
+  const workshopRows = new WorkshopRepository(deps.db);
+  const runningWorkshops = () => countRunning(workshopRows.scheduled());
+  const probe = new CapacityProbe({ sandboxes: deps.sandboxes, terminals: deps.terminals, capacity: deps.config.sandboxes.capacity, runningWorkshops, logger: deps.logger });
+  const metrics = createMetrics({ probe, sandboxes: deps.sandboxes, terminals: deps.terminals, grading: deps.services.grading, runningWorkshops, capacity: deps.config.sandboxes.capacity, routeLabel: routeLabeler(app), version: VERSION });
+  app.use(metrics.timer);
   app.use(express.json({ limit: '1mb' }));
   const { learners, auth, lessons, grading, workshops } = deps.services;
   const session = sessionMiddleware(learners);
 
   app.use(healthRoutes({ db: deps.db, cluster: deps.cluster }));
+  // Before the CSRF cookie and sessions: scrapers and API tools need neither.
+  app.get('/metrics', metrics.handler);
+  app.get('/api/openapi.json', openapiRoute(app, { version: VERSION }));
   app.use(csrf);
   app.use('/api', sameOrigin, session.read);
   app.use('/api', authRoutes({ auth, learners, session, registration: deps.config.registration }));
@@ -77,6 +91,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/api', recordingRoutes({ recordings: deps.recordings, canReplay: (viewer, key) => workshops.instructsLearnerKey(viewer, key) }));
   app.use('/api', checkRoutes({ grading, session }));
   app.use('/api', workshopRoutes({ workshops, learners, recordings: deps.recordings, session }));
+  app.use('/api', adminRoutes({ sandboxes: deps.sandboxes, probe, session }));
   app.use('/api', apiNotFound);
 
   const clientDir = deps.clientDir ?? path.join(projectRoot, 'client', 'dist');
@@ -121,6 +136,7 @@ export function createApp(deps: AppDeps): App {
     http: server,
     io,
     async close() {
+      metrics.close();
       await deps.terminals.closeAll();
       await io.close().catch(() => undefined);
       if (server.listening) {

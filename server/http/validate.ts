@@ -13,13 +13,22 @@ export function issuesOf(part: string, error: z.ZodError): { field: string; mess
   return error.issues.map((issue) => ({ field: [part, ...issue.path.map(String)].join('.'), message: issue.message }));
 }
 
+/** The schemas behind each middleware `validate()` made, so the OpenAPI document is generated
+ * from exactly what validates requests (server/http/openapi.ts). */
+const attached = new WeakMap<object, Schemas>();
+
+/** The schemas a request handler validates, if it is one `validate()` returned. */
+export function schemasOf(handler: unknown): Schemas | undefined {
+  return typeof handler === 'function' ? attached.get(handler) : undefined;
+}
+
 /**
  * Validates request parts against zod schemas before the handler runs; the parsed values
  * replace the raw ones (body) or are put on `res.locals` (query, params), so handlers only
  * ever see data that passed.
  */
 export function validate(schemas: Schemas): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
+  const middleware = (req: Request, res: Response, next: NextFunction) => {
     const issues: { field: string; message: string }[] = [];
     for (const part of ['params', 'query', 'body'] as const) {
       const schema = schemas[part];
@@ -35,4 +44,6 @@ export function validate(schemas: Schemas): RequestHandler {
     }
     next();
   };
+  attached.set(middleware, schemas);
+  return middleware;
 }
