@@ -24,8 +24,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (status !== undefined && status >= 400 && status < 500) {
-      const message = status === 413 ? 'request body is too large' : 'request body is not valid JSON';
-      const body: ApiErrorBody = { error: { code: 'invalid', message, issues: [{ field: 'body', message }] } };
+      // body-parser's errors carry a `type`; the router's only 4xx (a path segment that is not
+      // valid percent-encoding, such as %ED%A0%80) does not, and is no fault of the body.
+      const inPath = !('type' in (error as object));
+      const message = inPath ? 'the path is not valid percent-encoded UTF-8' : status === 413 ? 'request body is too large' : 'request body is not valid JSON';
+      const body: ApiErrorBody = { error: { code: 'invalid', message, issues: [{ field: inPath ? 'params' : 'body', message }] } };
       res.status(status === 413 ? 413 : 400).json(body);
       return;
     }
