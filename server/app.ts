@@ -26,12 +26,11 @@ import type { RecordingStore } from './terminal/recorder.ts';
 import { terminalNamespace } from './terminal/socket.ts';
 import { checkRoutes } from './http/routes/checks.ts';
 import { liveNamespace } from './http/live.ts';
-import { CapacityProbe, countRunning } from './http/capacity.ts';
+import { CapacityProbe } from './http/capacity.ts';
 import { createMetrics } from './http/metrics.ts';
 import { openapiRoute } from './http/openapi.ts';
 import { routeLabeler } from './http/route-table.ts';
 import { adminRoutes } from './http/routes/admin.ts';
-import { WorkshopRepository } from './db/workshops.ts';
 
 export const VERSION = '0.1.0';
 
@@ -69,8 +68,7 @@ export function createApp(deps: AppDeps): App {
     res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
-  const workshopRows = new WorkshopRepository(deps.db);
-  const runningWorkshops = () => countRunning(workshopRows.scheduled());
+  const runningWorkshops = () => deps.services.workshops.runningCount();
   const probe = new CapacityProbe({ sandboxes: deps.sandboxes, terminals: deps.terminals, capacity: deps.config.sandboxes.capacity, runningWorkshops, logger: deps.logger });
   const metrics = createMetrics({ probe, sandboxes: deps.sandboxes, terminals: deps.terminals, grading: deps.services.grading, runningWorkshops, capacity: deps.config.sandboxes.capacity, routeLabel: routeLabeler(app), version: VERSION });
   app.use(metrics.timer);

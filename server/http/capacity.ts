@@ -1,4 +1,3 @@
-import type { Workshop } from '../db/workshops.ts';
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { CapacityResponse, SandboxStateName } from '../protocol.ts';
@@ -11,10 +10,6 @@ export const SANDBOX_STATES: readonly SandboxStateName[] = ['ready', 'creating',
 type Listing = { ok: true; byState: Record<SandboxStateName, number>; total: number; at: number } | { ok: false; problem: string; at: number };
 
 /** Workshops that have started and not ended: what instructors see as "running". */
-export function countRunning(workshops: Pick<Workshop, 'state' | 'startsAt'>[], now = Date.now()): number {
-  return workshops.filter((w) => w.state !== 'ended' && now >= Date.parse(w.startsAt)).length;
-}
-
 export interface CapacityDeps {
   sandboxes: Pick<SandboxService, 'list' | 'poolSize' | 'poolSizeOf'>;
   terminals: Pick<TerminalManager, 'count'>;

@@ -43,6 +43,12 @@ export function normalizeCode(input: string): string {
   return plain.length === 8 ? `${plain.slice(0, 4)}-${plain.slice(4)}` : plain;
 }
 
+/** Scheduled until it starts, running until an instructor ends it. */
+export function workshopState(w: Pick<Workshop, 'state' | 'startsAt'>, now = Date.now()): WorkshopView['state'] {
+  if (w.state === 'ended') return 'ended';
+  return now >= Date.parse(w.startsAt) ? 'running' : 'scheduled';
+}
+
 export type WorkshopEvents = {
   row: [{ workshopId: string; row: GridRow }];
   broadcast: [{ workshopId: string; message: BroadcastView }];
@@ -185,9 +191,13 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     }
   }
 
-  private stateOf(w: Workshop, now = Date.now()): WorkshopView['state'] {
-    if (w.state === 'ended') return 'ended';
-    return now >= Date.parse(w.startsAt) ? 'running' : 'scheduled';
+  private stateOf(w: Workshop): WorkshopView['state'] {
+    return workshopState(w);
+  }
+
+  /** Workshops under way now (metrics, the admin's capacity page). */
+  runningCount(now = Date.now()): number {
+    return this.d.workshops.scheduled().filter((w) => workshopState(w, now) === 'running').length;
   }
 
   private lessonsOf(w: Workshop): { slug: string; title: string }[] {

@@ -6,7 +6,8 @@ import type { Request } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderKubeconfig } from '../../server/cluster/kubeconfig.ts';
 import { freePort } from '../../server/cluster/ports.ts';
-import { CapacityProbe, countRunning } from '../../server/http/capacity.ts';
+import { CapacityProbe } from '../../server/http/capacity.ts';
+import { workshopState } from '../../server/workshops/service.ts';
 import { createMetrics } from '../../server/http/metrics.ts';
 import { silentLogger } from '../../server/logger.ts';
 import type { ApiErrorBody, CapacityResponse, CheckRunView } from '../../server/protocol.ts';
@@ -76,7 +77,7 @@ describe('the capacity probe', () => {
       { state: 'scheduled' as const, startsAt: '2026-12-01T11:00:00Z' },
       { state: 'ended' as const, startsAt: '2026-12-01T08:00:00Z' },
     ];
-    expect(countRunning(workshops, now)).toBe(1);
+    expect(workshops.filter((w) => workshopState(w, now) === 'running')).toHaveLength(1);
   });
 });
 
