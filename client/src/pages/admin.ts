@@ -1,10 +1,51 @@
-import type { AccountListResponse, LearnerView } from '../../../server/protocol.ts';
+import type { AccountListResponse, CapacityResponse, LearnerView, ReapResponse } from '../../../server/protocol.ts';
 import { ApiError, getJson, postJson } from '../api.ts';
 import { h } from '../dom.ts';
 import { field, showError } from '../forms.ts';
 
+/** Sandboxes in use against the capacity, the warm pool, terminals and workshops; reap on demand. */
+async function capacityCard(): Promise<HTMLElement> {
+  const card = h('section', { class: 'card', 'aria-labelledby': 'capacity-heading', 'data-testid': 'capacity' });
+  const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+  const reap = h('button', { type: 'button', class: 'button', 'data-testid': 'reap' }, 'Reap expired and idle sandboxes now');
+  const render = (c: CapacityResponse) => {
+    const used = c.sandboxes.inUse;
+    const states = c.sandboxes.byState ? Object.entries(c.sandboxes.byState).map(([k, v]) => `${v} ${k}`).join(', ') : '';
+    card.replaceChildren(
+      h('h2', { id: 'capacity-heading' }, 'Capacity'),
+      h(
+        'dl',
+        { class: 'kvs' },
+        h('div', { class: 'kv' }, h('dt', {}, 'Sandboxes'), h('dd', { 'data-testid': 'capacity-sandboxes' }, used === null ? `unknown: ${c.problem ?? ''}` : `${used} of ${c.sandboxes.capacity}${states ? ` (${states})` : ''}`)),
+        h('div', { class: 'kv' }, h('dt', {}, 'Warm pool'), h('dd', {}, `${c.warmPool.total} ready (${Object.entries(c.warmPool.bySize).map(([k, v]) => `${v} ${k}`).join(', ')})`)),
+        h('div', { class: 'kv' }, h('dt', {}, 'Terminals open'), h('dd', {}, String(c.terminals.open))),
+        h('div', { class: 'kv' }, h('dt', {}, 'Workshops running'), h('dd', {}, String(c.workshops.running))),
+      ),
+      h('p', {}, reap),
+      status,
+    );
+  };
+  reap.addEventListener('click', () => {
+    reap.disabled = true;
+    status.textContent = 'Reaping…';
+    postJson<ReapResponse>('/api/admin/reap', {}).then(
+      async (r) => {
+        reap.disabled = false;
+        render(await getJson<CapacityResponse>('/api/admin/capacity'));
+        status.textContent = r.reaped.length === 0 ? 'Nothing to reap.' : `Removed ${r.reaped.map((x) => `${x.namespace} (${x.reason})`).join(', ')}.`;
+      },
+      (error: unknown) => {
+        reap.disabled = false;
+        status.textContent = error instanceof Error ? error.message : String(error);
+      },
+    );
+  });
+  render(await getJson<CapacityResponse>('/api/admin/capacity'));
+  return card;
+}
+
 /** The admin's page: accounts (instructors are made here), and the platform's capacity. */
-export async function showAdmin(main: HTMLElement, extra: (main: HTMLElement) => Promise<HTMLElement | null> = () => Promise.resolve(null)): Promise<void> {
+export async function showAdmin(main: HTMLElement): Promise<void> {
   document.title = 'Admin · kubedojo';
   let accounts: AccountListResponse;
   try {
@@ -43,6 +84,6 @@ export async function showAdmin(main: HTMLElement, extra: (main: HTMLElement) =>
       },
     );
   });
-  const capacity = await extra(main);
-  main.replaceChildren(h('h1', {}, 'Admin'), ...(capacity ? [capacity] : []), h('section', { class: 'card' }, h('h2', {}, 'Accounts'), list), form);
+  const capacity = await capacityCard().catch((error: unknown) => h('p', { class: 'problem', role: 'alert' }, `Could not read the capacity: ${error instanceof Error ? error.message : String(error)}`));
+  main.replaceChildren(h('h1', {}, 'Admin'), capacity, h('section', { class: 'card' }, h('h2', {}, 'Accounts'), list), form);
 }
