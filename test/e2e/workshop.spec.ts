@@ -45,6 +45,7 @@ test.describe('an instructor-led workshop, in the browser', () => {
     await page.getByTestId('password').fill(password);
     await page.getByTestId('submit').click();
     await expect(page.getByRole('heading', { level: 1, name: 'Admin' })).toBeVisible();
+    await expect(page.getByTestId('capacity-sandboxes')).toContainText('of 300');
     await page.getByTestId('nav-workshops').click();
     await new WorkshopsPage(page).create('Kubernetes morning', [lesson], 3);
     const room = new WorkshopRoom(page);
