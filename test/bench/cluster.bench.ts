@@ -19,6 +19,7 @@ import { loadConfig } from '../../server/config.ts';
 import { formatDuration } from '../../server/progress.ts';
 import { runCli, runCliOk } from '../helpers/cli.ts';
 import { adminKubeConfig } from '../helpers/cluster.ts';
+import { percentile } from './report.ts';
 
 const { values } = parseArgs({
   options: { cold: { type: 'boolean', default: false }, runs: { type: 'string', default: '5' }, writes: { type: 'string', default: '500' } },
@@ -26,11 +27,6 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const writes = Number(values.writes);
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)] ?? Number.NaN;
-}
 
 const config = (() => {
   const result = loadConfig();

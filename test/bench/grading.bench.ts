@@ -23,14 +23,11 @@ import { projectRoot, runCli, runCliOk } from '../helpers/cli.ts';
 import { adminKubeConfig } from '../helpers/cluster.ts';
 import { gradingKit } from '../helpers/grading.ts';
 import { browser } from '../helpers/http.ts';
+import { percentile, printTable, verdict } from './report.ts';
 
 const { values } = parseArgs({ options: { repeat: { type: 'string', default: '9' }, learners: { type: 'string', default: '50' } } });
 const counts = { repeat: Number(values.repeat), learners: Number(values.learners) };
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(0)} ms`);
 const phase = (text: string) => process.stderr.write(`… ${text}\n`);
 
@@ -123,7 +120,6 @@ async function main(): Promise<void> {
     if (firstFailure) for (const c of firstFailure.run.report?.exercises.flatMap((e) => e.checks).filter((c) => c.status !== 'passed') ?? []) phase(`  did not pass: ${c.name}: ${c.message}`);
     await server.close();
 
-    const verdict = (ok: boolean) => (ok ? 'meets goal' : 'MISSES goal');
     const rows = [
       ['MEASURE', 'RESULT', 'GOAL', ''],
       [`advanced lab, ${declarative} declarative checks, median of ${counts.repeat}`, ms(percentile(times, 50)), '≤ 1 s', verdict(percentile(times, 50) <= 1000)],
@@ -132,10 +128,7 @@ async function main(): Promise<void> {
       ['  each run: p50 / p99', `${ms(percentile(perRun, 50))} / ${ms(percentile(perRun, 99))}`, '', ''],
       ['  runs that passed', `${passed} of ${counts.learners}`, `${counts.learners}`, verdict(passed === counts.learners)],
     ];
-    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-    console.log('');
-    for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
-    console.log(`\nmachine: ${os.cpus()[0]?.model ?? 'unknown cpu'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB; lessons from ${path.relative(process.cwd(), path.join(projectRoot, 'lessons')) || 'lessons'}`);
+    printTable(rows, `; lessons from ${path.relative(process.cwd(), path.join(projectRoot, 'lessons')) || 'lessons'}`);
   } finally {
     await runCli(['cluster', 'down', '--data-dir', dataDir]);
     await fs.rm(dataDir, { recursive: true, force: true });

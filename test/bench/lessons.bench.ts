@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { projectRoot } from '../../server/cluster/paths.ts';
 import { loadLibrary } from '../../server/lessons/library.ts';
 import { startTestServer } from '../helpers/app.ts';
+import { percentile, verdict } from './report.ts';
 
 const { values } = parseArgs({
   options: { lessons: { type: 'string', default: '200' }, runs: { type: 'string', default: '7' }, requests: { type: 'string', default: '2000' } },
@@ -30,11 +31,6 @@ const PAGE_GOAL_MS = 20;
 const levels = ['01_beginner', '02_intermediate', '03_advanced'] as const;
 const levelNames = ['beginner', 'intermediate', 'advanced'] as const;
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)] ?? Number.NaN;
-}
 
 interface Generated {
   dir: string;
@@ -153,7 +149,6 @@ async function main(): Promise<void> {
     serve.sort((a, b) => a - b);
 
     const ms = (n: number) => `${n.toFixed(n < 10 ? 2 : 0)} ms`;
-    const verdict = (ok: boolean) => (ok ? 'meets goal' : 'MISSES goal');
     const rows = [
       ['MEASURE', 'RESULT', 'GOAL', ''],
       [`loadLibrary, ${lessonCount} lessons, ${runs} runs: median`, ms(percentile(sortedLoads, 50)), `≤ ${LOAD_GOAL_MS} ms`, verdict(percentile(sortedLoads, 50) <= LOAD_GOAL_MS)],

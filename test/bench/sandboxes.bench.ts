@@ -25,6 +25,7 @@ import { renderSandbox } from '../../server/sandboxes/template.ts';
 import { loadConfig } from '../../server/config.ts';
 import { runCli, runCliOk } from '../helpers/cli.ts';
 import { kubeConfigFrom, sandboxService } from '../helpers/sandboxes.ts';
+import { percentile, printTable, verdict } from './report.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -37,10 +38,6 @@ const { values } = parseArgs({
 });
 const counts = { single: Number(values.single), pool: Number(values.pool), burst: Number(values.burst), baseline: Number(values.baseline) };
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
 const ms = (n: number) => `${n.toFixed(n < 100 ? 1 : 0)} ms`;
 
 async function works(kubeconfig: string, namespace: string): Promise<void> {
@@ -139,7 +136,6 @@ async function main(): Promise<void> {
     baseline.sort((a, b) => a - b);
 
     const p50 = percentile(single, 50);
-    const verdict = (ok: boolean) => (ok ? 'meets goal' : 'MISSES goal');
     const rows = [
       ['MEASURE', 'RESULT', 'GOAL', ''],
       [`one sandbox to a working kubeconfig, ${counts.single} in turn: p50`, ms(p50), '≤ 150 ms', verdict(p50 <= 150)],
@@ -150,10 +146,7 @@ async function main(): Promise<void> {
       ['ratio, one sandbox: kubectl p50 / kubedojo p50', `${(percentile(baseline, 50) / p50).toFixed(1)}× faster`, '', ''],
       [`ratio, ${counts.burst} sandboxes: ${counts.burst} × kubectl p50 / kubedojo burst`, `${((counts.burst * percentile(baseline, 50)) / burst).toFixed(1)}× faster`, '', ''],
     ];
-    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-    console.log('');
-    for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
-    console.log(`\nmachine: ${os.cpus()[0]?.model ?? 'unknown cpu'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB`);
+    printTable(rows);
     service.stop();
   } finally {
     await runCli(['cluster', 'down', '--data-dir', dataDir]);

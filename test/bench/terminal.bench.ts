@@ -14,11 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SandboxView } from '../../server/protocol.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
-import readline from 'node:readline';
-import { cliPath, projectRoot, runCli, runCliOk } from '../helpers/cli.ts';
+import { runCli, runCliOk } from '../helpers/cli.ts';
 import { TerminalClient } from '../helpers/terminal.ts';
 import { browser } from '../helpers/http.ts';
+import { percentile, printTable, serveFor, verdict, type Served } from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,53 +29,21 @@ const { values } = parseArgs({
 });
 const counts = { keys: Number(values.keys), megabytes: Number(values.megabytes), idle: Number(values.idle), sessions: Number(values.sessions) };
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
-
-interface Served {
-  url: string;
-  pid: number;
-  child: ChildProcess;
-}
-
-/** `kubedojo serve` in its own process, pointed at the bench's cluster. */
-async function serve(kubeconfig: string, dataDir: string): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [cliPath, 'serve', '--port', '0', '--log-format', 'json', '--log-level', 'info', '--data-dir', path.join(dataDir, 'platform'), '--kubeconfig', kubeconfig, '--terminal-backend', 'jail', '--sandbox-capacity', '1000', '--terminal-idle', '120'],
-    { cwd: projectRoot, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBEDOJO_LOG_LEVEL: 'info' } },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines: string[] = [];
-    readline.createInterface({ input: child.stderr }).on('line', (line) => {
-      lines.push(line);
-      const match = /kubedojo is serving on (http:\/\/\S+?)"/.exec(line);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`serve exited ${code}: ${lines.join('\n')}`));
-    });
-  });
-  return { url, pid: child.pid ?? 0, child };
-}
 
 async function pssOf(pid: number): Promise<number> {
   const rollup = await fs.readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
   return Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
 }
 
-type TestServer = Served;
 
-async function newLearner(server: TestServer, lesson = 'kubernetes-fundamentals'): Promise<{ cookie: string; namespace: string }> {
+async function newLearner(server: Served, lesson = 'kubernetes-fundamentals'): Promise<{ cookie: string; namespace: string }> {
   const send = browser(() => server.url);
   const response = await send('POST', '/api/sandboxes', { lesson });
   if (response.status >= 300) throw new Error(`sandbox: HTTP ${response.status} ${response.text}`);
   return { cookie: send.cookie(), namespace: (response.json as SandboxView).namespace };
 }
 
-async function openTerminal(server: TestServer, who: { cookie: string; namespace: string }): Promise<TerminalClient> {
+async function openTerminal(server: Served, who: { cookie: string; namespace: string }): Promise<TerminalClient> {
   const client = new TerminalClient(server.url, who.cookie);
   const reply = await client.attach(who.namespace);
   if (!reply.ok) throw new Error(reply.error);
@@ -108,11 +75,11 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 async function main(): Promise<void> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-bench-term-'));
   console.log(`kubedojo bench: terminal  (${os.availableParallelism()} cores, Node ${process.version}; fresh local cluster, jailed shells, socket.io on loopback)`);
-  let server: TestServer | undefined;
+  let server: Served | undefined;
   const clients: TerminalClient[] = [];
   try {
     const up = JSON.parse((await runCliOk(['cluster', 'up', '--json', '--data-dir', dataDir])).stdout) as { kubeconfig: string };
-    server = await serve(up.kubeconfig, dataDir);
+    server = await serveFor(['--data-dir', path.join(dataDir, 'platform'), '--kubeconfig', up.kubeconfig, '--terminal-backend', 'jail', '--sandbox-capacity', '1000', '--terminal-idle', '120']);
 
     const phase = (text: string) => process.stderr.write(`… ${text}\n`);
     phase('keystroke echo');
@@ -159,15 +126,14 @@ async function main(): Promise<void> {
     phase(`${counts.sessions} sessions`);
     // Many sessions at once.
     const heldStarted = performance.now();
-    const learners = await Promise.all(Array.from({ length: Math.max(0, counts.sessions - clients.length) }, () => newLearner(server as TestServer)));
-    const held = await Promise.all(learners.map((who) => openTerminal(server as TestServer, who)));
+    const learners = await Promise.all(Array.from({ length: Math.max(0, counts.sessions - clients.length) }, () => newLearner(server as Served)));
+    const held = await Promise.all(learners.map((who) => openTerminal(server as Served, who)));
     clients.push(...held);
     const answers = await Promise.all(clients.map((c, i) => c.run(`echo alive-${i}`, 120_000)));
     const alive = answers.filter((a, i) => a.includes(`alive-${i}`)).length;
     const heldSeconds = (performance.now() - heldStarted) / 1000;
 
     const ms = (n: number) => `${n.toFixed(2)} ms`;
-    const verdict = (ok: boolean) => (ok ? 'meets goal' : 'MISSES goal');
     const rows = [
       ['MEASURE', 'RESULT', 'GOAL', ''],
       [`keystroke echo round trip, ${counts.keys} keys: p50`, ms(percentile(echo, 50)), '', ''],
@@ -178,16 +144,10 @@ async function main(): Promise<void> {
       ['memory per idle session: total', mb(serverShare + jail), '≤ 10 MB', verdict(serverShare + jail <= 10 * 1024 * 1024)],
       [`concurrent sessions held, each answering`, `${alive} of ${clients.length} (opened and answered in ${heldSeconds.toFixed(1)} s)`, `${counts.sessions}`, verdict(alive >= counts.sessions)],
     ];
-    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-    console.log('');
-    for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
-    console.log(`\nmachine: ${os.cpus()[0]?.model ?? 'unknown cpu'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB`);
+    printTable(rows);
   } finally {
     for (const client of clients) client.close();
-    if (server) {
-      server.child.kill('SIGTERM');
-      await new Promise((r) => server?.child.once('exit', r));
-    }
+    await server?.stop();
     await runCli(['cluster', 'down', '--data-dir', dataDir]);
     await fs.rm(dataDir, { recursive: true, force: true });
   }

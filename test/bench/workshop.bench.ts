@@ -10,48 +10,23 @@
  *     finishedAt, on the same machine's clock) to the instructor's grid receiving the row:
  *     p50 / p99 / max.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { io, type Socket } from 'socket.io-client';
 import type { CheckRunView, GridRow, JoinResponse, WorkshopView } from '../../server/protocol.ts';
-import { cliPath, projectRoot, runCli, runCliOk } from '../helpers/cli.ts';
+import { runCli, runCliOk } from '../helpers/cli.ts';
 import { browser, type Browser } from '../helpers/http.ts';
+import { percentile, printTable, serveFor, verdict, type Served } from './report.ts';
 
 const { values } = parseArgs({ options: { participants: { type: 'string', default: '200' }, window: { type: 'string', default: '10' } } });
 const counts = { participants: Number(values.participants), windowMs: Number(values.window) * 1000 };
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(0)} ms`);
 const phase = (text: string) => process.stderr.write(`… ${text}\n`);
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
-
-async function serve(kubeconfig: string, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [cliPath, 'serve', '--port', '0', '--log-format', 'json', '--log-level', 'info', '--data-dir', dataDir, '--kubeconfig', kubeconfig, '--sandbox-capacity', '2000', '--reap-interval', '0'],
-    { cwd: projectRoot, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines: string[] = [];
-    readline.createInterface({ input: child.stderr }).on('line', (line) => {
-      lines.push(line);
-      const match = /kubedojo is serving on (http:\/\/\S+?)"/.exec(line);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`serve exited ${code}: ${lines.slice(-20).join('\n')}`));
-    });
-  });
-  return { url, child };
-}
 
 function connect(url: string, send: Browser): Promise<Socket> {
   const socket = io(`${url}/live`, { extraHeaders: { cookie: send.cookie() }, transports: ['websocket'], forceNew: true });
@@ -66,15 +41,14 @@ function connect(url: string, send: Browser): Promise<Socket> {
 async function main(): Promise<void> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-bench-ws-'));
   console.log(`kubedojo bench: workshop  (${os.availableParallelism()} cores, Node ${process.version}; fresh local cluster, etcd with fsync, kubedojo serve in its own process)`);
-  let child: ChildProcess | undefined;
+  let served: Served | undefined;
   const sockets: Socket[] = [];
   try {
     const up = JSON.parse((await runCliOk(['cluster', 'up', '--json', '--data-dir', dataDir])).stdout) as { kubeconfig: string };
     const platform = path.join(dataDir, 'platform');
     const made = await runCliOk(['admin', 'create', '--username', 'instructor', '--role', 'instructor', '--data-dir', platform]);
     const password = /shown once[^:]*: (\S+)/.exec(made.stdout)?.[1] ?? '';
-    const served = await serve(up.kubeconfig, platform);
-    child = served.child;
+    served = await serveFor(['--data-dir', platform, '--kubeconfig', up.kubeconfig, '--sandbox-capacity', '2000', '--reap-interval', '0']);
     const url = served.url;
 
     const instructor = browser(() => url);
@@ -155,7 +129,6 @@ async function main(): Promise<void> {
       .sort((a, b) => a - b);
     const missing = delays.filter((d) => !Number.isFinite(d)).length;
 
-    const verdict = (ok: boolean) => (ok ? 'meets goal' : 'MISSES goal');
     const rows = [
       ['MEASURE', 'RESULT', 'GOAL', ''],
       [`warm pool for ${counts.participants} seats, filled before the start`, `${fillSeconds.toFixed(1)} s`, '', ''],
@@ -163,16 +136,10 @@ async function main(): Promise<void> {
       [`check finished → instructor grid, ${counts.participants} checks at once: p50`, ms(percentile(delays, 50)), '', ''],
       ['check finished → instructor grid: p99 / max', `${ms(percentile(delays, 99))} / ${ms(delays[delays.length - 1] ?? Number.NaN)}${missing > 0 ? ` (${missing} never shown!)` : ''}`, '≤ 1 s', verdict(percentile(delays, 99) <= 1000 && missing === 0)],
     ];
-    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-    console.log('');
-    for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
-    console.log(`\nmachine: ${os.cpus()[0]?.model ?? 'unknown cpu'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB`);
+    printTable(rows);
   } finally {
     for (const socket of sockets) socket.close();
-    if (child) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child?.once('exit', r));
-    }
+    await served?.stop();
     await runCli(['cluster', 'down', '--data-dir', dataDir]);
     await fs.rm(dataDir, { recursive: true, force: true });
   }
