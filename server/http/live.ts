@@ -1,11 +1,10 @@
 import type { Server } from 'socket.io';
-import { parseCookie } from 'cookie';
 import { z } from 'zod';
 import type { Learner, LearnerRepository } from '../db/learners.ts';
 import type { GradingService } from '../grading/service.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkshopService } from '../workshops/service.ts';
-import { SESSION_COOKIE } from './session.ts';
+import { socketSession } from './session.ts';
 
 const watchSchema = z.strictObject({ workshopId: z.uuid('workshopId must be a workshop id') });
 
@@ -18,16 +17,7 @@ const watchSchema = z.strictObject({ workshopId: z.uuid('workshopId must be a wo
 export function liveNamespace(io: Server, deps: { learners: LearnerRepository; grading: GradingService; workshops: WorkshopService; logger: Logger }): void {
   const log = deps.logger.child({ component: 'live' });
   const nsp = io.of('/live');
-  nsp.use((socket, next) => {
-    const token = parseCookie(socket.handshake.headers.cookie ?? '')[SESSION_COOKIE];
-    const learner = token ? deps.learners.bySession(token) : undefined;
-    if (!learner) {
-      next(new Error('no session: open a lesson first'));
-      return;
-    }
-    (socket.data as { learner: Learner }).learner = learner;
-    next();
-  });
+  nsp.use(socketSession(deps.learners, 'no session: open a lesson first'));
   nsp.on('connection', (socket) => {
     const learner = (socket.data as { learner: Learner }).learner;
     void socket.join(`learner:${learner.id}`);

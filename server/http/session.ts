@@ -152,3 +152,20 @@ export const csrf: RequestHandler = (req, res, next) => {
   }
   next();
 };
+
+/**
+ * The socket.io counterpart of `read`: a connection is authenticated by the same session cookie,
+ * and refused without one (`refusal` says what to do instead).
+ */
+export function socketSession(learners: LearnerRepository, refusal: string): (socket: { handshake: { headers: { cookie?: string | undefined } }; data: unknown }, next: (error?: Error) => void) => void {
+  return (socket, next) => {
+    const token = parseCookie(socket.handshake.headers.cookie ?? '')[SESSION_COOKIE];
+    const learner = token ? learners.bySession(token) : undefined;
+    if (!learner) {
+      next(new Error(refusal));
+      return;
+    }
+    (socket.data as { learner?: Learner }).learner = learner;
+    next();
+  };
+}

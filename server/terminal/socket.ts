@@ -1,9 +1,8 @@
 import type { Server } from 'socket.io';
-import { parseCookie } from 'cookie';
 import { z } from 'zod';
 import type { Learner, LearnerRepository } from '../db/learners.ts';
 import { isAppError } from '../errors.ts';
-import { SESSION_COOKIE } from '../http/session.ts';
+import { socketSession } from '../http/session.ts';
 import type { Logger } from '../logger.ts';
 import type { TerminalAttachResponse, TerminalClientEvents, TerminalServerEvents } from '../protocol.ts';
 import type { SandboxService } from '../sandboxes/service.ts';
@@ -44,16 +43,7 @@ export function terminalNamespace(
 ): void {
   const log = deps.logger.child({ component: 'terminal-socket' });
   const nsp = io.of('/terminal');
-  nsp.use((socket, next) => {
-    const token = parseCookie(socket.handshake.headers.cookie ?? '')[SESSION_COOKIE];
-    const learner = token ? deps.learners.bySession(token) : undefined;
-    if (!learner) {
-      next(new Error('sign in (open a lesson) before opening a terminal'));
-      return;
-    }
-    (socket.data as SocketData).learner = learner;
-    next();
-  });
+  nsp.use(socketSession(deps.learners, 'sign in (open a lesson) before opening a terminal'));
 
   nsp.on('connection', (raw) => {
     const socket = raw as typeof raw & { emit: <E extends keyof TerminalServerEvents>(event: E, ...args: Parameters<TerminalServerEvents[E]>) => boolean };

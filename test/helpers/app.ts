@@ -2,6 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { renderKubeconfig } from '../../server/cluster/kubeconfig.ts';
+import { freePort } from '../../server/cluster/ports.ts';
 import { createApp, type App } from '../../server/app.ts';
 import { connectionFromConfig } from '../../server/cluster/connection.ts';
 import { loadConfig, type FlagValues } from '../../server/config.ts';
@@ -51,4 +53,15 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A kubeconfig for an API server that is not there (a free loopback port: every call is
+ * refused), for tests of the HTTP surface without a cluster.
+ */
+export async function deadKubeconfig(dir: string): Promise<{ file: string; port: number }> {
+  const port = await freePort();
+  const file = path.join(dir, 'dead.kubeconfig');
+  await fs.writeFile(file, renderKubeconfig({ server: `https://127.0.0.1:${port}`, caData: 'unused', user: 'nobody', token: 'x' }));
+  return { file, port };
 }

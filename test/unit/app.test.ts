@@ -4,9 +4,7 @@ import path from 'node:path';
 import { browser } from '../helpers/http.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiErrorBody, ClusterInfoResponse, ReadyResponse } from '../../server/protocol.ts';
-import { renderKubeconfig } from '../../server/cluster/kubeconfig.ts';
-import { freePort } from '../../server/cluster/ports.ts';
-import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { deadKubeconfig, startTestServer, type TestServer } from '../helpers/app.ts';
 
 /** The HTTP surface without a cluster: health, readiness that names what is down, errors. */
 
@@ -20,11 +18,9 @@ beforeAll(async () => {
   const clientDir = path.join(kubeconfigDir, 'client');
   await fs.mkdir(clientDir);
   await fs.writeFile(path.join(clientDir, 'index.html'), '<!doctype html><title>kubedojo</title>');
-  const file = path.join(kubeconfigDir, 'dead.kubeconfig');
-  // A free loopback port: nothing listens there, so every call is refused.
-  deadPort = await freePort();
-  await fs.writeFile(file, renderKubeconfig({ server: `https://127.0.0.1:${deadPort}`, caData: 'unused', user: 'nobody', token: 'x' }));
-  unreachable = await startTestServer({ kubeconfig: file }, { clientDir });
+  const dead = await deadKubeconfig(kubeconfigDir);
+  deadPort = dead.port;
+  unreachable = await startTestServer({ kubeconfig: dead.file }, { clientDir });
   embedded = await startTestServer({ cluster: 'embedded', clusterUp: false });
 });
 

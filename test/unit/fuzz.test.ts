@@ -4,10 +4,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderKubeconfig } from '../../server/cluster/kubeconfig.ts';
-import { freePort } from '../../server/cluster/ports.ts';
 import type { ApiErrorBody } from '../../server/protocol.ts';
-import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { deadKubeconfig, startTestServer, type TestServer } from '../helpers/app.ts';
 import { browser, type Browser, type BrowserResponse } from '../helpers/http.ts';
 
 /**
@@ -40,8 +38,7 @@ let operations: Operation[];
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-fuzz-'));
-  const kubeconfig = path.join(dir, 'dead.kubeconfig');
-  await fs.writeFile(kubeconfig, renderKubeconfig({ server: `https://127.0.0.1:${await freePort()}`, caData: 'unused', user: 'nobody', token: 'x' }));
+  const { file: kubeconfig } = await deadKubeconfig(dir);
   server = await startTestServer({ kubeconfig });
   admin = browser(() => server.url);
   anyone = browser(() => server.url);

@@ -2,11 +2,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderKubeconfig } from '../../server/cluster/kubeconfig.ts';
-import { freePort } from '../../server/cluster/ports.ts';
 import { projectRoot } from '../../server/cluster/paths.ts';
 import { openapiPath } from '../../server/http/openapi.ts';
-import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { deadKubeconfig, startTestServer, type TestServer } from '../helpers/app.ts';
 
 /** GET /api/openapi.json: generated from the zod schemas that validate the requests. */
 
@@ -36,8 +34,7 @@ let doc: Document;
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-openapi-'));
-  const kubeconfig = path.join(dir, 'dead.kubeconfig');
-  await fs.writeFile(kubeconfig, renderKubeconfig({ server: `https://127.0.0.1:${await freePort()}`, caData: 'unused', user: 'nobody', token: 'x' }));
+  const { file: kubeconfig } = await deadKubeconfig(dir);
   server = await startTestServer({ kubeconfig });
   const response = await fetch(`${server.url}/api/openapi.json`);
   expect(response.status).toBe(200);

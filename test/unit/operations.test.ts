@@ -4,15 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Request } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderKubeconfig } from '../../server/cluster/kubeconfig.ts';
-import { freePort } from '../../server/cluster/ports.ts';
 import { CapacityProbe } from '../../server/http/capacity.ts';
 import { workshopState } from '../../server/workshops/service.ts';
 import { createMetrics } from '../../server/http/metrics.ts';
 import { silentLogger } from '../../server/logger.ts';
 import type { ApiErrorBody, CapacityResponse, CheckRunView } from '../../server/protocol.ts';
 import type { Sandbox } from '../../server/sandboxes/service.ts';
-import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { deadKubeconfig, startTestServer, type TestServer } from '../helpers/app.ts';
 import { browser, type Browser } from '../helpers/http.ts';
 
 /** /metrics and the admin's capacity and reap, without a cluster; the probe and metrics with fakes. */
@@ -130,8 +128,7 @@ describe('without a cluster', () => {
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-ops-'));
-    const kubeconfig = path.join(dir, 'dead.kubeconfig');
-    await fs.writeFile(kubeconfig, renderKubeconfig({ server: `https://127.0.0.1:${await freePort()}`, caData: 'unused', user: 'nobody', token: 'x' }));
+    const { file: kubeconfig } = await deadKubeconfig(dir);
     server = await startTestServer({ kubeconfig });
     admin = browser(() => server.url);
     const created = await admin('POST', '/api/auth/setup', { token: server.services.learners.issueSetupToken(), username: 'ops-admin', password });
