@@ -64,14 +64,19 @@ export class LearnerRepository {
     return { learner, token };
   }
 
-  /** A workshop participant, known by a display name only. */
-  createParticipant(workshopId: string, displayName: string): { learner: Learner; token: string } {
+  /**
+   * A workshop participant, known by a display name only; 'full' when the seats are taken (the
+   * count and the insert are one transaction, so a rush of joins never overfills the room).
+   */
+  createParticipant(workshopId: string, displayName: string, seats: number): { learner: Learner; token: string } | 'full' {
     const learner: Learner = { id: randomUUID(), displayName, kind: 'participant', role: 'learner', username: null, workshopId };
-    const token = this.db.transaction(() => {
+    const token = this.db.transaction((): string | undefined => {
+      const taken = (this.db.prepare('SELECT COUNT(*) AS n FROM learners WHERE workshop_id = ?').get(workshopId) as { n: number }).n;
+      if (taken >= seats) return undefined;
       this.db.prepare("INSERT INTO learners (id, display_name, created_at, kind, workshop_id) VALUES (?, ?, ?, 'participant', ?)").run(learner.id, displayName, new Date().toISOString(), workshopId);
       return this.insertSession(learner.id, SESSION_DAYS);
     })();
-    return { learner, token };
+    return token === undefined ? 'full' : { learner, token };
   }
 
   /**

@@ -284,8 +284,9 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     const now = Date.now();
     if (w.state === 'ended' || now > Date.parse(w.endsAt)) throw new Conflict(`the workshop "${w.title}" has ended`);
     if (now < Date.parse(w.startsAt) - JOIN_EARLY_MS) throw new Conflict(`the workshop "${w.title}" opens at ${w.startsAt}, an hour before it starts`);
-    if (this.d.workshops.participantCount(w.id) >= w.seats) throw new Conflict(`the workshop "${w.title}" is full (${w.seats} seats)`);
-    const { learner, token } = this.d.learners.createParticipant(w.id, displayName);
+    const created = this.d.learners.createParticipant(w.id, displayName, w.seats);
+    if (created === 'full') throw new Conflict(`the workshop "${w.title}" is full (${w.seats} seats)`);
+    const { learner, token } = created;
     let sandbox: Sandbox | null = null;
     let problem: string | null = null;
     const first = w.lessons[0];
