@@ -9,12 +9,13 @@ import { loadLibrary } from '../lessons/library.ts';
 import { sandboxServiceFromConfig } from '../sandboxes/from-config.ts';
 import { usageSimulatorFor } from '../grading/usage.ts';
 import { EXIT, UsageError, type CliContext } from './context.ts';
+import { namespaceName } from '../fields.ts';
 
 const options = z
   .object({
     lesson: z.string({ error: '--lesson SLUG is required' }).trim().min(1, '--lesson must not be empty'),
     exercise: z.string().trim().min(1, '--exercise must not be empty').optional(),
-    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, '--namespace must be a namespace name').optional(),
+    namespace: namespaceName('--namespace must be a namespace name').optional(),
     files: z.string().min(1, '--files must name a folder').optional(),
     learner: z.string().max(256, '--learner must be at most 256 characters').optional(),
     format: z.enum(['text', 'json', 'junit'], { error: '--format must be text, json or junit' }).default('text'),

@@ -12,12 +12,13 @@ import { homeFilesFor } from '../terminal/backends.ts';
 import { checkJailTools, prepareJail } from '../terminal/jail.ts';
 import { ensureControlPlane } from '../cluster/build.ts';
 import { EXIT, UsageError, type CliContext } from './context.ts';
+import { namespaceName } from '../fields.ts';
 
 const createOptions = z.object({
   learner: z.string({ error: '--learner NAME is required' }).trim().min(1, '--learner must not be empty').max(256, '--learner must be at most 256 characters'),
   lesson: z.string({ error: '--lesson SLUG is required' }).trim().min(1, '--lesson must not be empty'),
   size: z.enum(SIZES, { error: `--size must be one of ${SIZES.join(', ')}` }).optional(),
-  workshop: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, '--workshop must be a DNS label').optional(),
+  workshop: namespaceName('--workshop must be a DNS label').optional(),
   kubeconfigOut: z.string().min(1).optional(),
   json: z.boolean().optional(),
 });
@@ -98,7 +99,7 @@ export async function sandboxList(ctx: CliContext, raw: unknown): Promise<number
   return EXIT.ok;
 }
 
-const namespaceArg = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'NAMESPACE must be a namespace name');
+const namespaceArg = namespaceName('NAMESPACE must be a namespace name');
 
 export async function sandboxReset(ctx: CliContext, namespace: string): Promise<number> {
   const name = parse(namespaceArg, namespace);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DNS_LABEL } from '../fields.ts';
 
 /**
  * Turns anything people type (capitals, accents, CJK, emoji, spaces, 200 characters) into
@@ -55,7 +56,6 @@ export function priorityClassPrefixOf(namespace: string): string {
   return `${namespace}-`;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export function isDnsLabel(name: string): boolean {
   return DNS_LABEL.test(name);
 }

@@ -8,6 +8,7 @@ import type { TerminalAttachResponse, TerminalClientEvents, TerminalServerEvents
 import type { SandboxService } from '../sandboxes/service.ts';
 import type { TerminalManager } from './manager.ts';
 import type { TerminalSession } from './session.ts';
+import { namespaceName } from '../fields.ts';
 
 /** Every payload from the browser is checked here before it reaches a shell. */
 export const MAX_INPUT_CHARS = 8192;
@@ -15,9 +16,9 @@ const size = {
   cols: z.number().int().min(2, 'cols must be at least 2').max(500, 'cols must be at most 500'),
   rows: z.number().int().min(2, 'rows must be at least 2').max(200, 'rows must be at most 200'),
 };
-const attachSchema = z.strictObject({ namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'namespace must be a namespace name'), ...size });
+const attachSchema = z.strictObject({ namespace: namespaceName('namespace must be a namespace name'), ...size });
 const resizeSchema = z.strictObject(size);
-const watchSchema = z.strictObject({ namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'namespace must be a namespace name') });
+const watchSchema = z.strictObject({ namespace: namespaceName('namespace must be a namespace name') });
 const inputSchema = z.string().max(MAX_INPUT_CHARS, `input must be at most ${MAX_INPUT_CHARS} characters per message`);
 const ackSchema = z.strictObject({ bytes: z.number().int().min(0).max(64 * 1024 * 1024) });
 

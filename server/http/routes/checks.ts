@@ -4,11 +4,12 @@ import type { GradingService } from '../../grading/service.ts';
 import type { CheckRunListResponse, CheckRunRequest } from '../../protocol.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
+import { DNS_LABEL, lessonSlug, namespaceName } from '../../fields.ts';
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,120}$/, 'must be a lesson slug');
-const namespaceParams = z.object({ namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name') });
+const slug = lessonSlug('must be a lesson slug');
+const namespaceParams = z.object({ namespace: namespaceName('must be a namespace name') });
 const runBody = z.strictObject({
-  exercise: z.string().regex(/^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/, 'must be an exercise id').optional(),
+  exercise: z.string().regex(DNS_LABEL, 'must be an exercise id').optional(),
 }) satisfies z.ZodType<CheckRunRequest>;
 const runQuery = z.object({ wait: z.enum(['true', 'false'], { error: 'must be true or false' }).optional() });
 const runParams = z.object({ id: z.uuid('must be a check run id') });

@@ -4,8 +4,9 @@ import type { LessonService } from '../../lessons/lesson-service.ts';
 import type { QuizAnswerRequest, ProgressUpdateRequest } from '../../protocol.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
+import { lessonSlug } from '../../fields.ts';
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,120}$/, 'must be a lesson slug (lowercase letters, digits and dashes)');
+const slug = lessonSlug('must be a lesson slug (lowercase letters, digits and dashes)');
 
 const catalogQuery = z.object({
   level: z.enum(['beginner', 'intermediate', 'advanced'], { error: 'must be beginner, intermediate or advanced' }).optional(),

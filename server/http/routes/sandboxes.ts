@@ -8,10 +8,11 @@ import { sandboxView } from '../../sandboxes/view.ts';
 import { SIZES } from '../../sandboxes/template.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
+import { lessonSlug, namespaceName } from '../../fields.ts';
 
-const namespaceParams = z.object({ namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name') });
+const namespaceParams = z.object({ namespace: namespaceName('must be a namespace name') });
 const createBody = z.strictObject({
-  lesson: z.string().regex(/^[a-z0-9][a-z0-9-]{0,120}$/, 'must be a lesson slug'),
+  lesson: lessonSlug('must be a lesson slug'),
   size: z.enum(SIZES, { error: `must be one of ${SIZES.join(', ')}` }).optional(),
 }) satisfies z.ZodType<SandboxCreateRequest>;
 const extendBody = z.strictObject({

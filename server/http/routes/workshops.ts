@@ -10,8 +10,9 @@ import { learnerView } from './auth.ts';
 import { currentLearner, setSession, sessionTokenOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
 import type { LearnerRepository } from '../../db/learners.ts';
+import { lessonSlug, namespaceName } from '../../fields.ts';
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,120}$/, 'must be a lesson slug');
+const slug = lessonSlug('must be a lesson slug');
 const isoDate = z.iso.datetime({ offset: true, error: 'must be a date and time such as 2026-12-01T09:00:00Z' });
 const createBody = z.strictObject({
   title: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(120, 'must be at most 120 characters'),
@@ -28,7 +29,7 @@ const joinBody = z.strictObject({
 const broadcastBody = z.strictObject({ text: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters') }) satisfies z.ZodType<BroadcastRequest>;
 const extendBody = z.strictObject({ minutes: z.number({ error: 'must be a number of minutes' }).int().min(5, 'must be at least 5').max(240, 'must be at most 240') }) satisfies z.ZodType<ExtendRequest>;
 const idParams = z.object({ id: z.uuid('must be a workshop id') });
-const sandboxParams = z.object({ id: z.uuid('must be a workshop id'), namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name') });
+const sandboxParams = z.object({ id: z.uuid('must be a workshop id'), namespace: namespaceName('must be a namespace name') });
 const participantParams = z.object({ id: z.uuid('must be a workshop id'), learnerId: z.uuid('must be a participant id') });
 const resultsQuery = z.object({ format: z.enum(['json', 'csv'], { error: 'must be json or csv' }).optional() });
 
