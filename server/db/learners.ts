@@ -107,14 +107,6 @@ export class LearnerRepository {
     return row?.password_hash ? { learnerId: row.id, hash: row.password_hash } : undefined;
   }
 
-  setPassword(learnerId: string, passwordHash: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE learners SET password_hash = ? WHERE id = ?').run(passwordHash, learnerId);
-      // A new password ends every other session of the account.
-      this.db.prepare('DELETE FROM sessions WHERE learner_id = ?').run(learnerId);
-    })();
-  }
-
   /** A fresh session for a learner (login). Earlier tokens are not reused: no session fixation. */
   newSession(learnerId: string): string {
     return this.insertSession(learnerId, ACCOUNT_SESSION_DAYS);

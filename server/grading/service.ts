@@ -9,6 +9,7 @@ import type { Logger } from '../logger.ts';
 import type { CheckProgressEvent, CheckRunView, CheckStatusName, ExerciseView, LabResponse } from '../protocol.ts';
 import type { SandboxService } from '../sandboxes/service.ts';
 import type { Grader } from './grader.ts';
+import { checkName } from './runner.ts';
 import type { GradeReport } from './types.ts';
 
 export type GradingEvent = { type: 'progress'; learnerId: string; namespace: string; event: CheckProgressEvent } | { type: 'finished'; learnerId: string; namespace: string; run: CheckRunView };
@@ -68,7 +69,7 @@ export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
         section: exercise.section ?? null,
         instructionsHtml: md.render(fillPlaceholders(exercise.instructions, values)),
         hintsHtml: exercise.hints.map((hint) => md.renderInline(fillPlaceholders(hint, values))),
-        checks: exercise.checks.map((check, i) => ({ name: check.name ?? `${check.kind}-${i + 1}`, description: fillPlaceholders(check.description ?? check.name ?? check.kind, values) })),
+        checks: exercise.checks.map((check, i) => ({ name: checkName(check, i), description: fillPlaceholders(check.description ?? checkName(check, i), values) })),
         progress: { attempts: mine?.attempts ?? 0, passed: mine?.passed ?? false, lastStatus: mine?.lastStatus ?? null, lastCheckedAt: mine?.lastCheckedAt ?? null },
       };
     });

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { CheckRepository } from '../db/checks.ts';
 import type { Learner, LearnerRepository } from '../db/learners.ts';
 import type { Workshop, WorkshopRepository } from '../db/workshops.ts';
-import { Conflict, Forbidden, Invalid, NotFound, Unavailable, isAppError } from '../errors.ts';
+import { Conflict, Invalid, NotFound, Unavailable, isAppError } from '../errors.ts';
 import type { GradingService } from '../grading/service.ts';
 import type { LessonService } from '../lessons/lesson-service.ts';
 import type { Library } from '../lessons/types.ts';
@@ -463,10 +463,5 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
       );
     }
     return { json: grid, csv: `${lines.join('\r\n')}\r\n` };
-  }
-
-  /** A learner who is not a participant of this workshop may not act in it. */
-  assertParticipant(learner: Learner, workshopId: string): void {
-    if (learner.workshopId !== workshopId) throw new Forbidden('you are not a participant of this workshop');
   }
 }

@@ -11,7 +11,7 @@ import { validate } from '../validate.ts';
 
 const params = z.object({ id: z.uuid('must be a recording id') });
 
-function view(row: RecordingRow): RecordingView {
+export function recordingView(row: RecordingRow): RecordingView {
   return { id: row.id, namespace: row.namespace, lesson: row.lesson, startedAt: row.startedAt, endedAt: row.endedAt, bytes: row.bytes };
 }
 
@@ -29,12 +29,12 @@ export function recordingRoutes(deps: { recordings: RecordingStore; canReplay?: 
 
   router.get('/recordings', (_req, res) => {
     const learner = learnerOf(res);
-    res.json({ recordings: learner ? deps.recordings.byLearner(learnerKey(learner.id)).map(view) : [] });
+    res.json({ recordings: learner ? deps.recordings.byLearner(learnerKey(learner.id)).map(recordingView) : [] });
   });
 
   router.get('/recordings/:id', validate({ params }), (_req, res) => {
     const { id } = res.locals.params as z.infer<typeof params>;
-    res.json(view(owned(id, learnerOf(res))));
+    res.json(recordingView(owned(id, learnerOf(res))));
   });
 
   router.get('/recordings/:id/cast', validate({ params }), (_req, res) => {

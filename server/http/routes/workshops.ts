@@ -7,6 +7,7 @@ import { sandboxView } from '../../sandboxes/view.ts';
 import { SIZES } from '../../sandboxes/template.ts';
 import type { WorkshopService } from '../../workshops/service.ts';
 import { learnerView } from './auth.ts';
+import { recordingView } from './recordings.ts';
 import { currentLearner, setSession, sessionTokenOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
 import type { LearnerRepository } from '../../db/learners.ts';
@@ -110,7 +111,7 @@ export function workshopRoutes(deps: { workshops: WorkshopService; learners: Lea
   router.get('/workshops/:id/participants/:learnerId/recordings', instructor, validate({ params: participantParams }), (_req, res) => {
     const { id, learnerId } = res.locals.params as z.infer<typeof participantParams>;
     const participant = workshops.participant(id, currentLearner(res), learnerId);
-    res.json({ recordings: deps.recordings.byLearner(learnerKey(participant.id)).map((r) => ({ id: r.id, namespace: r.namespace, lesson: r.lesson, startedAt: r.startedAt, endedAt: r.endedAt, bytes: r.bytes })) });
+    res.json({ recordings: deps.recordings.byLearner(learnerKey(participant.id)).map(recordingView) });
   });
 
   return router;
