@@ -1,7 +1,7 @@
-import { io, type Socket } from 'socket.io-client';
 import type { CheckProgressEvent, CheckResultView, CheckRunView, ExerciseView, LabResponse } from '../../server/protocol.ts';
 import { ApiError, getJson, postJson } from './api.ts';
 import { h } from './dom.ts';
+import { liveSocket } from './session.ts';
 
 const MARK: Record<CheckResultView['status'] | 'running' | 'waiting' | 'idle', string> = { passed: '✔', failed: '✘', error: '⚠', running: '…', waiting: '…', idle: '○' };
 const LABEL: Record<CheckResultView['status'] | 'running' | 'waiting' | 'idle', string> = {
@@ -12,13 +12,6 @@ const LABEL: Record<CheckResultView['status'] | 'running' | 'waiting' | 'idle', 
   waiting: 'waiting for the cluster',
   idle: 'not checked yet',
 };
-
-let live: Socket | undefined;
-/** Events of the signed-in learner's checks; one connection per page. */
-function liveSocket(): Socket {
-  live ??= io('/live', { transports: ['websocket', 'polling'] });
-  return live;
-}
 
 function setHtml(el: HTMLElement, html: string): HTMLElement {
   el.innerHTML = html; // rendered on the server from the lab file's markdown, raw HTML escaped
