@@ -73,10 +73,9 @@ const fileItem = z
   })
   .refine((f) => (f.content === undefined) !== (f.from === undefined), 'needs exactly one of "content" or "from"');
 
+// Only the kind here: every other field, name and description included, is checked by that kind's schema.
 const checkBase = z.looseObject({
   kind: z.string({ error: `must name a check kind: ${CHECK_KINDS.join(', ')}` }),
-  name: dnsLabel.optional(),
-  description: z.string({ error: 'must be a string' }).optional(),
 });
 
 const check = checkBase.transform((value, ctx): CheckDefinition => {
