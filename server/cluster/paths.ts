@@ -25,6 +25,30 @@ export function clusterDirs(dataDir: string) {
 
 export type ClusterDirs = ReturnType<typeof clusterDirs>;
 
+/**
+ * The real node's files, under the cluster's directory. Unix socket paths must stay under 108
+ * bytes, so the runtime's socket sits at the top of node/.
+ */
+export function nodeDirs(dataDir: string) {
+  const root = path.join(clusterDirs(dataDir).root, 'node');
+  return {
+    root,
+    containerdConfig: path.join(root, 'containerd.toml'),
+    containerdSocket: path.join(root, 'containerd.sock'),
+    containerdRoot: path.join(root, 'containerd', 'root'),
+    containerdState: path.join(root, 'containerd', 'state'),
+    kubeletRoot: path.join(root, 'kubelet'),
+    podLogs: path.join(root, 'pod-logs'),
+    cniConf: path.join(root, 'cni', 'net.d'),
+    cniIpam: path.join(root, 'cni', 'ipam'),
+    /** Images an operator imported (kept so a wiped runtime can load them again) and their record. */
+    images: path.join(root, 'images'),
+    imagesRecord: path.join(root, 'images', 'images.json'),
+  };
+}
+
+export type NodeDirs = ReturnType<typeof nodeDirs>;
+
 /** Built binaries, cached by component, version and build inputs, outside the repository. */
 export function controlPlaneCacheDir(cacheDir: string): string {
   return path.join(cacheDir, 'controlplane');
