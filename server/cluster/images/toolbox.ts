@@ -1,0 +1,207 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { projectRoot } from '../paths.ts';
+import { OFFLINE_IMAGE_REPOSITORIES, type Recipe, type RecipeContext } from './recipes.ts';
+import { ImageBuildError, removeTree, runTool, runToolOk, sha256File } from './tools.ts';
+
+/**
+ * The toolbox image of the pod terminal backend: a lean Debian 12 root file system made by
+ * mmdebstrap from Debian's mirrors (no Docker, no registry), with the platform's own kubectl,
+ * an editor, python3-kubernetes, and a `learner` user (uid 1000).
+ */
+
+const RECIPE_VERSION = '1';
+const SUITE = 'bookworm';
+/** Debian's own mirrors, never the host's other apt sources (third-party repositories). */
+const MIRRORS = [
+  `deb http://deb.debian.org/debian ${SUITE} main`,
+  `deb http://deb.debian.org/debian ${SUITE}-updates main`,
+  `deb http://deb.debian.org/debian-security ${SUITE}-security main`,
+];
+export const TOOLBOX_PACKAGES = ['bash', 'bash-completion', 'ca-certificates', 'less', 'nano', 'vim-tiny', 'python3-kubernetes', 'jq', 'curl'] as const;
+/** No manuals, docs (copyright notices stay) or translations: a terminal image, not a workstation. */
+const DPKG_OPTIONS = ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/info/*'];
+/** merged /usr by symlinks, as debootstrap does, instead of the usrmerge package (which pulls in 50 MB of perl). */
+const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
+/** For maintainer scripts that honour it (useradd's dates, caches): a fixed time keeps their output stable. */
+const SCRIPTS_EPOCH = '1704067200';
+const LEARNER = { uid: 1000, gid: 1000, home: '/home/learner' };
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const packageSchema = z.object({ version: z.string().min(1) });
+const kubectlVersionSchema = z.object({ clientVersion: z.object({ gitVersion: z.string() }) });
+
+export async function appVersion(): Promise<string> {
+  const parsed = packageSchema.safeParse(JSON.parse(await fs.readFile(path.join(projectRoot, 'package.json'), 'utf8')));
+  if (!parsed.success) throw new ImageBuildError(`${path.join(projectRoot, 'package.json')} has no version`);
+  return parsed.data.version;
+}
+
+async function kubectlVersion(ctx: RecipeContext): Promise<string> {
+  const out = await runToolOk(ctx.kubectl, ['version', '--client', '-o', 'json'], `running ${ctx.kubectl}`, {
+    env: ctx.env,
+    installHint: 'build the control plane first (kubedojo cluster build): it makes the kubectl the toolbox carries',
+  });
+  const parsed = kubectlVersionSchema.safeParse(JSON.parse(out));
+  return parsed.success ? parsed.data.clientVersion.gitVersion : 'unknown';
+}
+
+const bashrcBlock = `
+# kubedojo toolbox: completion, kubectl's among it, and a prompt naming the sandbox.
+if ! shopt -oq posix && [ -f /usr/share/bash-completion/bash_completion ]; then
+  . /usr/share/bash-completion/bash_completion
+fi
+if [ -f /usr/share/bash-completion/completions/kubectl ]; then
+  . /usr/share/bash-completion/completions/kubectl
+  alias k=kubectl
+  complete -o default -F __start_kubectl k
+fi
+__kd_ns=$(cat /var/run/secrets/kubernetes.io/serviceaccount/namespace 2>/dev/null)
+PS1='\\[\\e[1;32m\\]\\u\\[\\e[0m\\]@\\[\\e[1;36m\\]'"\${__kd_ns:-toolbox}"'\\[\\e[0m\\]:\\[\\e[1;34m\\]\\w\\[\\e[0m\\]\\$ '
+unset __kd_ns
+`;
+
+const learnerBashrc = `# ~/.bashrc of the kubedojo learner (the prompt and completion come from /etc/bash.bashrc)
+case $- in *i*) ;; *) return ;; esac
+HISTCONTROL=ignoreboth
+HISTSIZE=5000
+shopt -s histappend checkwinsize
+alias ls='ls --color=auto'
+alias ll='ls -l'
+alias grep='grep --color=auto'
+`;
+
+/** Adds the learner to the account files the way useradd would, but with fixed content. */
+async function addLearner(rootfs: string): Promise<void> {
+  const at = (rel: string) => path.join(rootfs, rel);
+  const { uid, gid, home } = LEARNER;
+  await fs.appendFile(at('etc/passwd'), `learner:x:${uid}:${gid}:kubedojo learner:${home}:/bin/bash\n`);
+  await fs.appendFile(at('etc/group'), `learner:x:${gid}:\n`);
+  await fs.appendFile(at('etc/shadow'), 'learner:!::0:99999:7:::\n');
+  await fs.appendFile(at('etc/gshadow'), 'learner:!::\n');
+  const homeDir = at(home.slice(1));
+  await fs.mkdir(homeDir, { recursive: true });
+  for (const name of ['.profile', '.bash_logout']) await fs.copyFile(at(`etc/skel/${name}`), path.join(homeDir, name));
+  await fs.writeFile(path.join(homeDir, '.bashrc'), learnerBashrc);
+  for (const name of ['', '.profile', '.bash_logout', '.bashrc']) {
+    await fs.chown(path.join(homeDir, name), uid, gid);
+    await fs.chmod(path.join(homeDir, name), name ? 0o644 : 0o755);
+  }
+}
+
+/** The newest Date of the mirror's Release files: no package file is newer, so clamping to it keeps every .pyc valid. */
+function mirrorEpoch(dates: string): number {
+  const times = dates
+    .split('\n')
+    .map((d) => Date.parse(d.trim()))
+    .filter((t) => Number.isFinite(t));
+  if (times.length === 0) throw new ImageBuildError(`mmdebstrap left no Release date of the Debian mirror (read: ${JSON.stringify(dates.slice(0, 200))})`);
+  return Math.floor(Math.max(...times) / 1000);
+}
+
+/** A line of mmdebstrap --verbose, as progress: the phase, and counts of apt's and dpkg's steps. */
+function progressReader(update: (detail: string) => void): (line: string) => void {
+  let phase = 'starting';
+  const counts = { downloaded: 0, unpacked: 0, configured: 0 };
+  return (line) => {
+    let item = '';
+    const info = /^I: (.*?)\.*$/.exec(line);
+    const get = /^Get:\d+ \S+ \S+ \S+ (\S+)/.exec(line);
+    const unpack = /^Unpacking (\S+)/.exec(line);
+    const setup = /^Setting up (\S+)/.exec(line);
+    if (info?.[1]) phase = info[1];
+    else if (get?.[1]) [counts.downloaded, item] = [counts.downloaded + 1, get[1]];
+    else if (unpack?.[1]) [counts.unpacked, item] = [counts.unpacked + 1, unpack[1]];
+    else if (setup?.[1]) [counts.configured, item] = [counts.configured + 1, setup[1]];
+    else return;
+    update(`${phase}${item ? `: ${item}` : ''} (packages: ${counts.downloaded} downloaded, ${counts.unpacked} unpacked, ${counts.configured} set up)`);
+  };
+}
+
+export const toolbox: Recipe = {
+  id: 'toolbox',
+  async plan(ctx) {
+    const version = await appVersion();
+    const mmdebstrap = (await runToolOk('mmdebstrap', ['--version'], 'asking mmdebstrap its version', { env: ctx.env, installHint: 'apt-get install mmdebstrap' })).trim();
+    const kubectl = await kubectlVersion(ctx);
+    const kubectlSha = await sha256File(ctx.kubectl);
+    return {
+      id: 'toolbox',
+      name: `${OFFLINE_IMAGE_REPOSITORIES.toolbox}:${version}`,
+      tag: version,
+      inputs: {
+        recipe: RECIPE_VERSION,
+        app: version,
+        suite: SUITE,
+        mirrors: MIRRORS.join('; '),
+        packages: TOOLBOX_PACKAGES.join(','),
+        dpkg: DPKG_OPTIONS.join(','),
+        mmdebstrap,
+        kubectl: kubectlSha,
+      },
+      source: `Debian ${SUITE} (${mmdebstrap}, minbase) with ${TOOLBOX_PACKAGES.join(', ')} and kubectl ${kubectl} (sha256 ${kubectlSha.slice(0, 12)})`,
+    };
+  },
+  async build(ctx, plan, workDir, task) {
+    const rootfs = path.join(workDir, 'rootfs');
+    const datesFile = path.join(workDir, 'release-dates');
+    if (/['\s]/.test(datesFile)) throw new ImageBuildError(`the cache directory ${workDir} must not contain quotes or spaces (mmdebstrap hooks run in sh)`);
+    const args = ['--verbose', '--mode=root', '--variant=minbase', '--format=directory', '--aptopt=Acquire::Retries "3"', `--include=${TOOLBOX_PACKAGES.join(',')}`];
+    for (const option of DPKG_OPTIONS) args.push(`--dpkgopt=${option}`);
+    if (await fs.stat(MERGED_USR_HOOKS).then(() => true, () => false)) args.push(`--hook-dir=${MERGED_USR_HOOKS}`);
+    // Read the mirror's dates before mmdebstrap's cleanup deletes the package lists.
+    args.push(`--customize-hook=for f in "$1"/var/lib/apt/lists/*Release; do sed -n 's/^Date: //p' "$f"; done > '${datesFile}'`);
+    args.push(SUITE, rootfs, ...MIRRORS);
+    const onLine = progressReader((detail) => {
+      task.update(detail);
+    });
+    ctx.logger.info({ args }, 'running mmdebstrap');
+    const result = await runTool('mmdebstrap', args, {
+      env: { ...ctx.env, SOURCE_DATE_EPOCH: SCRIPTS_EPOCH, TMPDIR: workDir },
+      onLine,
+      onStdoutLine: onLine,
+      installHint: 'apt-get install mmdebstrap',
+    });
+    if (result.code !== 0) {
+      throw new ImageBuildError(
+        `mmdebstrap could not make the toolbox's Debian root file system (exit ${result.code ?? 'signal'}); it needs Debian's mirror (deb.debian.org) reachable. ` +
+          `Or bring a toolbox image along and load it with "kubedojo images import FILE.tar".\n${result.stderrTail.join('\n')}`,
+      );
+    }
+    const epoch = mirrorEpoch(await fs.readFile(datesFile, 'utf8'));
+    await fs.rm(datesFile);
+    task.update('adding kubectl, the learner and the shell set-up');
+    const at = (rel: string) => path.join(rootfs, rel);
+    // The runtime gives every container its own /dev, hostname and resolver: the host's have no place in the image.
+    for (const name of await fs.readdir(at('dev'))) await removeTree(at(`dev/${name}`));
+    for (const file of ['etc/resolv.conf', 'etc/hostname']) await fs.rm(at(file), { force: true });
+    await fs.copyFile(ctx.kubectl, at('usr/local/bin/kubectl'));
+    await fs.chmod(at('usr/local/bin/kubectl'), 0o755);
+    const completion = await runToolOk(ctx.kubectl, ['completion', 'bash'], 'generating kubectl completion', { env: ctx.env });
+    await fs.writeFile(at('usr/share/bash-completion/completions/kubectl'), completion, { mode: 0o644 });
+    await fs.appendFile(at('etc/bash.bashrc'), bashrcBlock);
+    await addLearner(rootfs);
+    const mirrorDate = new Date(epoch * 1000).toISOString().slice(0, 10);
+    const source = `${plan.source}; Debian mirror of ${mirrorDate}`;
+    return {
+      rootfs,
+      config: {
+        user: `${LEARNER.uid}:${LEARNER.gid}`,
+        workingDir: LEARNER.home,
+        env: [`HOME=${LEARNER.home}`, `PATH=${PATH}`, 'LANG=C.UTF-8', 'EDITOR=nano', 'KUBE_EDITOR=nano'],
+        cmd: ['sleep', 'infinity'],
+        labels: {
+          'org.opencontainers.image.title': 'kubedojo toolbox',
+          'org.opencontainers.image.version': plan.tag,
+          'org.opencontainers.image.description': source,
+          'org.opencontainers.image.vendor': 'kubedojo (built locally)',
+        },
+      },
+      // Files newer than the mirror were written during the build: they get the mirror's date.
+      mtime: { epoch, clamp: true },
+      ownership: 'keep',
+      source,
+    };
+  },
+};
