@@ -5,6 +5,7 @@ import { ClusterStartError } from './cluster/local.ts';
 import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
 import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts';
 import { grade } from './cli/grade.ts';
+import { imagesImport, imagesList } from './cli/images.ts';
 import { adminCreate } from './cli/admin.ts';
 import { lessonsCheck, lessonsRender } from './cli/lessons.ts';
 import { sandboxCreate, sandboxDelete, sandboxList, sandboxReset, sandboxShell } from './cli/sandbox.ts';
@@ -58,6 +59,16 @@ export function buildProgram(): Command {
     .option('--verify', 'check cached binaries against their recorded checksums')
     .option('--json', 'print the result as JSON')
     .action(action(clusterBuild));
+
+  const images = program.command('images').description('images the real node runs without a registry: built here, imported, or in the runtime');
+  images.command('list').description('list the images available offline: name, size, where from, and whether the runtime has them').option('--json', 'print JSON').action(action(imagesList));
+  images
+    .command('import')
+    .description('load an OCI or docker-save archive you brought along (kept, and loaded again at "cluster up" if the runtime loses it)')
+    .argument('<file>', 'the image archive (.tar)')
+    .action(async function (this: Command, file: string) {
+      process.exitCode = await imagesImport(contextFor(this, { logLevel: 'warn' }), file);
+    });
 
   program
     .command('grade')
