@@ -60,8 +60,10 @@ const normalize = (name: string) => name.replace(/^\.\//, '').replace(/\/+$/, ''
 
 async function readEntries(file: string): Promise<Map<string, Entry>> {
   const entries = new Map<string, Entry>();
+  let headers = 0;
   const reader = extract();
   reader.on('entry', (header, stream, next) => {
+    headers += 1;
     const name = normalize(header.name);
     const isBlob = /^blobs\/sha256\/[0-9a-f]{64}$/.test(name);
     const entry: Entry = { size: 0 };
@@ -86,8 +88,9 @@ async function readEntries(file: string): Promise<Map<string, Entry>> {
     await pipeline(createReadStream(file), reader);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    if (entries.size === 0) throw new InvalidArchive(`${file} is not a tar archive (${detail})`, { file });
-    throw new InvalidArchive(`${file} is truncated or corrupt after ${entries.size} entries (${detail})`, { file });
+    // A valid first header means a tar that breaks off later.
+    if (headers === 0) throw new InvalidArchive(`${file} is not a tar archive (${detail})`, { file });
+    throw new InvalidArchive(`${file} is truncated or corrupt in entry ${headers} (${detail})`, { file });
   }
   return entries;
 }
