@@ -89,7 +89,10 @@ async function readEntries(file: string): Promise<Map<string, Entry>> {
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     // A valid first header means a tar that breaks off later.
-    if (headers === 0) throw new InvalidArchive(`${file} is not a tar archive (${detail})`, { file });
+    if (headers === 0) {
+      const why = /invalid tar header/i.test(detail) ? 'it does not start with a tar header' : detail;
+      throw new InvalidArchive(`${file} is not a tar archive (${why})`, { file });
+    }
     throw new InvalidArchive(`${file} is truncated or corrupt in entry ${headers} (${detail})`, { file });
   }
   return entries;

@@ -144,6 +144,8 @@ export const toolbox: Recipe = {
     };
   },
   async build(ctx, plan, workDir, task) {
+    // mmdebstrap's root mode mounts /proc in the chroot, and the learner's home must belong to uid 1000.
+    if (process.getuid?.() !== 0) throw new ImageBuildError('building the toolbox image needs root (mmdebstrap --mode=root), as the real node does');
     const rootfs = path.join(workDir, 'rootfs');
     const datesFile = path.join(workDir, 'release-dates');
     if (/['\s]/.test(datesFile)) throw new ImageBuildError(`the cache directory ${workDir} must not contain quotes or spaces (mmdebstrap hooks run in sh)`);
