@@ -27,6 +27,7 @@ const clusterOptions = (cmd: Command) =>
   cmd
     .option('--api-port <port>', 'port for the API server on 127.0.0.1 (default: a free port, kept across restarts)')
     .option('--go <path>', 'the Go toolchain that builds the control plane', undefined)
+    .option('--real-node <mode>', 'a real node that runs containers beside the simulated ones: auto (as root), on or off (env KUBEDOJO_REAL_NODE)')
     .addOption(new Option('--etcd-unsafe-no-fsync', 'skip fsync in etcd (tests only: data may be lost on power failure)').hideHelp());
 
 export function buildProgram(): Command {
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
     .command('build')
     .description('build the control plane from the Go module proxy into the cache (skipped when cached)')
     .option('--go <path>', 'the Go toolchain to use')
+    .option('--real-node <mode>', "also build the real node's components: auto (as root), on or off")
     .option('--force', 'rebuild even when the cache is valid')
     .option('--verify', 'check cached binaries against their recorded checksums')
     .option('--json', 'print the result as JSON')
@@ -159,6 +161,7 @@ export function buildProgram(): Command {
     .option('--no-cluster-up', 'do not start the embedded cluster; fail readiness until it runs')
     .option('--api-port <port>', 'API server port of the embedded cluster')
     .option('--go <path>', 'the Go toolchain that builds the control plane')
+    .option('--real-node <mode>', 'a real node that runs containers beside the simulated ones: auto (as root), on or off')
     .option('--sandbox-ttl <minutes>', 'how long a sandbox lives before it is reaped (default 120)')
     .option('--sandbox-idle <minutes>', 'reap a sandbox idle this long (default 60)')
     .option('--sandboxes-per-learner <n>', 'sandboxes one learner may hold (default 3)')

@@ -62,6 +62,12 @@ export const fields = {
   context: field('--context', ['KUBEDOJO_CONTEXT'], nonEmpty.optional(), () => undefined),
   clusterUp: field('--cluster-up', ['KUBEDOJO_CLUSTER_UP'], bool, () => true),
   apiPort: field('--api-port', ['KUBEDOJO_API_PORT'], port, () => 0),
+  realNode: field(
+    '--real-node',
+    ['KUBEDOJO_REAL_NODE'],
+    z.enum(['auto', 'on', 'off'], { error: 'must be auto, on or off' }),
+    () => 'auto',
+  ),
   etcdUnsafeNoFsync: field('--etcd-unsafe-no-fsync', ['KUBEDOJO_ETCD_UNSAFE_NO_FSYNC'], bool, () => false),
   sandboxTtl: field('--sandbox-ttl', ['KUBEDOJO_SANDBOX_TTL'], z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(10, 'must be at least 10 minutes').max(1440, 'must be at most 1440 minutes (a day)'), () => 120),
   sandboxIdle: field('--sandbox-idle', ['KUBEDOJO_SANDBOX_IDLE'], z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(5, 'must be at least 5 minutes').max(1440, 'must be at most 1440 minutes'), () => 60),
@@ -122,6 +128,13 @@ export interface Config {
     /** 0 picks a free port. */
     apiPort: number;
     etcdUnsafeNoFsync: boolean;
+    /**
+     * A real node (kubelet, containerd) beside the simulated ones: "auto" when running as root,
+     * "on" insists (and fails with the reason), "off" keeps the simulated nodes only.
+     */
+    realNode: 'auto' | 'on' | 'off';
+    /** The process runs as root, which a real node needs. */
+    root: boolean;
   };
   sandboxes: {
     ttlMinutes: number;
@@ -247,6 +260,8 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
         autoStart: v.clusterUp,
         apiPort: v.apiPort,
         etcdUnsafeNoFsync: v.etcdUnsafeNoFsync,
+        realNode: v.realNode,
+        root: process.getuid?.() === 0,
       },
       sandboxes: {
         ttlMinutes: v.sandboxTtl,

@@ -2,6 +2,8 @@
 # Installs the Debian packages kubedojo needs, once:
 #   terminal: bubblewrap, socat, python3-seccomp (the jailed shell), vim, nano and
 #             python3-kubernetes (tools learners use in it)
+#   real node (as root only: a real node needs root): containerd, runc, the CNI plugins,
+#             iptables, conntrack (kube-proxy), busybox-static, mmdebstrap, gcc (offline images)
 #   tests:    the above and chromium (browser tests)
 # As root it installs them with apt-get; otherwise it names the command to run.
 # usage: system-deps.sh start|test   (start: a missing package is a warning, not an error)
@@ -20,6 +22,17 @@ need nano command -v nano
 need python3-seccomp /usr/bin/python3 -c 'import seccomp'
 need python3-kubernetes /usr/bin/python3 -c 'import kubernetes'
 [ "$mode" = test ] && need chromium test -x /usr/bin/chromium
+if [ "$(id -u)" -eq 0 ] && [ "${KUBEDOJO_REAL_NODE:-auto}" != off ]; then
+  need containerd command -v containerd
+  need runc test -x /usr/sbin/runc
+  need containernetworking-plugins test -x /usr/lib/cni/bridge
+  need iptables test -x /usr/sbin/iptables
+  need conntrack test -x /usr/sbin/conntrack
+  need busybox-static test -x /bin/busybox
+  need mmdebstrap command -v mmdebstrap
+  need gcc command -v gcc
+  need libc6-dev test -f /usr/lib/x86_64-linux-gnu/libc.a -o -f /usr/lib/aarch64-linux-gnu/libc.a
+fi
 
 [ -z "$missing" ] && exit 0
 

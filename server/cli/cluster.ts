@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { ensureControlPlane } from '../cluster/build.ts';
 import { localClusterFromConfig, type ClusterStatus, type LocalCluster } from '../cluster/local.ts';
 import { formatDuration } from '../progress.ts';
+import { wantsRealNode } from '../cluster/node/support.ts';
 import { EXIT, type CliContext } from './context.ts';
 
 export function localCluster(ctx: CliContext): LocalCluster {
@@ -22,6 +23,11 @@ export async function clusterUp(ctx: CliContext, options: { json?: boolean }): P
   for (const note of report.notes) ctx.out.write(`note: ${note}\n`);
   const verb = report.alreadyRunning ? 'is already running' : `is ready (${formatDuration(report.durationMs)})`;
   ctx.out.write(`The local Kubernetes cluster ${verb}.\n  API server  ${report.server}\n  kubeconfig  ${report.kubeconfig}\n`);
+  ctx.out.write(
+    report.realNode
+      ? `  real node   ${report.realNode.node} (${report.realNode.address}, registries ${report.realNode.registry}): Pods run there; the other nodes are simulated\n`
+      : '  nodes       simulated only (no containers run)\n',
+  );
   ctx.out.write(`Use it with: export KUBECONFIG=${report.kubeconfig}\n`);
   return EXIT.ok;
 }
@@ -33,6 +39,7 @@ export async function clusterDown(ctx: CliContext, options: { json?: boolean }):
     return EXIT.ok;
   }
   const stopped = report.stopped.filter((s) => s.result !== 'not-running');
+  for (const left of report.leftovers) ctx.out.write(`warning: left behind: ${left}\n`);
   ctx.out.write(
     stopped.length === 0
       ? 'The local cluster was not running.\n'
@@ -46,11 +53,12 @@ export function renderStatus(status: ClusterStatus): string {
   const version = status.kubernetesVersion ? `Kubernetes ${status.kubernetesVersion}` : 'Kubernetes';
   lines.push(`${version} local cluster: ${status.state}`);
   if (status.server) lines.push(`  API server  ${status.server}`);
-  lines.push(`  kubeconfig  ${status.kubeconfig}`, '');
+  lines.push(`  kubeconfig  ${status.kubeconfig}`);
+  lines.push(status.realNode ? `  real node   ${status.realNode.name} at ${status.realNode.address}` : '  nodes       simulated only', '');
   lines.push(
     table([
-      ['COMPONENT', 'STATE', 'PID', 'PORT', 'DETAIL'],
-      ...status.components.map((c) => [c.id, c.state, c.pid?.toString() ?? '-', c.port?.toString() ?? '-', c.detail ?? '']),
+      ['COMPONENT', 'STATE', 'PID', 'LISTENS', 'DETAIL'],
+      ...status.components.map((c) => [c.id, c.state, c.pid?.toString() ?? '-', c.where ?? (c.port ? `127.0.0.1:${c.port}` : '-'), c.detail ?? '']),
     ]),
   );
   for (const c of status.components) {
@@ -90,6 +98,7 @@ export async function clusterBuild(ctx: CliContext, options: { force?: boolean; 
     logger: ctx.logger,
     force: options.force ?? false,
     deep: options.verify ?? false,
+    withNode: wantsRealNode(ctx.config),
   });
   if (options.json) {
     ctx.out.write(`${JSON.stringify({ ...result, durationMs: Date.now() - started }, null, 2)}\n`);

@@ -8,14 +8,19 @@ import { SERVICE_CIDR, type Pki } from './pki.ts';
  * Every listener is bound to 127.0.0.1; every connection between components is mutual TLS.
  */
 
-export const componentIds = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'metrics-server'] as const;
+export const controlPlaneIds = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'metrics-server'] as const;
+/** The real node's processes (server/cluster/node/components.ts), in start order. */
+export const nodeComponentIds = ['api-bridge', 'api-bridge-node', 'containerd', 'kube-network-policies', 'kubelet', 'kube-proxy', 'coredns'] as const;
+export const componentIds = [...controlPlaneIds, ...nodeComponentIds] as const;
 export type ComponentId = (typeof componentIds)[number];
+export type ControlPlaneId = (typeof controlPlaneIds)[number];
 
 export const portNames = ['etcd', 'etcdPeer', 'etcdMetrics', 'apiserver', 'controllerManager', 'scheduler', 'kwok', 'metricsServer'] as const;
 export type PortName = (typeof portNames)[number];
 export type Ports = Record<PortName, number>;
 
 export interface HealthCheck {
+  /** http(s): a GET answering 200; unix:/tcp: a connection that opens. */
   url: string;
   /** Client certificate to present (the apiserver refuses anonymous requests). */
   clientCert?: { cert: string; key: string };
@@ -28,9 +33,18 @@ export interface ComponentDefinition {
   args: string[];
   /** The port shown by `status`. */
   port: number;
+  /** Where it listens, when that is not 127.0.0.1:port (the real node's components). */
+  where?: string;
   health: HealthCheck;
-  /** Components that must be healthy before this one starts. */
-  after: ComponentId[];
+  startTimeoutMs: number;
+  /** How long SIGTERM may take before SIGKILL (default 10 s). */
+  stopGraceMs?: number;
+  /** Stop its whole process group (a proxy's per-connection children). */
+  group?: boolean;
+  /** Its environment, when it needs more than the fixed minimal one. */
+  env?: Record<string, string>;
+  /** false: certificates renewing does not restart it (it reads none). */
+  readsPki?: boolean;
   /** Files read at start: a change to one restarts the component, as a change of flags does. */
   configFiles?: readonly string[];
 }
@@ -43,6 +57,8 @@ export interface ComponentContext {
   etcdUnsafeNoFsync: boolean;
   /** kwok's --config files: Stages and the Metric that serves kubelet-style resource metrics. */
   kwokConfigFiles: readonly string[];
+  /** The real node's address, when there is one: the API server is advertised there for Pods. */
+  nodeIp: string | undefined;
 }
 
 /** How often metrics-server scrapes kwok: the lowest its validation accepts (10s). */
@@ -50,6 +66,37 @@ export const METRIC_RESOLUTION = '10s';
 
 export function kubeconfigFor(dirs: ClusterDirs, name: 'controller-manager' | 'scheduler' | 'kwok' | 'metrics-server' | 'super-admin'): string {
   return path.join(dirs.config, `${name}.kubeconfig`);
+}
+
+export function schedulerConfigFile(dirs: ClusterDirs): string {
+  return path.join(dirs.config, 'scheduler.yaml');
+}
+
+/**
+ * The scheduler's configuration: upstream's profile plus kubedojo's plugin (see
+ * sandboxes/controlplane/kubernetes/realnode), which sends Pods to the real node when it can run
+ * them. Its score weighs more than the standard plugins together; Pods that state preferences
+ * of their own get no score from it at all.
+ */
+export function schedulerConfig(dirs: ClusterDirs): string {
+  return [
+    'apiVersion: kubescheduler.config.k8s.io/v1',
+    'kind: KubeSchedulerConfiguration',
+    'clientConnection:',
+    `  kubeconfig: ${JSON.stringify(kubeconfigFor(dirs, 'scheduler'))}`,
+    '  qps: 200',
+    '  burst: 400',
+    'leaderElection:',
+    '  leaderElect: false',
+    'profiles:',
+    '  - schedulerName: default-scheduler',
+    '    plugins:',
+    '      multiPoint:',
+    '        enabled:',
+    '          - name: KubedojoRealNode',
+    '            weight: 10',
+    '',
+  ].join('\n');
 }
 
 export function componentDefinitions(ctx: ComponentContext): ComponentDefinition[] {
@@ -62,7 +109,7 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
     id: 'etcd',
     binary: ctx.binaries.etcd,
     port: ports.etcd,
-    after: [],
+    startTimeoutMs: 30_000,
     args: [
       '--name=kubedojo',
       `--data-dir=${dirs.etcdData}`,
@@ -89,14 +136,16 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
     id: 'kube-apiserver',
     binary: ctx.binaries.kubeApiserver,
     port: ports.apiserver,
-    after: ['etcd'],
+    startTimeoutMs: 120_000,
     args: [
       `--etcd-servers=https://${local(ports.etcd)}`,
       `--etcd-cafile=${f('etcd-ca.crt')}`,
       `--etcd-certfile=${f('apiserver-etcd-client.crt')}`,
       `--etcd-keyfile=${f('apiserver-etcd-client.key')}`,
       '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      // Pods reach the API at the kubernetes Service: its endpoint is the real node's side of
+      // the API bridge. Without a real node nothing runs in Pods and loopback is kept.
+      `--advertise-address=${ctx.nodeIp ?? '127.0.0.1'}`,
       `--secure-port=${ports.apiserver}`,
       `--tls-cert-file=${f('apiserver.crt')}`,
       `--tls-private-key-file=${f('apiserver.key')}`,
@@ -116,6 +165,8 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
       `--kubelet-client-certificate=${f('apiserver-kubelet-client.crt')}`,
       `--kubelet-client-key=${f('apiserver-kubelet-client.key')}`,
       `--kubelet-certificate-authority=${f('ca.crt')}`,
+      // kwok's nodes answer at 127.0.0.1, the real node at its own address: never by name.
+      '--kubelet-preferred-address-types=InternalIP',
       // The aggregation layer, for metrics-server's metrics.k8s.io.
       `--requestheader-client-ca-file=${f('front-proxy-ca.crt')}`,
       '--requestheader-allowed-names=front-proxy-client',
@@ -139,7 +190,7 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
     id: 'kube-controller-manager',
     binary: ctx.binaries.kubeControllerManager,
     port: ports.controllerManager,
-    after: ['kube-apiserver'],
+    startTimeoutMs: 60_000,
     args: [
       `--kubeconfig=${kubeconfigFor(dirs, 'controller-manager')}`,
       `--authentication-kubeconfig=${kubeconfigFor(dirs, 'controller-manager')}`,
@@ -174,9 +225,11 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
     id: 'kube-scheduler',
     binary: ctx.binaries.kubeScheduler,
     port: ports.scheduler,
-    after: ['kube-apiserver'],
+    startTimeoutMs: 60_000,
     args: [
-      `--kubeconfig=${kubeconfigFor(dirs, 'scheduler')}`,
+      // Client connection, rates and leader election are in the config file (with --config,
+      // their flags would be ignored).
+      `--config=${schedulerConfigFile(dirs)}`,
       `--authentication-kubeconfig=${kubeconfigFor(dirs, 'scheduler')}`,
       `--authorization-kubeconfig=${kubeconfigFor(dirs, 'scheduler')}`,
       '--bind-address=127.0.0.1',
@@ -184,26 +237,25 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
       `--tls-cert-file=${f('scheduler-serving.crt')}`,
       `--tls-private-key-file=${f('scheduler-serving.key')}`,
       `--client-ca-file=${f('ca.crt')}`,
-      '--leader-elect=false',
-      '--kube-api-qps=200',
-      '--kube-api-burst=400',
       '--profiling=false',
     ],
     health: { url: `https://${local(ports.scheduler)}/healthz`, ca: f('ca.crt') },
+    configFiles: [schedulerConfigFile(dirs)],
   };
 
   const kwok: ComponentDefinition = {
     id: 'kwok',
     binary: ctx.binaries.kwok,
     port: ports.kwok,
-    after: ['kube-apiserver'],
+    startTimeoutMs: 60_000,
     args: [
       `--kubeconfig=${kubeconfigFor(dirs, 'kwok')}`,
       ...ctx.kwokConfigFiles.map((file) => `--config=${file}`),
       // Pod usage comes from ClusterResourceUsage objects the platform changes at run time
       // (server/cluster/usage.ts); Stages and the Metric are fixed and come from --config.
       '--enable-crds=ClusterResourceUsage',
-      '--manage-all-nodes=true',
+      // Only the simulated nodes: the real node's kubelet is its own.
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       '--cidr=10.244.0.0/16',
       // Every node's kubelet is this kwok: its address and port are where metrics-server
       // scrapes (a node's InternalIP, the kubelet port in its status).
@@ -225,7 +277,7 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
     id: 'metrics-server',
     binary: ctx.binaries.metricsServer,
     port: ports.metricsServer,
-    after: ['kube-apiserver'],
+    startTimeoutMs: 60_000,
     args: [
       `--kubeconfig=${kubeconfigFor(dirs, 'metrics-server')}`,
       `--authentication-kubeconfig=${kubeconfigFor(dirs, 'metrics-server')}`,
@@ -235,10 +287,11 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
       `--tls-cert-file=${f('metrics-server-serving.crt')}`,
       `--tls-private-key-file=${f('metrics-server-serving.key')}`,
       `--client-ca-file=${f('ca.crt')}`,
-      // The kubelets are kwok, at each node's InternalIP (127.0.0.1) on kwok's port; kwok's
-      // serving certificate is checked against the cluster CA, no --kubelet-insecure-tls.
+      // Each node's kubelet at its InternalIP and the port in its status: kwok (127.0.0.1 and
+      // kwok's port) for the simulated ones, the real kubelet for the real node. Both serving
+      // certificates are checked against the cluster CA, no --kubelet-insecure-tls.
       '--kubelet-preferred-address-types=InternalIP',
-      `--kubelet-port=${ports.kwok}`,
+      '--kubelet-use-node-status-port',
       `--kubelet-certificate-authority=${f('ca.crt')}`,
       // metrics-server's validation: resolution >= 10s, and above the request timeout / 0.9.
       `--metric-resolution=${METRIC_RESOLUTION}`,

@@ -31,6 +31,12 @@ export const identities = {
   apiserverEtcdClient: { cn: 'kube-apiserver-etcd-client', o: [] },
   apiserverKubeletClient: { cn: 'kube-apiserver-kubelet-client', o: ['kubedojo:cluster-admins'] },
   frontProxyClient: { cn: 'front-proxy-client', o: [] },
+  // The real node's clients: the kubelet as Node authorization expects it, kube-proxy as the
+  // default RBAC binds it (system:node-proxier), and two of kubedojo's own with narrow roles.
+  kubelet: { cn: 'system:node:real-node', o: ['system:nodes'] },
+  kubeProxy: { cn: 'system:kube-proxy', o: [] },
+  coredns: { cn: 'kubedojo:coredns', o: [] },
+  networkPolicies: { cn: 'kubedojo:kube-network-policies', o: [] },
 } as const;
 
 export const SERVICE_CIDR = '10.96.0.0/16';
@@ -46,7 +52,7 @@ const apiserverNames = {
 
 type Usage = 'server' | 'client';
 
-interface LeafSpec {
+export interface LeafSpec {
   name: string;
   ca: CaName;
   cn: string;
@@ -80,6 +86,17 @@ const leaves: readonly LeafSpec[] = [
   { name: 'metrics-server', ca: 'ca', ...identities.metricsServer, usage: 'client' },
   { name: 'metrics-server-serving', ca: 'ca', cn: 'metrics-server', usage: 'server', names: metricsServerNames },
 ];
+
+/** The real node's certificates; the kubelet's serving one carries the node's address. */
+export function nodeLeaves(nodeName: string, nodeIp: string): LeafSpec[] {
+  return [
+    { name: 'kubelet', ca: 'ca', ...identities.kubelet, usage: 'client' },
+    { name: 'kubelet-serving', ca: 'ca', cn: `system:node:${nodeName}`, usage: 'server', names: { dns: [nodeName], ip: [nodeIp] } },
+    { name: 'kube-proxy', ca: 'ca', ...identities.kubeProxy, usage: 'client' },
+    { name: 'coredns', ca: 'ca', ...identities.coredns, usage: 'client' },
+    { name: 'kube-network-policies', ca: 'ca', ...identities.networkPolicies, usage: 'client' },
+  ];
+}
 
 export type PkiFile = `${string}.${'crt' | 'key'}` | 'sa.pub';
 
@@ -204,7 +221,7 @@ async function needsRenewal(certFile: string, issuerFile: string | undefined, na
 }
 
 /** Creates whatever is missing or about to expire; returns how to find each file. */
-export async function ensurePki(dir: string, replaceUnreadable = true): Promise<{ pki: Pki; created: string[]; replaced?: boolean }> {
+export async function ensurePki(dir: string, replaceUnreadable = true, extra: readonly LeafSpec[] = []): Promise<{ pki: Pki; created: string[]; replaced?: boolean }> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   await fs.chmod(dir, 0o700);
   const file = (name: string) => path.join(dir, name);
@@ -228,13 +245,13 @@ export async function ensurePki(dir: string, replaceUnreadable = true): Promise<
       // A CA this version cannot sign with (damaged, or made by an earlier kubedojo with other
       // key types): set the whole PKI aside and make a new one; etcd's data is unaffected.
       await fs.rename(dir, `${dir}.replaced-${Date.now()}`);
-      const fresh = await ensurePki(dir, false);
+      const fresh = await ensurePki(dir, false, extra);
       return { pki: fresh.pki, created: fresh.created, replaced: true };
     }
   }
 
   const stale: LeafSpec[] = [];
-  for (const leaf of leaves) {
+  for (const leaf of [...leaves, ...extra]) {
     if ((await needsRenewal(file(`${leaf.name}.crt`), file(`${leaf.ca}.crt`), leaf.names)) || !(await exists(file(`${leaf.name}.key`)))) stale.push(leaf);
   }
   // Key generation is the slow part: generate in parallel on libuv's thread pool.

@@ -74,11 +74,26 @@ export async function spawnDetached(options: {
   }
 }
 
-/** SIGTERM, then SIGKILL after the grace period. Only ever signals the process we started. */
-export async function terminate(record: ProcessRecord, graceMs = 10_000): Promise<'stopped' | 'killed' | 'not-running'> {
+/**
+ * SIGTERM, then SIGKILL after the grace period. Only ever signals the process we started, or
+ * with `group`, its process group (it leads one: it was started detached), so the children a
+ * proxy forked for each connection go with it.
+ */
+export async function terminate(record: ProcessRecord, graceMs = 10_000, group = false): Promise<'stopped' | 'killed' | 'not-running'> {
   if (!(await isAlive(record))) return 'not-running';
+  const signal = (name: NodeJS.Signals) => {
+    if (group) {
+      try {
+        process.kill(-record.pid, name);
+        return;
+      } catch {
+        // no group (any more): signal the process itself
+      }
+    }
+    process.kill(record.pid, name);
+  };
   try {
-    process.kill(record.pid, 'SIGTERM');
+    signal('SIGTERM');
   } catch {
     return 'not-running';
   }
@@ -89,7 +104,7 @@ export async function terminate(record: ProcessRecord, graceMs = 10_000): Promis
   }
   if (await isAlive(record)) {
     try {
-      process.kill(record.pid, 'SIGKILL');
+      signal('SIGKILL');
     } catch {
       return 'stopped';
     }

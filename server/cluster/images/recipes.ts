@@ -137,8 +137,16 @@ const pause: Recipe = {
 
 // --- busybox ---------------------------------------------------------------------------------
 
-/** An image tag allows [A-Za-z0-9_.-]: Debian's epoch goes, "+" and "~" become "-". */
-export const debianVersionTag = (version: string) => version.replace(/^\d+:/, '').replace(/[^\w.-]/g, '-');
+/**
+ * The upstream version as the tag (1:1.35.0-4+deb12u1+b1 → 1.35.0), short enough for a lesson to
+ * print: Debian's epoch and revision go, characters a tag may not hold become "-". A new Debian
+ * revision keeps the name and changes the digest, which `cluster up` loads anew.
+ */
+export const debianVersionTag = (version: string) =>
+  version
+    .replace(/^\d+:/, '')
+    .replace(/-[^-]*$/, '')
+    .replace(/[^\w.-]/g, '-');
 
 export async function busyboxPackage(env: Readonly<Record<string, string>>): Promise<{ version: string; binary: string }> {
   const hint = { env, installHint: "it comes with Debian's dpkg" };
