@@ -11,7 +11,7 @@ import { ImageBuildError, removeTree, runTool, runToolOk, sha256File } from './t
  * an editor, python3-kubernetes, and a `learner` user (uid 1000).
  */
 
-const RECIPE_VERSION = '1';
+const RECIPE_VERSION = '2'; // 2: procps, netcat, dnsutils, iproute2 and a vim link
 const SUITE = 'bookworm';
 /** Debian's own mirrors, never the host's other apt sources (third-party repositories). */
 const MIRRORS = [
@@ -19,7 +19,8 @@ const MIRRORS = [
   `deb http://deb.debian.org/debian ${SUITE}-updates main`,
   `deb http://deb.debian.org/debian-security ${SUITE}-security main`,
 ];
-export const TOOLBOX_PACKAGES = ['bash', 'bash-completion', 'ca-certificates', 'less', 'nano', 'vim-tiny', 'python3-kubernetes', 'jq', 'curl'] as const;
+/** What the lessons use in a shell: editors, kubectl's friends, and the tools of the networking lessons (ps, nc, dig, ip). */
+export const TOOLBOX_PACKAGES = ['bash', 'bash-completion', 'ca-certificates', 'less', 'nano', 'vim-tiny', 'python3-kubernetes', 'jq', 'curl', 'procps', 'netcat-openbsd', 'dnsutils', 'iproute2'] as const;
 /** No manuals, docs (copyright notices stay) or translations: a terminal image, not a workstation. */
 const DPKG_OPTIONS = ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/info/*'];
 /** merged /usr by symlinks, as debootstrap does, instead of the usrmerge package (which pulls in 50 MB of perl). */
@@ -180,6 +181,8 @@ export const toolbox: Recipe = {
     for (const file of ['etc/resolv.conf', 'etc/hostname']) await fs.rm(at(file), { force: true });
     await fs.copyFile(ctx.kubectl, at('usr/local/bin/kubectl'));
     await fs.chmod(at('usr/local/bin/kubectl'), 0o755);
+    // Learners type vim; vim-tiny answers to vi only.
+    await fs.symlink('/usr/bin/vim.tiny', at('usr/local/bin/vim'));
     const completion = await runToolOk(ctx.kubectl, ['completion', 'bash'], 'generating kubectl completion', { env: ctx.env });
     await fs.writeFile(at('usr/share/bash-completion/completions/kubectl'), completion, { mode: 0o644 });
     await fs.appendFile(at('etc/bash.bashrc'), bashrcBlock);

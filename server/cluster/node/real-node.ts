@@ -141,7 +141,12 @@ export class RealNode {
     const hostResolv = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
     const upstreams = registry === 'online' ? usableNameservers(hostResolv) : [];
     const resolvConf = path.join(dirs.root, 'config', 'resolv.conf');
-    const write = (file: string, text: string) => fs.writeFile(file, text, { mode: 0o600 });
+    // Unchanged files are left alone: kube-proxy exits when its configuration file is written.
+    const write = async (file: string, text: string) => {
+      if ((await fs.readFile(file, 'utf8').catch(() => undefined)) === text) return;
+      await fs.writeFile(`${file}.tmp`, text, { mode: 0o600 });
+      await fs.rename(`${file}.tmp`, file);
+    };
     await Promise.all([
       kubeconfig(files.kubeletKubeconfig, NODE_NAME, 'kubelet'),
       kubeconfig(files.kubeProxyKubeconfig, 'kube-proxy', 'kube-proxy'),

@@ -153,6 +153,8 @@ export function kubeProxyConfig(layout: NodeLayout, kubeconfig: string): string 
     mode: 'iptables',
     clusterCIDR: layout.podCidr,
     detectLocalMode: 'ClusterCIDR',
+    // NodePorts on the node's own address only (it has no other that matters).
+    nodePortAddresses: ['primary'],
     healthzBindAddress: `${layout.nodeIp}:${NODE_PORTS.kubeProxyHealthz}`,
     metricsBindAddress: `127.0.0.1:${NODE_PORTS.kubeProxyMetrics}`,
     iptables: { localhostNodePorts: false, masqueradeAll: false, syncPeriod: '30s', minSyncPeriod: '0s' },
