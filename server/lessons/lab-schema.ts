@@ -5,7 +5,8 @@ import { CHECK_KINDS, checkSchemas, type CheckDefinition } from '../grading/sche
 /**
  * The platform's lab file, `<lesson base name>.lab.yaml` beside the lesson:
  *
- *   sandbox:   { size: small | medium | large }            (default small)
+ *   sandbox:   { size: small | medium | large,              (default small)
+ *                nodes: auto | simulated }                   (default auto: the real node when it can)
  *   setup:     Kubernetes objects, or { file: setup/x.yaml }, applied into the sandbox first
  *   files:     [{ path, content | from }]                   placed in the learner's home
  *   values:    anything                                     documentation only
@@ -18,6 +19,12 @@ import { CHECK_KINDS, checkSchemas, type CheckDefinition } from '../grading/sche
  */
 
 export const SANDBOX_SIZES = ['small', 'medium', 'large'] as const;
+/**
+ * Where the sandbox's Pods run when the cluster has a real node: "auto" on the real node when it
+ * can run them (else on simulated nodes), "simulated" always on the simulated nodes (labs about
+ * scheduling many Pods over zones and GPUs, or simulated load for autoscalers).
+ */
+export const SANDBOX_NODES = ['auto', 'simulated'] as const;
 
 export { CHECK_KINDS, type CheckKind } from '../grading/schema.ts';
 
@@ -133,7 +140,12 @@ const exercise = z
 export const labSchema = z
   .strictObject(
     {
-      sandbox: z.strictObject({ size: z.enum(SANDBOX_SIZES, { error: `must be one of ${SANDBOX_SIZES.join(', ')}` }).default('small') }).default({ size: 'small' }),
+      sandbox: z
+        .strictObject({
+          size: z.enum(SANDBOX_SIZES, { error: `must be one of ${SANDBOX_SIZES.join(', ')}` }).default('small'),
+          nodes: z.enum(SANDBOX_NODES, { error: `must be one of ${SANDBOX_NODES.join(', ')}` }).default('auto'),
+        })
+        .default({ size: 'small', nodes: 'auto' }),
       setup: z.array(setupItem, { error: 'must be a list' }).default([]),
       files: z.array(fileItem, { error: 'must be a list' }).default([]),
       values: z.record(z.string(), z.unknown(), { error: 'must be a mapping' }).optional(),

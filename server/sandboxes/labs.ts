@@ -23,7 +23,7 @@ export function labsFromLibrary(library: Library): (lesson: string) => Promise<L
         const files = await Promise.all(
           lesson.lab.files.map(async (file) => ({ path: file.path, content: file.content ?? (await fs.readFile(path.join(dir, file.from ?? ''), 'utf8')) })),
         );
-        return { size: lesson.lab.sandbox.size, setup, files };
+        return { size: lesson.lab.sandbox.size, nodes: lesson.lab.sandbox.nodes, setup, files };
       })();
       cache.set(slug, entry);
     }

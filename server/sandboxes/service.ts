@@ -25,7 +25,7 @@ import { clusterEndpoint, requestToken, writeLearnerKubeconfig, type ClusterEndp
 import { KeyedLock } from './keyed-lock.ts';
 import { groupOf, learnerKey, lessonKey, poolNamespace, priorityClassPrefixOf, sandboxNamespace, GROUP_SUFFIX } from './names.ts';
 import { ensureClusterPolicies } from './policies.ts';
-import { renderSandbox, type SandboxSize } from './template.ts';
+import { renderSandbox, type SandboxNodes, type SandboxSize } from './template.ts';
 
 /**
  * Sandboxes: a namespace per (learner, lesson) with quota, limits, RBAC, isolation and a
@@ -50,6 +50,8 @@ const A = {
   expiresAt: 'kubedojo.dev/expires-at',
   lastActivity: 'kubedojo.dev/last-activity',
   ready: 'kubedojo.dev/ready',
+  /** Read by the scheduler's real-node plugin: "simulated" keeps the sandbox's Pods off the real node. */
+  nodes: 'kubedojo.dev/nodes',
 } as const;
 const POOL_LEARNER = 'pool';
 const NO_WORKSHOP = 'none';
@@ -70,6 +72,8 @@ export interface SandboxSettings {
 
 export interface LabSetup {
   size: SandboxSize;
+  /** Where its Pods run when the cluster has a real node (see SANDBOX_NODES). */
+  nodes: SandboxNodes;
   /** Objects applied into a new or reset sandbox, with ${namespace}, ${group}, ${priorityClassPrefix} unfilled. */
   setup: KubernetesObject[];
   /** Starter files for the learner's home (placeholders unfilled). */
@@ -283,6 +287,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
       const lab = await this.labs(request.lesson);
       const size = request.size ?? lab?.size ?? 'small';
       const meta = {
+        nodes: lab?.nodes ?? 'auto',
         learnerKey: key,
         learnerName: request.learnerName ?? request.learnerId,
         lesson: request.lesson,
@@ -314,7 +319,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
   /** Creates every object of a sandbox; on any failure removes what it made and says why. */
   private async build(
     kc: KubeConfig,
-    spec: { namespace: string; size: SandboxSize; learnerKey: string; learnerName: string; lesson: string; lessonKey: string; workshop: string; expiresAt: string; pool?: boolean },
+    spec: { namespace: string; size: SandboxSize; nodes: SandboxNodes; learnerKey: string; learnerName: string; lesson: string; lessonKey: string; workshop: string; expiresAt: string; pool?: boolean },
   ): Promise<Sandbox> {
     const createdAt = new Date().toISOString();
     const [namespaceObject, ...rest] = renderSandbox({
@@ -326,6 +331,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
       lessonKey: spec.lessonKey,
       workshop: spec.workshop,
       size: spec.size,
+      nodes: spec.nodes,
       createdAt,
       expiresAt: spec.expiresAt,
     });
@@ -378,7 +384,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
   private async claim(
     kc: KubeConfig,
     size: SandboxSize,
-    meta: { learnerKey: string; learnerName: string; lesson: string; lessonKey: string; workshop: string },
+    meta: { nodes: SandboxNodes; learnerKey: string; learnerName: string; lesson: string; lessonKey: string; workshop: string },
   ): Promise<{ sandbox: Sandbox; token: LearnerToken } | undefined> {
     const objects = rawClient(kc);
     for (;;) {
@@ -404,6 +410,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
                 [A.createdAt]: now,
                 [A.lastActivity]: now,
                 [A.expiresAt]: expiresAt,
+                [A.nodes]: meta.nodes,
               },
             },
           } as unknown as KubernetesObject),
@@ -452,6 +459,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
         const sandbox = await this.build(kc, {
           namespace,
           size,
+          nodes: 'auto',
           learnerKey: POOL_LEARNER,
           learnerName: '',
           lesson: '',
@@ -518,6 +526,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
       const sandbox = await this.build(kc, {
         namespace,
         size: old.size,
+        nodes: lab?.nodes ?? 'auto',
         learnerKey: old.learnerKey,
         learnerName: old.learnerName,
         lesson: old.lesson,

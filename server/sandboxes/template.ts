@@ -13,6 +13,8 @@ import { sandboxesDir } from '../cluster/paths.ts';
 
 export const SIZES = ['small', 'medium', 'large'] as const;
 export type SandboxSize = (typeof SIZES)[number];
+/** Where a sandbox's Pods run when the cluster has a real node (the lab's sandbox.nodes). */
+export type SandboxNodes = 'auto' | 'simulated';
 
 const sizeSchema = z.strictObject({
   quota: z.record(z.string(), z.string()),
@@ -34,6 +36,7 @@ export interface TemplateValues {
   lessonKey: string;
   workshop: string;
   size: SandboxSize;
+  nodes: SandboxNodes;
   createdAt: string;
   expiresAt: string;
 }

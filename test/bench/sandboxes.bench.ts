@@ -106,6 +106,7 @@ async function main(): Promise<void> {
         lessonKey: lessonKey('kubernetes-fundamentals'),
         workshop: 'none',
         size: 'small',
+        nodes: 'auto',
         createdAt: new Date().toISOString(),
         expiresAt: new Date(Date.now() + 7_200_000).toISOString(),
       });

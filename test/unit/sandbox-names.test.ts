@@ -62,6 +62,7 @@ describe('the sandbox template', () => {
     lessonKey: 'x',
     workshop: 'none',
     size: 'medium' as const,
+    nodes: 'simulated' as const,
     createdAt: '2026-01-01T00:00:00.000Z',
     expiresAt: '2026-01-01T02:00:00.000Z',
   };
@@ -80,6 +81,8 @@ describe('the sandbox template', () => {
   it('keeps a hostile learner name as data, never as YAML', () => {
     const [namespace, ...rest] = renderSandbox(values);
     expect(namespace?.metadata?.annotations?.['kubedojo.dev/learner-name']).toBe(values.learnerName);
+    // The scheduler's real-node plugin reads where the lab wants its Pods.
+    expect(namespace?.metadata?.annotations?.['kubedojo.dev/nodes']).toBe('simulated');
     expect(rest.filter((o) => o.kind === 'ClusterRoleBinding')).toHaveLength(1);
   });
 });
