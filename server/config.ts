@@ -80,7 +80,7 @@ export const fields = {
   terminalGrace: field('--terminal-grace', ['KUBEDOJO_TERMINAL_GRACE'], z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(5, 'must be at least 5 seconds').max(86_400, 'must be at most 86400 seconds'), () => 600),
   terminalBackend: field('--terminal-backend', ['KUBEDOJO_TERMINAL_BACKEND'], z.enum(['auto', 'jail', 'pod'], { error: 'must be auto, jail or pod' }), () => 'auto'),
   jailDir: field('--jail-dir', ['KUBEDOJO_JAIL_DIR'], nonEmpty.optional(), () => undefined),
-  toolboxImage: field('--toolbox-image', ['KUBEDOJO_TOOLBOX_IMAGE'], nonEmpty, () => 'docker.io/bitnami/kubectl:latest'),
+  toolboxImage: field('--toolbox-image', ['KUBEDOJO_TOOLBOX_IMAGE'], nonEmpty.optional(), () => undefined),
   recordingRetention: field('--recording-retention', ['KUBEDOJO_RECORDING_RETENTION'], z.coerce.number({ error: 'must be a number of days' }).int('must be a whole number of days').min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days'), () => 30),
   registration: field('--registration', ['KUBEDOJO_REGISTRATION'], z.enum(['open', 'closed'], { error: 'must be open or closed' }), () => 'open'),
   publicUrl: field('--public-url', ['KUBEDOJO_PUBLIC_URL'], z.url({ error: 'must be a URL such as https://kubedojo.example.com' }).optional(), () => undefined),
@@ -151,7 +151,8 @@ export interface Config {
     backend: 'auto' | 'jail' | 'pod';
     /** Where jailed shells keep homes and runtime files. */
     jailDir: string;
-    toolboxImage: string;
+    /** The pod backend's image; by default kubedojo's own toolbox (built offline for the embedded cluster). */
+    toolboxImage: string | undefined;
     recordingRetentionDays: number;
   };
   /** Whether anyone may create a learner account (guests and workshop participants need none). */

@@ -9,16 +9,27 @@ import { silentProgress } from '../progress.ts';
 import { labsFromLibrary } from '../sandboxes/labs.ts';
 import type { SandboxService } from '../sandboxes/service.ts';
 import type { Library } from '../lessons/types.ts';
-import { JailBackend, PodBackend, type ShellBackend } from './backends.ts';
+import { OFFLINE_IMAGE_REPOSITORIES } from '../cluster/images/recipes.ts';
+import { appVersion } from '../cluster/images/toolbox.ts';
+import { NODE_KIND_LABEL } from '../cluster/node/layout.ts';
+import { JailBackend, type ShellBackend } from './backends.ts';
+import { PodBackend } from './pod-backend.ts';
 import { TerminalManager } from './manager.ts';
 import { RecordingStore } from './recorder.ts';
 
-/** Jailed local shells for the embedded cluster; a toolbox pod on any other cluster. */
+/**
+ * Jailed local shells for the embedded cluster (a prompt in a fraction of a second, no Pod);
+ * a toolbox Pod on any other cluster, or when asked for. On the embedded cluster the toolbox
+ * runs on the real node, the only one where containers run.
+ */
 export function shellBackendFromConfig(config: Config, cluster: ClusterConnection, library: Library, logger: Logger): ShellBackend {
   const kind = config.terminals.backend === 'auto' ? (cluster.kind === 'embedded' ? 'jail' : 'pod') : config.terminals.backend;
   if (kind === 'pod') {
+    const image = config.terminals.toolboxImage;
     return new PodBackend({
-      image: config.terminals.toolboxImage,
+      image: async () => image ?? `${OFFLINE_IMAGE_REPOSITORIES.toolbox}:${await appVersion()}`,
+      labs: labsFromLibrary(library),
+      ...(cluster.kind === 'embedded' ? { nodeSelector: { [NODE_KIND_LABEL]: 'real' } } : {}),
       kubeConfig: () => {
         const kc = cluster.kubeConfig();
         if (!kc.ok) throw new Unavailable(`the cluster is not reachable: ${kc.error.message}`);

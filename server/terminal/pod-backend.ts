@@ -1,0 +1,211 @@
+import { PassThrough, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, Exec, type KubeConfig, type KubernetesObject, type V1Pod, type V1Status } from '@kubernetes/client-node';
+import { call } from '../cluster/api.ts';
+import { rawClient } from '../cluster/apply.ts';
+import { Unavailable } from '../errors.ts';
+import type { LabSetup, Sandbox } from '../sandboxes/service.ts';
+import { homeFilesFor, type Shell, type ShellBackend } from './backends.ts';
+
+/**
+ * A cluster with a container runtime (the embedded cluster's real node, or a cluster of your
+ * own): the learner's shell runs in a toolbox Pod in their sandbox, as the sandbox's service
+ * account, attached by exec (websocket channels, resize). The Pod lives as long as the sandbox,
+ * so the home survives sessions like the jail's does; ending a session kills every process the
+ * learner started in it, never the Pod's own.
+ */
+
+export const TOOLBOX_POD = 'kubedojo-toolbox';
+const HOME = '/home/learner';
+const START_TIMEOUT_MS = 120_000;
+
+export interface PodBackendOptions {
+  /** The platform's own client: it makes the Pod and execs into it. */
+  kubeConfig: () => KubeConfig;
+  image: () => Promise<string>;
+  labs: (lesson: string) => Promise<LabSetup | undefined>;
+  /** Where the toolbox must run (the embedded cluster's real node; simulated nodes run nothing). */
+  nodeSelector?: Record<string, string>;
+}
+
+/** The toolbox Pod: non-root, no privilege, Pod Security restricted-clean, bounded. */
+export function toolboxPod(sandbox: Sandbox, image: string, nodeSelector: Record<string, string> | undefined): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: TOOLBOX_POD, namespace: sandbox.namespace, labels: { 'app.kubernetes.io/name': 'kubedojo-toolbox', 'app.kubernetes.io/managed-by': 'kubedojo' } },
+    spec: {
+      serviceAccountName: 'kubedojo-learner',
+      automountServiceAccountToken: true,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: 1,
+      ...(nodeSelector ? { nodeSelector } : {}),
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'toolbox',
+          image,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['sleep', 'infinity'],
+          workingDir: HOME,
+          env: [
+            { name: 'NAMESPACE', value: sandbox.namespace },
+            { name: 'GROUP', value: sandbox.group },
+            { name: 'PRIORITY_CLASS_PREFIX', value: sandbox.priorityClassPrefix },
+            { name: 'HOME', value: HOME },
+            { name: 'TERM', value: 'xterm-256color' },
+            { name: 'LANG', value: 'C.UTF-8' },
+          ],
+          resources: {
+            requests: { cpu: '50m', memory: '64Mi', 'ephemeral-storage': '64Mi' },
+            limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '1Gi' },
+          },
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        },
+      ],
+    },
+  } as KubernetesObject;
+}
+
+function describePod(pod: V1Pod): string {
+  const waiting = pod.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
+  if (waiting) return `${waiting.reason ?? 'waiting'}${waiting.message ? `: ${waiting.message}` : ''}`;
+  const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  if (unschedulable) return `not scheduled: ${unschedulable.message ?? unschedulable.reason ?? ''}`;
+  return pod.status?.phase ?? 'pending';
+}
+
+/** Runs a command in the toolbox and resolves with its exit status (no terminal). */
+async function run(kc: KubeConfig, namespace: string, command: string[]): Promise<{ ok: boolean; output: string }> {
+  let output = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (output.length < 4096) output += chunk.toString('utf8');
+      done();
+    },
+  });
+  return new Promise((resolve, reject) => {
+    new Exec(kc)
+      .exec(namespace, TOOLBOX_POD, 'toolbox', command, sink, sink, null, false, (status: V1Status) => {
+        resolve({ ok: status.status === 'Success', output: output || (status.message ?? '') });
+      })
+      .catch(reject);
+  });
+}
+
+export class PodBackend implements ShellBackend {
+  readonly kind = 'pod';
+  private readonly options: PodBackendOptions;
+
+  constructor(options: PodBackendOptions) {
+    this.options = options;
+  }
+
+  /** Makes the toolbox if it is missing (with the lab's files in its home) and waits until it runs. */
+  private async ensureToolbox(kc: KubeConfig, sandbox: Sandbox): Promise<void> {
+    const core = kc.makeApiClient(CoreV1Api);
+    const { namespace } = sandbox;
+    const existing = await call(() => core.readNamespacedPod({ name: TOOLBOX_POD, namespace }));
+    let fresh = false;
+    if (!existing.ok || existing.value.metadata?.deletionTimestamp) {
+      if (existing.ok) await this.waitGone(core, namespace);
+      const made = await rawClient(kc).create(toolboxPod(sandbox, await this.options.image(), this.options.nodeSelector));
+      if (!made.ok && made.error.kind !== 'conflict') throw new Unavailable(`could not start the terminal's toolbox Pod: ${made.error.message}`);
+      fresh = made.ok;
+    }
+    const started = Date.now();
+    const deadline = started + START_TIMEOUT_MS;
+    let last = 'pending';
+    for (;;) {
+      const pod = await call(() => core.readNamespacedPod({ name: TOOLBOX_POD, namespace }));
+      if (pod.ok) {
+        if (pod.value.status?.containerStatuses?.some((c) => c.state?.running)) break;
+        last = describePod(pod.value);
+        if (/ErrImagePull|ImagePullBackOff|InvalidImageName/.test(last)) throw new Unavailable(`the terminal's toolbox image cannot be pulled: ${last}`);
+        // No node will take it (no real node, or it is full): say so rather than wait.
+        if (last.startsWith('not scheduled') && Date.now() - started > 10_000) throw new Unavailable(`the terminal's toolbox Pod has no node to run on: ${last}`);
+      }
+      if (Date.now() > deadline) throw new Unavailable(`the terminal's toolbox Pod did not start within ${START_TIMEOUT_MS / 1000} s: ${last}`);
+      await sleep(100);
+    }
+    if (fresh) await this.writeHome(kc, sandbox);
+  }
+
+  private async waitGone(core: CoreV1Api, namespace: string): Promise<void> {
+    for (let i = 0; i < 300; i += 1) {
+      if (!(await call(() => core.readNamespacedPod({ name: TOOLBOX_POD, namespace }))).ok) return;
+      await sleep(100);
+    }
+  }
+
+  /** The lab's starter files, once, into a new toolbox's home (as the learner, base64 in argv). */
+  private async writeHome(kc: KubeConfig, sandbox: Sandbox): Promise<void> {
+    const files = homeFilesFor(sandbox, await this.options.labs(sandbox.lesson));
+    for (const [relative, content] of Object.entries(files)) {
+      const script = 'mkdir -p "$(dirname "$1")" && printf %s "$2" | base64 -d > "$1"';
+      const result = await run(kc, sandbox.namespace, ['sh', '-c', script, 'sh', `${HOME}/${relative}`, Buffer.from(content).toString('base64')]);
+      if (!result.ok) throw new Unavailable(`could not put ${relative} into the toolbox's home: ${result.output.trim()}`);
+    }
+  }
+
+  forget(): Promise<void> {
+    return Promise.resolve(); // the home lives in the toolbox Pod, gone with the namespace
+  }
+
+  async open(sandbox: Sandbox, _kubeconfig: string, size: { cols: number; rows: number }): Promise<Shell> {
+    const kc = this.options.kubeConfig();
+    await this.ensureToolbox(kc, sandbox);
+    const stdin = new PassThrough();
+    const dataListeners: ((chunk: Buffer) => void)[] = [];
+    const exitListeners: ((code: number | null) => void)[] = [];
+    // client-node sends a resize whenever the stdout stream announces one.
+    const stdout = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const listener of dataListeners) listener(chunk);
+          done();
+        },
+      }),
+      { columns: size.cols, rows: size.rows },
+    );
+    let exited = false;
+    const finish = (code: number | null) => {
+      if (exited) return;
+      exited = true;
+      for (const listener of exitListeners) listener(code);
+    };
+    const socket = await new Exec(kc).exec(sandbox.namespace, TOOLBOX_POD, 'toolbox', ['/bin/sh', '-c', 'cd ~ && exec bash -il 2>/dev/null || exec sh -i'], stdout, stdout, stdin, true, (status: V1Status) => {
+      finish(status.status === 'Success' ? 0 : 1);
+    });
+    socket.on('close', () => {
+      finish(null);
+    });
+    let killed = false;
+    return {
+      onData: (listener) => dataListeners.push(listener),
+      onExit: (listener) => exitListeners.push(listener),
+      write: (data) => stdin.write(data),
+      resize: (cols, rows) => {
+        stdout.columns = cols;
+        stdout.rows = rows;
+        stdout.emit('resize');
+      },
+      // Pausing the websocket stops reading it: TCP back-pressure reaches the process's pty.
+      pause: () => {
+        socket.pause();
+      },
+      resume: () => {
+        socket.resume();
+      },
+      kill: async () => {
+        if (killed) return;
+        killed = true;
+        socket.close();
+        // Everything the learner started, background jobs included; the Pod's own process 1
+        // cannot be signalled from inside its namespace, so the toolbox and its home stay.
+        await run(kc, sandbox.namespace, ['sh', '-c', 'kill -9 -1']).catch(() => undefined);
+      },
+      refreshCredentials: () => Promise.resolve(), // the Pod's projected token is renewed by the kubelet
+    };
+  }
+}
