@@ -6,8 +6,14 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ClusterStatus, DownReport, UpReport } from '../../server/cluster/local.ts';
 import { procStartTime } from '../../server/cluster/process.ts';
+import { controlPlaneIds, nodeComponentIds } from '../../server/cluster/components.ts';
 import { runCli, runCliOk } from '../helpers/cli.ts';
 import { adminKubeConfig } from '../helpers/cluster.ts';
+import { nodeTraces, offlineImages, running, waitPod } from '../helpers/real-node.ts';
+
+const CONTROL_PLANE = [...controlPlaneIds];
+// The suite runs as root, as CI does: every cluster has a real node beside the simulated ones.
+const REAL_NODE = [...nodeComponentIds];
 
 /**
  * The `kubedojo cluster` commands as a user runs them: status and kubeconfig on the shared
@@ -31,15 +37,20 @@ describe('kubedojo cluster status | kubeconfig | up, on the shared cluster', () 
     expect(code).toBe(0);
     expect(status.state).toBe('running');
     expect(status.kubernetesVersion).toMatch(/^v1\.\d+\.\d+$/);
-    expect(status.components.map((c) => c.id)).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'metrics-server']);
+    expect(status.components.map((c) => c.id)).toEqual([...CONTROL_PLANE, ...REAL_NODE]);
     for (const c of status.components) {
       expect(c.state).toBe('running');
       expect(await procStartTime(c.pid ?? -1)).toBeDefined();
-      expect(c.port).toBeGreaterThan(0);
+      expect(c.port !== null || c.where !== null).toBe(true);
     }
     const human = await runCliOk(['cluster', 'status', '--data-dir', inject('clusterDataDir')]);
     expect(human.stdout).toMatch(/local cluster: running/);
-    expect(human.stdout).toMatch(/kube-apiserver\s+running\s+\d+\s+\d+/);
+    expect(human.stdout).toMatch(/kube-apiserver\s+running\s+\d+\s+127\.0\.0\.1:\d+/);
+    // The runtime, kubelet, kube-proxy and DNS of the real node, where they listen.
+    expect(human.stdout).toMatch(/real node\s+real-node at 10\.249\.\d+\.2/);
+    expect(human.stdout).toMatch(/kubelet\s+running\s+\d+\s+10\.249\.\d+\.2:10250 in the node/);
+    expect(human.stdout).toMatch(/coredns\s+running\s+\d+\s+10\.249\.\d+\.2:53 in the node/);
+    expect(human.stdout).toMatch(/containerd\s+running\s+\d+\s+\S+containerd\.sock/);
   });
 
   it('prints the admin kubeconfig path, a file only its owner can read', async () => {
@@ -116,11 +127,19 @@ describe('the lifecycle of a second cluster', () => {
     const kc = adminKubeConfig(first.kubeconfig);
     const core = kc.makeApiClient(CoreV1Api);
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'keep-me' }, data: { answer: '42' } } });
+    const { busybox } = await offlineImages();
+    await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'survivor' }, spec: { containers: [{ name: 'c', image: busybox, command: ['sleep', '3600'] }] } } });
+    const survivor = await waitPod(kc, 'default', 'survivor', 'Running', running);
     const before = await statusOf(dataDir);
+    const address = before.status.realNode?.address ?? '';
     const sharedBefore = await statusOf(inject('clusterDataDir'));
 
     const down = JSON.parse((await runCliOk(['cluster', 'down', '--json', '--data-dir', dataDir])).stdout) as DownReport;
-    expect(down.stopped.map((s) => s.result)).toEqual(['stopped', 'stopped', 'stopped', 'stopped', 'stopped', 'stopped']);
+    expect(down.stopped.map((s) => s.id).sort()).toEqual([...CONTROL_PLANE, ...REAL_NODE].sort());
+    expect(down.stopped.every((s) => s.result === 'stopped')).toBe(true);
+    expect(down.leftovers).toEqual([]);
+    // Nothing of the real node is left: no container, mount, interface, rule or cgroup.
+    expect(await nodeTraces(dataDir, address)).toEqual([]);
     for (const c of before.status.components) expect(await procStartTime(c.pid ?? -1)).toBeUndefined();
     const stopped = await statusOf(dataDir);
     expect(stopped.status.state).toBe('stopped');
@@ -134,6 +153,10 @@ describe('the lifecycle of a second cluster', () => {
     expect(again.server).toBe(first.server);
     const kept = await adminKubeConfig(again.kubeconfig).makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'keep-me', namespace: 'default' });
     expect(kept.data).toEqual({ answer: '42' });
+    // The Pod bound to the real node runs again, in a new container.
+    const oldContainer = survivor.status?.containerStatuses?.[0]?.containerID;
+    const back = await waitPod(adminKubeConfig(again.kubeconfig), 'default', 'survivor', 'running in a new container', (p) => running(p) && p.status?.containerStatuses?.[0]?.containerID !== oldContainer, 90_000);
+    expect(back.spec?.nodeName).toBe('real-node');
   });
 
   it('moves off a port another program took while it was down, and refuses a busy --api-port', async () => {
