@@ -5,16 +5,17 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Progress } from '../progress.ts';
 import { applyBootstrap, ensureMetricsApi, ensureNodePool, writeKubeconfigs } from './bootstrap.ts';
-import { ensureControlPlane, type ComponentResult, type ControlPlane, type NodeBinaries } from './build.ts';
+import { ensureControlPlane, type ControlPlane, type NodeBinaries } from './build.ts';
 import { componentDefinitions, componentIds, controlPlaneIds, kubeconfigFor, nodeComponentIds, schedulerConfig, schedulerConfigFile, type ComponentDefinition, type ComponentId, type Ports } from './components.ts';
 import { probe } from './health.ts';
 import { layoutFor, NODE_NAME, type NodeLayout } from './node/layout.ts';
 import { chooseSlot } from './node/network.ts';
 import { RealNode, type RealNodeReport } from './node/real-node.ts';
-import { missingForRealNode, missingMessage, REAL_NODE_NEEDS_ROOT } from './node/support.ts';
+import { decideRealNode, missingForRealNode } from './node/support.ts';
 import { clusterDirs, sandboxesDir, type ClusterDirs } from './paths.ts';
 import { ensurePki, nodeLeaves, type Pki } from './pki.ts';
 import { resolvePorts } from './ports-plan.ts';
+import type { ClusterStatus, ComponentStatus, DownReport, UpReport } from './reports.ts';
 import { isAlive, tailFile } from './process.ts';
 import { StateFile, type State } from './state.ts';
 import { ClusterStartError, componentEnv, stampOf, Supervisor } from './supervisor.ts';
@@ -30,6 +31,7 @@ import { ClusterStartError, componentEnv, stampOf, Supervisor } from './supervis
 export { ClusterStartError } from './supervisor.ts';
 export { nodePoolFile } from './bootstrap.ts';
 export type { ControlPlane };
+export type { ClusterStatus, ComponentState, ComponentStatus, DownReport, UpReport } from './reports.ts';
 
 const kwokConfigFiles = [path.join(sandboxesDir, 'kwok', 'stages.yaml'), path.join(sandboxesDir, 'kwok', 'metrics.yaml')];
 const NODE_CERTS = new Set(['kubelet', 'kubelet-serving', 'kube-proxy', 'coredns', 'kube-network-policies'].map((n) => `${n}.crt`));
@@ -46,50 +48,6 @@ export interface LocalClusterOptions {
   root: boolean;
   logger: Logger;
   progress: Progress;
-}
-
-export type ComponentState = 'running' | 'unhealthy' | 'crashed' | 'stopped';
-
-export interface ComponentStatus {
-  id: ComponentId;
-  state: ComponentState;
-  pid: number | null;
-  port: number | null;
-  /** Where it listens or answers, when not 127.0.0.1:port. */
-  where: string | null;
-  detail: string | null;
-  log: string;
-  /** The end of the log when the component is not healthy. */
-  lastLines: string[];
-}
-
-export interface ClusterStatus {
-  state: 'running' | 'degraded' | 'stopped' | 'not-created';
-  server: string | null;
-  kubeconfig: string;
-  kubernetesVersion: string | null;
-  /** The real node, when the cluster has one. */
-  realNode: { name: string; address: string } | null;
-  components: ComponentStatus[];
-}
-
-export interface UpReport {
-  alreadyRunning: boolean;
-  started: ComponentId[];
-  /** Components that had crashed and were started again. */
-  repaired: ComponentId[];
-  server: string;
-  kubeconfig: string;
-  durationMs: number;
-  build: ComponentResult[];
-  realNode: RealNodeReport | null;
-  notes: string[];
-}
-
-export interface DownReport {
-  stopped: { id: ComponentId; result: 'stopped' | 'killed' | 'not-running' }[];
-  /** What the real node's teardown could not remove, each named. */
-  leftovers: string[];
 }
 
 export class LocalCluster {
@@ -130,15 +88,9 @@ export class LocalCluster {
   /** Whether this `up` brings a real node, and if not, the one plain sentence why. */
   private async realNodePlan(): Promise<{ wanted: boolean; note: string | undefined }> {
     const { realNode, root } = this.options;
-    if (realNode === 'off') return { wanted: false, note: undefined };
-    if (!root) {
-      if (realNode === 'on') throw new ClusterStartError('real-node', `--real-node on: ${REAL_NODE_NEEDS_ROOT}`);
-      return { wanted: false, note: REAL_NODE_NEEDS_ROOT };
-    }
-    const missing = await missingForRealNode();
-    if (missing.length === 0) return { wanted: true, note: undefined };
-    if (realNode === 'on') throw new ClusterStartError('real-node', missingMessage(missing));
-    return { wanted: false, note: `the cluster has simulated nodes only: ${missingMessage(missing)}` };
+    const decision = decideRealNode(realNode, root, realNode !== 'off' && root ? await missingForRealNode() : []);
+    if ('error' in decision) throw new ClusterStartError('real-node', decision.error);
+    return { wanted: decision.wanted, note: decision.wanted ? undefined : decision.note };
   }
 
   private async upLocked(startedAt: number): Promise<UpReport> {

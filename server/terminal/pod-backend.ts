@@ -202,8 +202,15 @@ export class PodBackend implements ShellBackend {
         killed = true;
         socket.close();
         // Everything the learner started, background jobs included; the Pod's own process 1
-        // cannot be signalled from inside its namespace, so the toolbox and its home stay.
-        await run(kc, sandbox.namespace, ['sh', '-c', 'kill -9 -1']).catch(() => undefined);
+        // cannot be signalled from inside its namespace, so the toolbox and its home stay. A
+        // fork bomb may hold every process slot, so the exec that kills is retried; if it never
+        // gets in, the Pod goes (and its home with it) rather than the bomb staying.
+        for (let attempt = 0; attempt < 20; attempt += 1) {
+          const result = await run(kc, sandbox.namespace, ['sh', '-c', 'kill -9 -1']).catch(() => undefined);
+          if (result?.ok) return;
+          await sleep(250);
+        }
+        await call(() => kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: TOOLBOX_POD, namespace: sandbox.namespace, gracePeriodSeconds: 0 }));
       },
       refreshCredentials: () => Promise.resolve(), // the Pod's projected token is renewed by the kubelet
     };

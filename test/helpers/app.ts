@@ -12,13 +12,18 @@ import { openDatabase } from '../../server/db/database.ts';
 import { loadLibrary } from '../../server/lessons/library.ts';
 import { silentLogger } from '../../server/logger.ts';
 import { sandboxServiceFromConfig } from '../../server/sandboxes/from-config.ts';
+import type { SandboxService } from '../../server/sandboxes/service.ts';
+import type { ShellBackend } from '../../server/terminal/backends.ts';
 import { recordingStoreFromConfig, shellBackendFromConfig, terminalManagerFromConfig } from '../../server/terminal/from-config.ts';
+import type { RecordingStore } from '../../server/terminal/recorder.ts';
 
 export interface TestServer {
   url: string;
   dataDir: string;
   app: App;
   services: Services;
+  /** The parts behind the app, for tests that wire one more (a terminal manager with other settings). */
+  parts: { sandboxes: SandboxService; backend: ShellBackend; recordings: RecordingStore };
   close(): Promise<void>;
 }
 
@@ -32,7 +37,8 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
   const cluster = connectionFromConfig(result.config);
   const sandboxes = sandboxServiceFromConfig(result.config, cluster, library, silentLogger());
   const recordings = recordingStoreFromConfig(result.config, db);
-  const terminals = terminalManagerFromConfig(result.config, { sandboxes, backend: shellBackendFromConfig(result.config, cluster, library, silentLogger()), recordings, logger: silentLogger() });
+  const backend = shellBackendFromConfig(result.config, cluster, library, silentLogger());
+  const terminals = terminalManagerFromConfig(result.config, { sandboxes, backend, recordings, logger: silentLogger() });
   let url = '';
   const services = createServices({ config: result.config, db, cluster, library, sandboxes, terminals, logger: silentLogger(), baseUrl: () => url });
   const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, terminals, recordings, services, ...options });
@@ -45,6 +51,7 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
     dataDir,
     app,
     services,
+    parts: { sandboxes, backend, recordings },
     async close() {
       services.workshops.stop();
       await services.grading.stop();

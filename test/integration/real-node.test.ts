@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rawClient } from '../../server/cluster/apply.ts';
 import type { ClusterStatus } from '../../server/cluster/local.ts';
+import { loadLibrary } from '../../server/lessons/library.ts';
+import { labsFromLibrary } from '../../server/sandboxes/labs.ts';
 import type { SandboxAccess, SandboxService } from '../../server/sandboxes/service.ts';
-import { runCliOk } from '../helpers/cli.ts';
+import { projectRoot, runCliOk } from '../helpers/cli.ts';
 import { adminKubeConfig, eventually } from '../helpers/cluster.ts';
 import { kubectlFor, offlineImages, podOf, running, waitPod, type Kubectl } from '../helpers/real-node.ts';
 import { sandboxService } from '../helpers/sandboxes.ts';
@@ -112,6 +116,8 @@ describe('the real node', () => {
       kind: 'Pod',
       metadata: { name: 'sickly' },
       spec: {
+        // sleep, as process 1, ignores SIGTERM: do not wait the default 30 s to kill it.
+        terminationGracePeriodSeconds: 1,
         containers: [
           {
             name: 'app',
@@ -154,6 +160,41 @@ describe('the real node', () => {
     expect((await ka(['apply', '-f', '-'], { stdin: JSON.stringify(manifest) })).code).toBe(0);
     const pod = await waitPod(admin, alice.sandbox.namespace, 'hungry', 'terminated', (p) => p.status?.containerStatuses?.[0]?.state?.terminated !== undefined, 60_000);
     expect(pod.status?.containerStatuses?.[0]?.state?.terminated?.reason).toBe('OOMKilled');
+  });
+});
+
+describe("the Fundamentals lesson's commands", () => {
+  it('answer logs, exec and port-forward with the hello Pod its lab puts in the home', async () => {
+    const library = await loadLibrary(path.join(projectRoot, 'lessons'));
+    const lab = await labsFromLibrary(library)('kubernetes-fundamentals');
+    const file = lab?.files.find((f) => f.path === 'hello-pod.yaml');
+    expect(file, 'the lab gives the learner hello-pod.yaml').toBeDefined();
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-home-'));
+    await fs.writeFile(path.join(dir, 'hello-pod.yaml'), file?.content ?? '');
+    // The lesson's block, as written: apply, get, describe, logs, exec, delete.
+    expect((await kb(['apply', '-f', path.join(dir, 'hello-pod.yaml')])).code).toBe(0);
+    await waitPod(admin, bob.sandbox.namespace, 'hello', 'Ready', (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true, 90_000);
+    expect((await kb(['get', 'pod', 'hello', '-o', 'wide'])).stdout).toContain('real-node');
+    expect((await kb(['describe', 'pod', 'hello'])).stdout).toMatch(/Events:[\s\S]*Started/);
+    expect((await kb(['logs', 'hello'])).stdout).toContain('hello: serving http://localhost/');
+    expect((await kb(['exec', 'hello', '--', 'wget', '-qO-', 'http://localhost/'])).stdout).toContain('hello from a real container');
+    const forward = spawn(kb.path, [`--kubeconfig=${bob.kubeconfig}`, 'port-forward', 'pod/hello', ':80']);
+    try {
+      const localPort = await new Promise<number>((resolve, reject) => {
+        forward.stdout.setEncoding('utf8').on('data', (text: string) => {
+          const match = /127\.0\.0\.1:(\d+) ->/.exec(text);
+          if (match) resolve(Number(match[1]));
+        });
+        forward.once('exit', (code) => {
+          reject(new Error(`port-forward exited with ${code}`));
+        });
+      });
+      expect(await (await fetch(`http://127.0.0.1:${localPort}/`)).text()).toContain('hello from a real container');
+    } finally {
+      forward.kill();
+    }
+    expect((await kb(['delete', 'pod', 'hello', '--wait=false'])).code).toBe(0);
+    await fs.rm(dir, { recursive: true, force: true });
   });
 });
 

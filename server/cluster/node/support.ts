@@ -38,3 +38,17 @@ export async function missingForRealNode(): Promise<string[]> {
 export function missingMessage(missing: readonly string[]): string {
   return `a real node needs ${missing.join(', ')}; install them with: apt-get install -y ${DEBIAN_PACKAGES}`;
 }
+
+export type RealNodeDecision = { wanted: true } | { wanted: false; note: string | undefined } | { wanted: false; error: string };
+
+/**
+ * Whether this `up` brings a real node: "off" never; "auto" when root and the machine has what it
+ * needs, else one plain sentence why not; "on" insists, and what is missing is an error.
+ */
+export function decideRealNode(setting: 'auto' | 'on' | 'off', root: boolean, missing: readonly string[]): RealNodeDecision {
+  if (setting === 'off') return { wanted: false, note: undefined };
+  if (!root) return setting === 'on' ? { wanted: false, error: `--real-node on: ${REAL_NODE_NEEDS_ROOT}` } : { wanted: false, note: REAL_NODE_NEEDS_ROOT };
+  if (missing.length === 0) return { wanted: true };
+  if (setting === 'on') return { wanted: false, error: missingMessage(missing) };
+  return { wanted: false, note: `the cluster has simulated nodes only: ${missingMessage(missing)}` };
+}

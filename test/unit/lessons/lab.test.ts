@@ -43,7 +43,7 @@ describe('lab files', () => {
     const library = await loadWithLab(goodLab);
     expect(library.errors).toEqual([]);
     expect(library.lessons[0]?.lab).toEqual({
-      sandbox: { size: 'medium' },
+      sandbox: { size: 'medium', nodes: 'auto' },
       setup: [],
       files: [],
       exercises: [
@@ -60,7 +60,14 @@ describe('lab files', () => {
       ],
     });
     const minimal = await loadWithLab(goodLab.replace('sandbox:\n  size: medium\n', ''));
-    expect(minimal.lessons[0]?.lab?.sandbox).toEqual({ size: 'small' });
+    expect(minimal.lessons[0]?.lab?.sandbox).toEqual({ size: 'small', nodes: 'auto' });
+  });
+
+  it('takes where the sandbox’s Pods run, and names a wrong choice at its line', async () => {
+    const simulated = await loadWithLab(goodLab.replace('  size: medium\n', '  size: medium\n  nodes: simulated\n'));
+    expect(simulated.lessons[0]?.lab?.sandbox).toEqual({ size: 'medium', nodes: 'simulated' });
+    const wrong = await loadWithLab(goodLab.replace('  size: medium\n', '  size: medium\n  nodes: real\n'));
+    expect(wrong.errors).toEqual([{ file: LAB, line: 3, message: 'lab: sandbox.nodes: must be one of auto, simulated, got "real"' }]);
   });
 
   it('names an unknown check kind and the known ones, with field and line', async () => {

@@ -56,7 +56,7 @@ describe('loadLibrary on the fixture library', () => {
 
   it('loads the parsed lab beside a lesson', async () => {
     const lab = (await loadLibrary(fixtureLibrary)).bySlug.get('services-and-networking')?.lab;
-    expect(lab?.sandbox).toEqual({ size: 'small' });
+    expect(lab?.sandbox).toEqual({ size: 'small', nodes: 'auto' });
     expect(lab?.files).toEqual([
       { path: 'README.txt', content: 'Your namespace is ${namespace}. A literal dollar-brace: $${HOME}\n' },
       { path: 'service.yaml', from: 'home/service.yaml' },
