@@ -145,6 +145,10 @@ export interface SandboxView {
   group: string;
   /** The learner's PriorityClass name prefix. */
   priorityClassPrefix: string;
+  /** Where its Pods run: "auto" (the real node when it can) or "simulated" (the lab's choice). */
+  nodes: 'auto' | 'simulated';
+  /** The cluster's node where containers run, or null when every node is simulated. */
+  realNode: string | null;
   createdAt: string;
   expiresAt: string;
   state: 'ready' | 'creating' | 'terminating';

@@ -37,6 +37,13 @@ export function sandboxPanel(lesson: string, onSandbox: (namespace: string | und
     action().catch(fail);
   };
 
+  /** Which node runs containers: learners compare `kubectl get pods -o wide` with this. */
+  const nodesText = (sandbox: SandboxView): string => {
+    if (!sandbox.realNode) return 'Simulated only: Pods are placed on nodes but no container runs (kubectl logs and exec say so).';
+    if (sandbox.nodes === 'simulated') return 'This lab runs on the simulated nodes: Pods are placed but no container runs (kubectl logs and exec say so).';
+    return `Containers run for real on ${sandbox.realNode} when it can run them; the other nodes are simulated (kubectl get nodes shows the role).`;
+  };
+
   const value = (label: string, text: string, testId: string) =>
     h('div', { class: 'kv' }, h('dt', {}, label), h('dd', {}, h('code', { 'data-testid': testId }, text)));
 
@@ -105,6 +112,7 @@ export function sandboxPanel(lesson: string, onSandbox: (namespace: string | und
         value('Your CRD group', sandbox.group, 'sandbox-group'),
         value('PriorityClass prefix', sandbox.priorityClassPrefix, 'sandbox-prefix'),
         h('div', { class: 'kv' }, h('dt', {}, 'Time'), h('dd', {}, left, ` · size ${sandbox.size}`)),
+        h('div', { class: 'kv' }, h('dt', {}, 'Nodes'), h('dd', { 'data-testid': 'sandbox-nodes' }, nodesText(sandbox))),
       ),
       h('div', { class: 'sandbox-actions' }, terminal, extend, reset, remove),
       status,

@@ -25,6 +25,7 @@ import { clusterEndpoint, requestToken, writeLearnerKubeconfig, type ClusterEndp
 import { KeyedLock } from './keyed-lock.ts';
 import { groupOf, learnerKey, lessonKey, poolNamespace, priorityClassPrefixOf, sandboxNamespace, GROUP_SUFFIX } from './names.ts';
 import { ensureClusterPolicies } from './policies.ts';
+import { RealNodeCache } from './nodes.ts';
 import { renderSandbox, type SandboxNodes, type SandboxSize } from './template.ts';
 
 /**
@@ -87,6 +88,8 @@ export interface Sandbox {
   lesson: string;
   workshop: string | null;
   size: SandboxSize;
+  /** Where its Pods run when the cluster has a real node (the lab's choice). */
+  nodes: SandboxNodes;
   group: string;
   priorityClassPrefix: string;
   createdAt: string;
@@ -158,6 +161,8 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
     this.labs = deps.labs ?? (() => Promise.resolve(undefined));
   }
 
+  private readonly realNodes = new RealNodeCache();
+
   private kc(): KubeConfig {
     const kc = this.cluster.kubeConfig();
     if (!kc.ok) throw new Unavailable(`the cluster is not reachable: ${kc.error.message}`);
@@ -187,6 +192,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
       lesson: annotations[A.lesson] ?? '',
       workshop: workshop && workshop !== NO_WORKSHOP ? workshop : null,
       size: (labels[L.size] as SandboxSize | undefined) ?? 'small',
+      nodes: annotations[A.nodes] === 'simulated' ? 'simulated' : 'auto',
       group: groupOf(name),
       priorityClassPrefix: priorityClassPrefixOf(name),
       createdAt: annotations[A.createdAt] ?? ns.metadata?.creationTimestamp?.toISOString() ?? '',
@@ -659,6 +665,11 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
       }, this.settings.reapIntervalSeconds * 1000);
       this.timer.unref();
     }
+  }
+
+  /** The cluster's real node, if it has one (the lesson page says where Pods run). */
+  realNode(): Promise<string | null> {
+    return this.realNodes.get(() => this.kc());
   }
 
   stop(): void {

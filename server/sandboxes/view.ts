@@ -1,12 +1,14 @@
 import type { SandboxView } from '../protocol.ts';
 import type { Sandbox } from './service.ts';
 
-/** A sandbox as the browser sees it: never a credential. */
-export function sandboxView(sandbox: Sandbox): SandboxView {
+/** A sandbox as the browser sees it: never a credential. `realNode`: the cluster's, if any. */
+export function sandboxView(sandbox: Sandbox, realNode: string | null): SandboxView {
   return {
     namespace: sandbox.namespace,
     lesson: sandbox.lesson,
     size: sandbox.size,
+    nodes: sandbox.nodes,
+    realNode,
     group: sandbox.group,
     priorityClassPrefix: sandbox.priorityClassPrefix,
     createdAt: sandbox.createdAt,

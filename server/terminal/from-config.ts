@@ -11,7 +11,7 @@ import type { SandboxService } from '../sandboxes/service.ts';
 import type { Library } from '../lessons/types.ts';
 import { OFFLINE_IMAGE_REPOSITORIES } from '../cluster/images/recipes.ts';
 import { appVersion } from '../cluster/images/toolbox.ts';
-import { NODE_KIND_LABEL } from '../cluster/node/layout.ts';
+import { RealNodeCache } from '../sandboxes/nodes.ts';
 import { JailBackend, type ShellBackend } from './backends.ts';
 import { PodBackend } from './pod-backend.ts';
 import { TerminalManager } from './manager.ts';
@@ -26,10 +26,15 @@ export function shellBackendFromConfig(config: Config, cluster: ClusterConnectio
   const kind = config.terminals.backend === 'auto' ? (cluster.kind === 'embedded' ? 'jail' : 'pod') : config.terminals.backend;
   if (kind === 'pod') {
     const image = config.terminals.toolboxImage;
+    const realNodes = new RealNodeCache();
     return new PodBackend({
       image: async () => image ?? `${OFFLINE_IMAGE_REPOSITORIES.toolbox}:${await appVersion()}`,
       labs: labsFromLibrary(library),
-      ...(cluster.kind === 'embedded' ? { nodeSelector: { [NODE_KIND_LABEL]: 'real' } } : {}),
+      realNode: () => realNodes.get(() => {
+        const kc = cluster.kubeConfig();
+        if (!kc.ok) throw new Unavailable(`the cluster is not reachable: ${kc.error.message}`);
+        return kc.value;
+      }),
       kubeConfig: () => {
         const kc = cluster.kubeConfig();
         if (!kc.ok) throw new Unavailable(`the cluster is not reachable: ${kc.error.message}`);

@@ -14,6 +14,8 @@ export class TerminalManager {
   private readonly sessions = new Map<string, TerminalSession>();
   private readonly opening = new Map<string, Promise<TerminalSession>>();
   private readonly lastTouch = new Map<string, number>();
+  /** Sessions that ended and whose processes are still being killed: a new one waits for them. */
+  private readonly closing = new Map<string, Promise<void>>();
 
   constructor(deps: { sandboxes: SandboxService; backend: ShellBackend; recordings: RecordingStore; settings: SessionSettings; logger: Logger }) {
     this.sandboxes = deps.sandboxes;
@@ -61,6 +63,7 @@ export class TerminalManager {
   }
 
   private async start(namespace: string, size: { cols: number; rows: number }): Promise<TerminalSession> {
+    await this.closing.get(namespace);
     const sandbox = await this.sandboxes.get(namespace);
     const kubeconfig = await this.sandboxes.kubeconfigFor(namespace);
     const shell = await this.backend.open(sandbox, kubeconfig, size);
@@ -74,8 +77,20 @@ export class TerminalManager {
       logger: this.log,
       cols: size.cols,
       rows: size.rows,
+      // A shell that exits because its sandbox went (the toolbox Pod with the namespace) says so.
+      exitReason: async () => {
+        const gone = await this.sandboxes.get(namespace).then(
+          (s) => s.state === 'terminating',
+          () => true,
+        );
+        return gone ? { reason: 'sandbox-deleted', message: 'The sandbox was deleted.' } : { reason: 'exited', message: 'The shell exited.' };
+      },
       onEnd: (ended) => {
         if (this.sessions.get(namespace) === ended) this.sessions.delete(namespace);
+        const closed = ended.closed.finally(() => {
+          if (this.closing.get(namespace) === closed) this.closing.delete(namespace);
+        });
+        this.closing.set(namespace, closed);
         this.log.info({ namespace, reason: ended.ended?.reason }, 'terminal ended');
       },
     });

@@ -5,6 +5,8 @@ import { call } from '../cluster/api.ts';
 import { rawClient } from '../cluster/apply.ts';
 import { Unavailable } from '../errors.ts';
 import type { LabSetup, Sandbox } from '../sandboxes/service.ts';
+
+const NODE_KIND_LABEL = 'kubedojo.dev/node';
 import { homeFilesFor, type Shell, type ShellBackend } from './backends.ts';
 
 /**
@@ -24,12 +26,16 @@ export interface PodBackendOptions {
   kubeConfig: () => KubeConfig;
   image: () => Promise<string>;
   labs: (lesson: string) => Promise<LabSetup | undefined>;
-  /** Where the toolbox must run (the embedded cluster's real node; simulated nodes run nothing). */
-  nodeSelector?: Record<string, string>;
+  /**
+   * The cluster's real node, if it is kubedojo's embedded cluster with one (reached directly or
+   * through a kubeconfig): the toolbox must run there, simulated nodes run nothing.
+   */
+  realNode: () => Promise<string | null>;
 }
 
 /** The toolbox Pod: non-root, no privilege, Pod Security restricted-clean, bounded. */
-export function toolboxPod(sandbox: Sandbox, image: string, nodeSelector: Record<string, string> | undefined): KubernetesObject {
+export function toolboxPod(sandbox: Sandbox, image: string, realNode: string | null): KubernetesObject {
+  const nodeSelector = realNode ? { [NODE_KIND_LABEL]: 'real' } : undefined;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -46,7 +52,9 @@ export function toolboxPod(sandbox: Sandbox, image: string, nodeSelector: Record
           name: 'toolbox',
           image,
           imagePullPolicy: 'IfNotPresent',
-          command: ['sleep', 'infinity'],
+          // Process 1 reaps orphans and never ends: the learner cannot kill it from inside, and
+          // what they started can always be killed and reaped (sleep would leave zombies).
+          command: ['catatonit', '-P'],
           workingDir: HOME,
           env: [
             { name: 'NAMESPACE', value: sandbox.namespace },
@@ -75,8 +83,11 @@ function describePod(pod: V1Pod): string {
   return pod.status?.phase ?? 'pending';
 }
 
-/** Runs a command in the toolbox and resolves with its exit status (no terminal). */
-async function run(kc: KubeConfig, namespace: string, command: string[]): Promise<{ ok: boolean; output: string }> {
+/**
+ * Runs a command in the toolbox and resolves with its exit status (no terminal); gives up after
+ * `timeoutMs` (a toolbox whose process slots a fork bomb holds cannot start one).
+ */
+async function run(kc: KubeConfig, namespace: string, command: string[], timeoutMs = 10_000): Promise<{ ok: boolean; output: string }> {
   let output = '';
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -84,13 +95,25 @@ async function run(kc: KubeConfig, namespace: string, command: string[]): Promis
       done();
     },
   });
-  return new Promise((resolve, reject) => {
-    new Exec(kc)
-      .exec(namespace, TOOLBOX_POD, 'toolbox', command, sink, sink, null, false, (status: V1Status) => {
-        resolve({ ok: status.status === 'Success', output: output || (status.message ?? '') });
-      })
-      .catch(reject);
-  });
+  let socket: { close(): void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise((resolve, reject) => {
+      timer = setTimeout(() => {
+        resolve({ ok: false, output: `no answer within ${timeoutMs / 1000} s` });
+      }, timeoutMs);
+      new Exec(kc)
+        .exec(namespace, TOOLBOX_POD, 'toolbox', command, sink, sink, null, false, (status: V1Status) => {
+          resolve({ ok: status.status === 'Success', output: output || (status.message ?? '') });
+        })
+        .then((ws) => {
+          socket = ws;
+        }, reject);
+    });
+  } finally {
+    clearTimeout(timer);
+    socket?.close();
+  }
 }
 
 export class PodBackend implements ShellBackend {
@@ -109,7 +132,7 @@ export class PodBackend implements ShellBackend {
     let fresh = false;
     if (!existing.ok || existing.value.metadata?.deletionTimestamp) {
       if (existing.ok) await this.waitGone(core, namespace);
-      const made = await rawClient(kc).create(toolboxPod(sandbox, await this.options.image(), this.options.nodeSelector));
+      const made = await rawClient(kc).create(toolboxPod(sandbox, await this.options.image(), await this.options.realNode()));
       if (!made.ok && made.error.kind !== 'conflict') throw new Unavailable(`could not start the terminal's toolbox Pod: ${made.error.message}`);
       fresh = made.ok;
     }
@@ -200,13 +223,17 @@ export class PodBackend implements ShellBackend {
       kill: async () => {
         if (killed) return;
         killed = true;
+        // First through the shell itself: its builtin kill needs no new process, so it works
+        // even when a fork bomb holds every process slot of the Pod.
+        stdin.write('\x03\x15 kill -9 -1\n');
+        await sleep(300);
         socket.close();
         // Everything the learner started, background jobs included; the Pod's own process 1
         // cannot be signalled from inside its namespace, so the toolbox and its home stay. A
         // fork bomb may hold every process slot, so the exec that kills is retried; if it never
         // gets in, the Pod goes (and its home with it) rather than the bomb staying.
-        for (let attempt = 0; attempt < 20; attempt += 1) {
-          const result = await run(kc, sandbox.namespace, ['sh', '-c', 'kill -9 -1']).catch(() => undefined);
+        for (let attempt = 0; attempt < 5; attempt += 1) {
+          const result = await run(kc, sandbox.namespace, ['sh', '-c', 'kill -9 -1'], 3000).catch(() => undefined);
           if (result?.ok) return;
           await sleep(250);
         }

@@ -73,6 +73,8 @@ export class TerminalSession {
     cols: number;
     rows: number;
     onEnd: (session: TerminalSession) => void;
+    /** Why the shell exited on its own (a toolbox Pod ends with its sandbox's namespace). */
+    exitReason?: () => Promise<TerminalEnded>;
   }) {
     this.namespace = options.namespace;
     this.backend = options.backend;
@@ -81,6 +83,9 @@ export class TerminalSession {
     this.settings = options.settings;
     this.log = options.logger;
     this.onEnd = options.onEnd;
+    this.closed = new Promise((resolve) => {
+      this.markClosed = resolve;
+    });
     this.cols = options.cols;
     this.rows = options.rows;
     this.tokens = options.settings.inputBytesPerSecond * 4;
@@ -90,13 +95,16 @@ export class TerminalSession {
     this.shell.onData((chunk) => {
       this.output(chunk);
     });
+    const exitReason = options.exitReason ?? (() => Promise.resolve<TerminalEnded>({ reason: 'exited', message: 'The shell exited.' }));
     this.shell.onExit(() => {
-      void this.end({ reason: 'exited', message: 'The shell exited.' });
+      void exitReason().then((ended) => this.end(ended));
     });
     this.touchIdle();
   }
 
   private output(chunk: Buffer): void {
+    // What a shell prints while it is being killed belongs to no one.
+    if (this.ended) return;
     this.screen.write(chunk);
     this.recording.output(chunk);
     for (const [id, watcher] of this.watchers) {
@@ -242,6 +250,10 @@ export class TerminalSession {
   }
 
   /** Kills the shell and everything it started, closes the recording, tells the viewer. */
+  /** Settles once the shell and every process it started are gone (after `end`). */
+  readonly closed: Promise<void>;
+  private markClosed: () => void = () => undefined;
+
   async end(ended: TerminalEnded): Promise<void> {
     if (this.ended) return;
     this.ended = ended;
@@ -257,6 +269,7 @@ export class TerminalSession {
     } catch (error) {
       this.log.warn({ err: error, namespace: this.namespace }, 'could not kill the terminal cleanly');
     }
+    this.markClosed();
     this.recording.marker(`ended: ${ended.reason}`);
     await this.recording.end();
     this.screen.dispose();

@@ -268,6 +268,11 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
   }
 
   /** The workshop of a participant (their own only). */
+  /** The cluster's real node, if it has one, for the participant's sandbox view. */
+  realNode(): Promise<string | null> {
+    return this.d.sandboxes.realNode();
+  }
+
   mine(learner: Learner): ParticipantWorkshopView {
     const w = learner.workshopId ? this.d.workshops.get(learner.workshopId) : undefined;
     if (!w) throw new NotFound('you are not in a workshop');
@@ -390,12 +395,12 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
 
   async resetSandbox(id: string, viewer: Learner, namespace: string): Promise<SandboxView> {
     await this.participantSandbox(id, viewer, namespace);
-    return sandboxView((await this.d.sandboxes.reset(namespace)).sandbox);
+    return sandboxView((await this.d.sandboxes.reset(namespace)).sandbox, await this.d.sandboxes.realNode());
   }
 
   async extendSandbox(id: string, viewer: Learner, namespace: string, minutes: number): Promise<SandboxView> {
     await this.participantSandbox(id, viewer, namespace);
-    return sandboxView((await this.d.sandboxes.extend(namespace, minutes)).sandbox);
+    return sandboxView((await this.d.sandboxes.extend(namespace, minutes)).sandbox, await this.d.sandboxes.realNode());
   }
 
   /** Whether the viewer runs the workshop a sandbox belongs to (to watch its terminal or replay it). */

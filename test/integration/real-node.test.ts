@@ -172,7 +172,8 @@ describe("the Fundamentals lesson's commands", () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-home-'));
     await fs.writeFile(path.join(dir, 'hello-pod.yaml'), file?.content ?? '');
     // The lesson's block, as written: apply, get, describe, logs, exec, delete.
-    expect((await kb(['apply', '-f', path.join(dir, 'hello-pod.yaml')])).code).toBe(0);
+    const applied = await kb(['apply', '-f', path.join(dir, 'hello-pod.yaml')]);
+    expect(applied.code, applied.stderr).toBe(0);
     await waitPod(admin, bob.sandbox.namespace, 'hello', 'Ready', (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true, 90_000);
     expect((await kb(['get', 'pod', 'hello', '-o', 'wide'])).stdout).toContain('real-node');
     expect((await kb(['describe', 'pod', 'hello'])).stdout).toMatch(/Events:[\s\S]*Started/);

@@ -14,6 +14,15 @@ import { TerminalClient } from '../helpers/terminal.ts';
  * each backend must hold are in terminal-walls.test.ts.
  */
 
+/** Resolves once the terminal has printed nothing for a second. */
+async function quiet(term: TerminalClient): Promise<void> {
+  await eventually(async () => {
+    const before = term.bytes;
+    await new Promise((r) => setTimeout(r, 1000));
+    return term.bytes === before ? true : undefined;
+  }, 'the output to settle', 120_000, 0);
+}
+
 describe.each(BACKENDS)('the %s terminal', (backend) => {
   let env: TerminalEnv;
   let alice: Learner;
@@ -96,8 +105,10 @@ describe.each(BACKENDS)('the %s terminal', (backend) => {
     const flood = 'echo flood >/dev/null\n'.repeat(360); // ~8 KB a message
     for (let i = 0; i < 60; i += 1) aliceTerm.type(flood.slice(0, 8000));
     await eventually(() => Promise.resolve(aliceTerm.notices.includes('input dropped: typing faster than the terminal accepts') ? true : undefined), 'the rate limit');
-    await new Promise((r) => setTimeout(r, 2000));
+    // As a person would: wait until the shell has worked through what got in, interrupt, go on.
+    await quiet(aliceTerm);
     aliceTerm.type('\x03');
+    await quiet(aliceTerm);
     expect(await aliceTerm.run('echo calm again', 60_000)).toContain('calm again');
   });
 

@@ -18,7 +18,7 @@ import { browser, type Browser } from '../helpers/http.ts';
 const password = 'correct horse battery';
 
 function sandbox(state: Sandbox['state']): Sandbox {
-  return { namespace: `kd-${state}`, learnerKey: 'l', learnerName: 'n', lesson: 'x', workshop: null, size: 'small', group: 'g', priorityClassPrefix: 'p', createdAt: '', expiresAt: '', lastActivity: '', state, resourceVersion: '1' };
+  return { namespace: `kd-${state}`, learnerKey: 'l', learnerName: 'n', lesson: 'x', workshop: null, size: 'small', nodes: 'auto', group: 'g', priorityClassPrefix: 'p', createdAt: '', expiresAt: '', lastActivity: '', state, resourceVersion: '1' };
 }
 
 function fakes(list: () => Promise<Sandbox[]>) {

@@ -20,7 +20,8 @@ const MIRRORS = [
   `deb http://deb.debian.org/debian-security ${SUITE}-security main`,
 ];
 /** What the lessons use in a shell: editors, kubectl's friends, and the tools of the networking lessons (ps, nc, dig, ip). */
-export const TOOLBOX_PACKAGES = ['bash', 'bash-completion', 'ca-certificates', 'less', 'nano', 'vim-tiny', 'python3-kubernetes', 'jq', 'curl', 'procps', 'netcat-openbsd', 'dnsutils', 'iproute2'] as const;
+/** catatonit: process 1 that reaps orphans (sleep would leave a killed fork bomb's zombies holding every process slot). */
+export const TOOLBOX_PACKAGES = ['bash', 'bash-completion', 'ca-certificates', 'less', 'nano', 'vim-tiny', 'python3-kubernetes', 'jq', 'curl', 'procps', 'netcat-openbsd', 'dnsutils', 'iproute2', 'catatonit'] as const;
 /** No manuals, docs (copyright notices stay) or translations: a terminal image, not a workstation. */
 const DPKG_OPTIONS = ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/info/*'];
 /** merged /usr by symlinks, as debootstrap does, instead of the usrmerge package (which pulls in 50 MB of perl). */
@@ -195,7 +196,7 @@ export const toolbox: Recipe = {
         user: `${LEARNER.uid}:${LEARNER.gid}`,
         workingDir: LEARNER.home,
         env: [`HOME=${LEARNER.home}`, `PATH=${PATH}`, 'LANG=C.UTF-8', 'EDITOR=nano', 'KUBE_EDITOR=nano'],
-        cmd: ['sleep', 'infinity'],
+        cmd: ['catatonit', '-P'],
         labels: {
           'org.opencontainers.image.title': 'kubedojo toolbox',
           'org.opencontainers.image.version': plan.tag,

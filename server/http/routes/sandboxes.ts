@@ -31,7 +31,8 @@ export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: Lesson
     await Promise.all(
       mine.filter((s) => s.state === 'ready' && Date.now() - new Date(s.lastActivity).getTime() > 5 * 60_000).map((s) => sandboxes.touch(s.namespace).catch(() => undefined)),
     );
-    const body: SandboxListResponse = { sandboxes: mine.map(sandboxView) };
+    const realNode = await sandboxes.realNode();
+    const body: SandboxListResponse = { sandboxes: mine.map((s) => sandboxView(s, realNode)) };
     res.json(body);
   });
 
@@ -40,20 +41,20 @@ export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: Lesson
     if (!deps.lessons.lessons.some((l) => l.slug === body.lesson)) throw new NotFound(`there is no lesson "${body.lesson}"`);
     const learner = currentLearner(res);
     const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, size: body.size });
-    res.status(access.created || access.fromPool ? 201 : 200).json(sandboxView(access.sandbox));
+    res.status(access.created || access.fromPool ? 201 : 200).json(sandboxView(access.sandbox, await sandboxes.realNode()));
   });
 
   router.post('/sandboxes/:namespace/extend', validate({ params: namespaceParams, body: extendBody }), session.requireLearner, async (req, res) => {
     const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
     await sandboxes.getOwned(namespace, currentLearner(res).id);
     const access = await sandboxes.extend(namespace, (req.body as z.infer<typeof extendBody>).minutes);
-    res.json(sandboxView(access.sandbox));
+    res.json(sandboxView(access.sandbox, await sandboxes.realNode()));
   });
 
   router.post('/sandboxes/:namespace/reset', validate({ params: namespaceParams }), session.requireLearner, async (_req, res) => {
     const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
     await sandboxes.getOwned(namespace, currentLearner(res).id);
-    res.json(sandboxView((await sandboxes.reset(namespace)).sandbox));
+    res.json(sandboxView((await sandboxes.reset(namespace)).sandbox, await sandboxes.realNode()));
   });
 
   router.delete('/sandboxes/:namespace', validate({ params: namespaceParams }), session.requireLearner, async (_req, res) => {

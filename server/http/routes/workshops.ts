@@ -47,7 +47,7 @@ export function workshopRoutes(deps: { workshops: WorkshopService; learners: Lea
     const previous = sessionTokenOf(req);
     if (previous) deps.learners.endSession(previous);
     setSession(req, res, joined.learner, joined.token);
-    const response: JoinResponse = { learner: learnerView(joined.learner), workshop: joined.workshop, sandbox: joined.sandbox ? sandboxView(joined.sandbox) : null, problem: joined.problem };
+    const response: JoinResponse = { learner: learnerView(joined.learner), workshop: joined.workshop, sandbox: joined.sandbox ? sandboxView(joined.sandbox, await workshops.realNode()) : null, problem: joined.problem };
     res.status(201).json(response);
   });
 

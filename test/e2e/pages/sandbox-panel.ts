@@ -7,6 +7,7 @@ export class SandboxPanel {
   readonly namespace: Locator;
   readonly group: Locator;
   readonly prefix: Locator;
+  readonly nodes: Locator;
   readonly timeLeft: Locator;
   readonly extend: Locator;
   readonly remove: Locator;
@@ -18,6 +19,7 @@ export class SandboxPanel {
     this.namespace = this.root.getByTestId('sandbox-namespace');
     this.group = this.root.getByTestId('sandbox-group');
     this.prefix = this.root.getByTestId('sandbox-prefix');
+    this.nodes = this.root.getByTestId('sandbox-nodes');
     this.timeLeft = this.root.getByTestId('sandbox-time-left');
     this.extend = this.root.getByTestId('extend-sandbox');
     this.remove = this.root.getByTestId('delete-sandbox');
