@@ -24,8 +24,8 @@ import { fillPlaceholdersDeep } from '../lessons/placeholders.ts';
 import { clusterEndpoint, requestToken, writeLearnerKubeconfig, type ClusterEndpoint, type LearnerToken } from './credentials.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { groupOf, learnerKey, lessonKey, poolNamespace, priorityClassPrefixOf, sandboxNamespace, GROUP_SUFFIX } from './names.ts';
-import { ensureClusterPolicies } from './policies.ts';
-import { renderSandbox, type SandboxSize } from './template.ts';
+import { DEFAULT_FENCES, ensureClusterPolicies } from './policies.ts';
+import { loadTemplates, renderSandbox, type SandboxSize } from './template.ts';
 
 /**
  * Sandboxes: a namespace per (learner, lesson) with quota, limits, RBAC, isolation and a
@@ -66,6 +66,11 @@ export interface SandboxSettings {
   reapIntervalSeconds: number;
   /** A namespace that never became ready this long after creation is a failed create's leftover. */
   leftoverAfterSeconds?: number;
+  /** The admission policies' parameters (DEFAULT_FENCES when unset). */
+  domain?: string;
+  learnerPriorityMax?: number;
+  /** LoadBalancer Services per sandbox, whatever its size (0 when unset: they can cost money). */
+  loadBalancers?: number;
 }
 
 export interface LabSetup {
@@ -251,7 +256,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
 
   private async ensurePolicies(kc: KubeConfig): Promise<void> {
     if (this.policiesInstalled) return;
-    await ensureClusterPolicies(kc);
+    await ensureClusterPolicies(kc, { learnerPriorityMax: this.settings.learnerPriorityMax ?? DEFAULT_FENCES.learnerPriorityMax, sandboxDomain: this.settings.domain ?? DEFAULT_FENCES.sandboxDomain });
     this.policiesInstalled = true;
   }
 
@@ -328,7 +333,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
       size: spec.size,
       createdAt,
       expiresAt: spec.expiresAt,
-    });
+    }, loadTemplates(), { 'services.loadbalancers': String(this.settings.loadBalancers ?? 0) });
     if (!namespaceObject) throw new Error('the sandbox template has no namespace');
     if (spec.pool) (namespaceObject.metadata as { labels: Record<string, string> }).labels[L.pool] = 'available';
     const objects = rawClient(kc);
