@@ -23,7 +23,7 @@ export type RateLimitSettings = Record<RateLimitName, RateLimit>;
 export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
   guests: { points: 30, seconds: 600 },
   signups: { points: 20, seconds: 3600 },
-  'bad-joins': { points: 20, seconds: 600 },
+  'bad-joins': { points: 100, seconds: 600 },
   sandboxes: { points: 10, seconds: 60 },
   'sandboxes-address': { points: 300, seconds: 60 },
   checks: { points: 30, seconds: 60 },
