@@ -39,14 +39,15 @@ import { trustFunction } from './limits.ts';
 export const VERSION = '0.1.0';
 
 /**
- * What the browser app may load: its own scripts only (no inline script, no eval), styles of its
- * own plus inline ones (xterm.js and mermaid's SVG write <style> elements), images and fonts of
- * its own or data: URLs, connections to this origin (REST and socket.io), no frames, no plugins.
+ * What the browser app may load: its own scripts only (no inline script, no eval; WebAssembly may
+ * be compiled, for asciinema-player's terminal emulator on the replay page), styles of its own
+ * plus inline ones (xterm.js and mermaid's SVG write <style> elements), images and fonts of its
+ * own or data: URLs, connections to this origin (REST and socket.io), no frames, no plugins.
  */
 function contentSecurityPolicy(publicHttps: boolean): Record<string, string[]> {
   return {
     'default-src': ["'self'"],
-    'script-src': ["'self'"],
+    'script-src': ["'self'", "'wasm-unsafe-eval'"],
     'style-src': ["'self'", "'unsafe-inline'"],
     'img-src': ["'self'", 'data:'],
     'font-src': ["'self'", 'data:'],

@@ -170,8 +170,10 @@ describe('what the browser is told', () => {
     const s = await server();
     const response = await fetch(`${s.url}/`);
     const csp = response.headers.get('content-security-policy') ?? '';
-    for (const directive of ["default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "connect-src 'self'", "base-uri 'self'"]) expect(csp).toContain(directive);
-    expect(csp).not.toContain('unsafe-eval');
+    for (const directive of ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval';", "object-src 'none'", "frame-ancestors 'none'", "connect-src 'self'", "base-uri 'self'"]) expect(csp).toContain(directive);
+    // No eval of JavaScript and no inline script (WebAssembly compilation only, for the replay player).
+    expect(csp).not.toContain("'unsafe-eval'");
+    expect(csp).not.toMatch(/script-src[^;]*'unsafe-inline'/);
     expect(csp).not.toContain('upgrade-insecure-requests');
     expect(response.headers.get('strict-transport-security')).toBe('max-age=31536000');
     expect(response.headers.get('x-frame-options')).toBe('DENY');
