@@ -266,11 +266,6 @@ export class TerminalSession {
     return this.paused;
   }
 
-  /** Why the shell is paused now (empty when it runs). */
-  get heldBy(): Hold[] {
-    return [...this.holds];
-  }
-
   /** Kills the shell and everything it started, closes the recording, tells the viewer. */
   async end(ended: TerminalEnded): Promise<void> {
     if (this.ended) return;
