@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
+import helmet from 'helmet';
+import proxyaddr from 'proxy-addr';
 import { Server as SocketServer } from 'socket.io';
 import type { ClusterConnection } from './cluster/connection.ts';
 import { projectRoot } from './cluster/paths.ts';
@@ -31,8 +33,33 @@ import { createMetrics } from './http/metrics.ts';
 import { openapiRoute } from './http/openapi.ts';
 import { routeLabeler } from './http/route-table.ts';
 import { adminRoutes } from './http/routes/admin.ts';
+import { EdgeLimits, addressKey, clientAddress } from './http/rate-limits.ts';
+import { trustFunction } from './limits.ts';
 
 export const VERSION = '0.1.0';
+
+/**
+ * What the browser app may load: its own scripts only (no inline script, no eval; WebAssembly may
+ * be compiled, for asciinema-player's terminal emulator on the replay page), styles of its own
+ * plus inline ones (xterm.js and mermaid's SVG write <style> elements), images and fonts of its
+ * own or data: URLs, connections to this origin (REST and socket.io), no frames, no plugins.
+ */
+function contentSecurityPolicy(publicHttps: boolean): Record<string, string[]> {
+  return {
+    'default-src': ["'self'"],
+    'script-src': ["'self'", "'wasm-unsafe-eval'"],
+    'style-src': ["'self'", "'unsafe-inline'"],
+    'img-src': ["'self'", 'data:'],
+    'font-src': ["'self'", 'data:'],
+    'connect-src': ["'self'"],
+    'worker-src': ["'self'"],
+    'object-src': ["'none'"],
+    'base-uri': ["'self'"],
+    'form-action': ["'self'"],
+    'frame-ancestors': ["'none'"],
+    ...(publicHttps ? { 'upgrade-insecure-requests': [] } : {}),
+  };
+}
 
 export interface AppDeps {
   config: Config;
@@ -61,20 +88,21 @@ export function createApp(deps: AppDeps): App {
   const instance = ensureInstance(deps.db);
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'same-origin');
-    res.setHeader('X-Frame-Options', 'DENY');
-    next();
-  });
+  // Which X-Forwarded-For hops name the client (--trust-proxy); the socket.io edge uses the same rule.
+  const trust = trustFunction(deps.config.http.trustProxy);
+  app.set('trust proxy', trust);
+  const publicHttps = deps.config.publicUrl?.startsWith('https:') === true;
+  // Read by session.ts: behind a proxy that terminates TLS the request itself may look like http.
+  (app.locals as { publicHttps?: boolean }).publicHttps = publicHttps;
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicy(publicHttps) }, referrerPolicy: { policy: 'same-origin' }, frameguard: { action: 'deny' }, strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false } }));
+  const limits = new EdgeLimits(deps.config.http.rateLimits, deps.logger);
   const runningWorkshops = () => deps.services.workshops.runningCount();
   const probe = new CapacityProbe({ sandboxes: deps.sandboxes, terminals: deps.terminals, capacity: deps.config.sandboxes.capacity, runningWorkshops, logger: deps.logger });
   const metrics = createMetrics({ probe, sandboxes: deps.sandboxes, terminals: deps.terminals, grading: deps.services.grading, runningWorkshops, capacity: deps.config.sandboxes.capacity, routeLabel: routeLabeler(app), version: VERSION });
   app.use(metrics.timer);
   app.use(express.json({ limit: '1mb' }));
   const { learners, auth, lessons, grading, workshops } = deps.services;
-  const session = sessionMiddleware(learners);
+  const session = sessionMiddleware(learners, (req) => limits.take([['guests', addressKey(clientAddress(req))]]));
 
   app.use(healthRoutes({ db: deps.db, cluster: deps.cluster }));
   // Before the CSRF cookie and sessions: scrapers and API tools need neither.
@@ -82,13 +110,13 @@ export function createApp(deps: AppDeps): App {
   app.get('/api/openapi.json', openapiRoute(app, { version: VERSION }));
   app.use(csrf);
   app.use('/api', sameOrigin, session.read);
-  app.use('/api', authRoutes({ auth, learners, session, registration: deps.config.registration }));
+  app.use('/api', authRoutes({ auth, learners, session, registration: deps.config.registration, limits }));
   app.use('/api', clusterRoutes({ cluster: deps.cluster, instance, version: VERSION }));
   app.use('/api', lessonRoutes({ lessons, session }));
-  app.use('/api', sandboxRoutes({ sandboxes: deps.sandboxes, lessons, session }));
+  app.use('/api', sandboxRoutes({ sandboxes: deps.sandboxes, lessons, session, limits, placement: (learner) => workshops.sandboxPlacement(learner) }));
   app.use('/api', recordingRoutes({ recordings: deps.recordings, canReplay: (viewer, key) => workshops.instructsLearnerKey(viewer, key) }));
-  app.use('/api', checkRoutes({ grading, session }));
-  app.use('/api', workshopRoutes({ workshops, learners, recordings: deps.recordings, session }));
+  app.use('/api', checkRoutes({ grading, session, limits }));
+  app.use('/api', workshopRoutes({ workshops, learners, recordings: deps.recordings, session, limits }));
   app.use('/api', adminRoutes({ sandboxes: deps.sandboxes, probe, session }));
   app.use('/api', apiNotFound);
 
@@ -127,7 +155,14 @@ export function createApp(deps: AppDeps): App {
       callback(sameSite ? null : 'cross-site connections are not allowed', sameSite);
     },
   });
-  terminalNamespace(io, { learners, sandboxes: deps.sandboxes, terminals: deps.terminals, logger: deps.logger, canWatch: (viewer, namespace) => workshops.instructsSandbox(viewer, namespace) });
+  terminalNamespace(io, {
+    learners,
+    sandboxes: deps.sandboxes,
+    terminals: deps.terminals,
+    logger: deps.logger,
+    canWatch: (viewer, namespace) => workshops.instructsSandbox(viewer, namespace),
+    limitOpen: (learner, request) => limits.action('terminals', learner, proxyaddr(request, trust)),
+  });
   liveNamespace(io, { learners, grading, workshops, logger: deps.logger });
 
   return {

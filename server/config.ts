@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './cluster/paths.ts';
+import { rateLimitsSchema, trustProxySchema, type RateLimitSettings, type TrustProxy } from './limits.ts';
 
 /**
  * The one place that reads process.env. Every setting has a flag, an environment variable
@@ -23,6 +24,9 @@ const bool = z.preprocess(
 );
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+const count = (max: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(max, `must be at most ${max}`);
+const mebibytes = (min: number, max: number) => z.coerce.number({ error: 'must be a number of MiB' }).int('must be a whole number of MiB').min(min, `must be at least ${min} MiB`).max(max, `must be at most ${max} MiB`);
 
 interface Field<T extends z.ZodType> {
   flag: string;
@@ -82,6 +86,17 @@ export const fields = {
   jailDir: field('--jail-dir', ['KUBEDOJO_JAIL_DIR'], nonEmpty.optional(), () => undefined),
   toolboxImage: field('--toolbox-image', ['KUBEDOJO_TOOLBOX_IMAGE'], nonEmpty.optional(), () => undefined),
   recordingRetention: field('--recording-retention', ['KUBEDOJO_RECORDING_RETENTION'], z.coerce.number({ error: 'must be a number of days' }).int('must be a whole number of days').min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days'), () => 30),
+  sandboxDomain: field('--sandbox-domain', ['KUBEDOJO_SANDBOX_DOMAIN'], z.string().trim().toLowerCase().max(180, 'must be at most 180 characters').regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a DNS domain such as labs.example.com'), () => 'sandboxes.localhost'),
+  learnerPriorityMax: field('--learner-priority-max', ['KUBEDOJO_LEARNER_PRIORITY_MAX'], count(1_000_000_000), () => 1_000_000),
+  sandboxCrds: field('--sandbox-crds', ['KUBEDOJO_SANDBOX_CRDS'], count(1000), () => 10),
+  sandboxPriorityClasses: field('--sandbox-priority-classes', ['KUBEDOJO_SANDBOX_PRIORITY_CLASSES'], count(1000), () => 5),
+  sandboxLoadBalancers: field('--sandbox-load-balancers', ['KUBEDOJO_SANDBOX_LOAD_BALANCERS'], count(100), () => 0),
+  recordingMax: field('--recording-max', ['KUBEDOJO_RECORDING_MAX'], mebibytes(1, 100_000), () => 20),
+  jailPids: field('--jail-pids', ['KUBEDOJO_JAIL_PIDS'], count(100_000).min(16, 'must be at least 16'), () => 256),
+  jailMemory: field('--jail-memory', ['KUBEDOJO_JAIL_MEMORY'], mebibytes(128, 1_000_000), () => 768),
+  jailFileSize: field('--jail-file-size', ['KUBEDOJO_JAIL_FILE_SIZE'], mebibytes(1, 1_000_000), () => 512),
+  trustProxy: field('--trust-proxy', ['KUBEDOJO_TRUST_PROXY'], trustProxySchema, () => 'loopback'),
+  rateLimits: field('--rate-limits', ['KUBEDOJO_RATE_LIMITS'], rateLimitsSchema, () => ''),
   registration: field('--registration', ['KUBEDOJO_REGISTRATION'], z.enum(['open', 'closed'], { error: 'must be open or closed' }), () => 'open'),
   publicUrl: field('--public-url', ['KUBEDOJO_PUBLIC_URL'], z.url({ error: 'must be a URL such as https://kubedojo.example.com' }).optional(), () => undefined),
   go: field('--go', ['KUBEDOJO_GO'], nonEmpty, () => 'go'),
@@ -144,7 +159,17 @@ export interface Config {
     warmPool: number;
     warmPoolSize: 'small' | 'medium' | 'large';
     reapIntervalSeconds: number;
+    /** Ingress hosts of a sandbox are <namespace>.<domain> or names under it. */
+    domain: string;
+    learnerPriorityMax: number;
+    /** CRDs and PriorityClasses one sandbox may own (counted by the admission webhook). */
+    maxCrds: number;
+    maxPriorityClasses: number;
+    /** LoadBalancer Services per sandbox, whatever the size (they can cost money). */
+    loadBalancers: number;
   };
+  /** What one visitor may consume at the HTTP and socket.io edge, and whom to believe about addresses. */
+  http: { trustProxy: TrustProxy; rateLimits: RateLimitSettings };
   terminals: {
     idleMinutes: number;
     graceSeconds: number;
@@ -154,6 +179,10 @@ export interface Config {
     /** The pod backend's image; by default kubedojo's own toolbox (built offline for the embedded cluster). */
     toolboxImage: string | undefined;
     recordingRetentionDays: number;
+    /** Bytes of recording one sandbox may keep; a recording stops with a note at the cap. */
+    recordingMaxBytes: number;
+    /** Limits of one jailed shell (cgroups where they can be written, rlimits always). */
+    jail: { pids: number; memoryBytes: number; fileBytes: number };
   };
   /** Whether anyone may create a learner account (guests and workshop participants need none). */
   registration: boolean;
@@ -272,7 +301,13 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
         warmPool: v.warmPool,
         warmPoolSize: v.warmPoolSize,
         reapIntervalSeconds: v.reapInterval,
+        domain: v.sandboxDomain,
+        learnerPriorityMax: v.learnerPriorityMax,
+        maxCrds: v.sandboxCrds,
+        maxPriorityClasses: v.sandboxPriorityClasses,
+        loadBalancers: v.sandboxLoadBalancers,
       },
+      http: { trustProxy: v.trustProxy, rateLimits: v.rateLimits },
       terminals: {
         idleMinutes: v.terminalIdle,
         graceSeconds: v.terminalGrace,
@@ -280,6 +315,8 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
         jailDir: path.resolve(v.jailDir ?? (process.getuid?.() === 0 ? '/var/lib/kubedojo/jails' : path.join(v.dataDir, 'jails'))),
         toolboxImage: v.toolboxImage,
         recordingRetentionDays: v.recordingRetention,
+        recordingMaxBytes: v.recordingMax * 1024 * 1024,
+        jail: { pids: v.jailPids, memoryBytes: v.jailMemory * 1024 * 1024, fileBytes: v.jailFileSize * 1024 * 1024 },
       },
       registration: v.registration === 'open',
       publicUrl: v.publicUrl?.replace(/\/+$/, ''),

@@ -7,9 +7,9 @@ import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { Conflict } from './errors.ts';
 import { loadLibrary } from './lessons/library.ts';
-import { sandboxServiceFromConfig } from './sandboxes/from-config.ts';
+import { sandboxServiceFromConfig, startObjectLimits } from './sandboxes/from-config.ts';
 import type { SandboxService } from './sandboxes/service.ts';
-import { recordingStoreFromConfig, shellBackendFromConfig, terminalManagerFromConfig } from './terminal/from-config.ts';
+import { recordingStoreFromConfig, reportJailLimits, shellBackendFromConfig, terminalManagerFromConfig } from './terminal/from-config.ts';
 import type { RecordingStore } from './terminal/recorder.ts';
 import type { Logger } from './logger.ts';
 import type { Progress } from './progress.ts';
@@ -38,9 +38,12 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
 
   const sandboxes = sandboxServiceFromConfig(config, cluster, library, logger);
   startSandboxes(sandboxes, log);
+  const objectLimits = startObjectLimits(config, cluster, logger);
 
   const recordings = recordingStoreFromConfig(config, db);
-  const terminals = terminalManagerFromConfig(config, { sandboxes, backend: shellBackendFromConfig(config, cluster, library, logger), recordings, logger });
+  const backend = shellBackendFromConfig(config, cluster, library, logger);
+  await reportJailLimits(config, backend, logger);
+  const terminals = terminalManagerFromConfig(config, { sandboxes, backend, recordings, logger });
   pruneRecordings(recordings, config.terminals.recordingRetentionDays, log);
 
   let listening = `http://${config.host}:${config.port}`;
@@ -56,6 +59,7 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
       });
     });
   } catch (error) {
+    await objectLimits.close();
     await app.close();
     db.close();
     const code = (error as NodeJS.ErrnoException).code;
@@ -82,6 +86,7 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
     (closing ??= (async () => {
       log.info('shutting down');
       sandboxes.stop();
+      await objectLimits.close();
       services.workshops.stop();
       await services.grading.stop();
       await app.close();

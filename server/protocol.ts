@@ -154,9 +154,9 @@ export interface SandboxView {
   state: 'ready' | 'creating' | 'terminating';
 }
 
+/** The size comes from the lesson's lab (or a workshop's instructor), never from the request. */
 export interface SandboxCreateRequest {
   lesson: string;
-  size?: 'small' | 'medium' | 'large';
 }
 
 export interface SandboxExtendRequest {
@@ -177,7 +177,7 @@ export interface TerminalAttachRequest {
 
 export type TerminalAttachResponse =
   | { ok: true; sessionId: string; backend: 'jail' | 'pod'; /** The screen so far (xterm serialize format). */ screen: string; cols: number; rows: number }
-  | { ok: false; error: string };
+  | { ok: false; error: string; /** Set when the learner opened terminals too fast. */ retryAfterSeconds?: number };
 
 export interface TerminalResize {
   cols: number;

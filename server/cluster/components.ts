@@ -153,7 +153,8 @@ export function componentDefinitions(ctx: ComponentContext): ComponentDefinition
       // Learners' shells reach this port: nothing is served to a request without credentials.
       '--anonymous-auth=false',
       '--authorization-mode=Node,RBAC',
-      '--enable-admission-plugins=NodeRestriction,ResourceQuota,LimitRanger,PodSecurity,ValidatingAdmissionPolicy',
+      // DenyServiceExternalIPs: no Service may claim an outside address (CVE-2020-8554).
+      '--enable-admission-plugins=NodeRestriction,ResourceQuota,LimitRanger,PodSecurity,ValidatingAdmissionPolicy,DenyServiceExternalIPs',
       '--allow-privileged=true',
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',

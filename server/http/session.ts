@@ -28,8 +28,16 @@ export function sessionTokenOf(req: Request): string | undefined {
   return parseCookie(req.headers.cookie ?? '')[SESSION_COOKIE];
 }
 
+/**
+ * Whether cookies get the Secure flag: the request came over HTTPS (as far as --trust-proxy lets
+ * Express tell), or the public URL is https, which a proxy in front may not say on each request.
+ */
+export function secureCookies(req: Request): boolean {
+  return req.secure || (req.app.locals as { publicHttps?: boolean }).publicHttps === true;
+}
+
 function sessionCookie(req: Request, maxAge: number): CookieOptions {
-  return { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge };
+  return { httpOnly: true, sameSite: 'lax', secure: secureCookies(req), path: '/', maxAge };
 }
 
 /** Starts a session for a learner: a new token every time, so no earlier cookie is ever promoted. */
@@ -39,7 +47,7 @@ export function setSession(req: Request, res: Response, learner: Learner, token:
 }
 
 export function clearSession(req: Request, res: Response): void {
-  res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
+  res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: secureCookies(req), path: '/' });
 }
 
 const RANK: Record<Role, number> = { learner: 0, instructor: 1, admin: 2 };
@@ -49,7 +57,11 @@ const RANK: Record<Role, number> = { learner: 0, instructor: 1, admin: 2 };
  * first state-changing request, so reading never creates rows and progress is kept from the
  * first answer on. `requireRole` needs a signed-in account of at least that role.
  */
-export function sessionMiddleware(learners: LearnerRepository): {
+export function sessionMiddleware(
+  learners: LearnerRepository,
+  /** Runs before a guest is made (the per-address limit on guests); a rejection refuses the request. */
+  beforeGuest: (req: Request) => Promise<void> = () => Promise.resolve(),
+): {
   read: RequestHandler;
   requireLearner: RequestHandler;
   requireRole: (role: Role) => RequestHandler;
@@ -72,11 +84,15 @@ export function sessionMiddleware(learners: LearnerRepository): {
     next();
   };
   const requireLearner: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
-    if (!learnerOf(res)) {
+    if (learnerOf(res)) {
+      next();
+      return;
+    }
+    beforeGuest(req).then(() => {
       const { learner, token } = learners.createGuest();
       setSession(req, res, learner, token);
-    }
-    next();
+      next();
+    }, next);
   };
   const requireRole =
     (role: Role): RequestHandler =>
@@ -141,7 +157,7 @@ function sameToken(a: string, b: string): boolean {
 export const csrf: RequestHandler = (req, res, next) => {
   const cookie = parseCookie(req.headers.cookie ?? '')[CSRF_COOKIE];
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
-    if (!cookie) res.cookie(CSRF_COOKIE, randomBytes(24).toString('base64url'), { httpOnly: false, sameSite: 'strict', secure: req.secure, path: '/', maxAge: ONE_YEAR_MS });
+    if (!cookie) res.cookie(CSRF_COOKIE, randomBytes(24).toString('base64url'), { httpOnly: false, sameSite: 'strict', secure: secureCookies(req), path: '/', maxAge: ONE_YEAR_MS });
     next();
     return;
   }

@@ -24,9 +24,9 @@ import { fillPlaceholdersDeep } from '../lessons/placeholders.ts';
 import { clusterEndpoint, requestToken, writeLearnerKubeconfig, type ClusterEndpoint, type LearnerToken } from './credentials.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { groupOf, learnerKey, lessonKey, poolNamespace, priorityClassPrefixOf, sandboxNamespace, GROUP_SUFFIX } from './names.ts';
-import { ensureClusterPolicies } from './policies.ts';
+import { DEFAULT_FENCES, ensureClusterPolicies } from './policies.ts';
 import { RealNodeCache } from './nodes.ts';
-import { renderSandbox, type SandboxNodes, type SandboxSize } from './template.ts';
+import { loadTemplates, renderSandbox, type SandboxNodes, type SandboxSize } from './template.ts';
 
 /**
  * Sandboxes: a namespace per (learner, lesson) with quota, limits, RBAC, isolation and a
@@ -69,6 +69,11 @@ export interface SandboxSettings {
   reapIntervalSeconds: number;
   /** A namespace that never became ready this long after creation is a failed create's leftover. */
   leftoverAfterSeconds?: number;
+  /** The admission policies' parameters (DEFAULT_FENCES when unset). */
+  domain?: string;
+  learnerPriorityMax?: number;
+  /** LoadBalancer Services per sandbox, whatever its size (0 when unset: they can cost money). */
+  loadBalancers?: number;
 }
 
 export interface LabSetup {
@@ -261,7 +266,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
 
   private async ensurePolicies(kc: KubeConfig): Promise<void> {
     if (this.policiesInstalled) return;
-    await ensureClusterPolicies(kc);
+    await ensureClusterPolicies(kc, { learnerPriorityMax: this.settings.learnerPriorityMax ?? DEFAULT_FENCES.learnerPriorityMax, sandboxDomain: this.settings.domain ?? DEFAULT_FENCES.sandboxDomain });
     this.policiesInstalled = true;
   }
 
@@ -340,7 +345,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
       nodes: spec.nodes,
       createdAt,
       expiresAt: spec.expiresAt,
-    });
+    }, loadTemplates(), { 'services.loadbalancers': String(this.settings.loadBalancers ?? 0) });
     if (!namespaceObject) throw new Error('the sandbox template has no namespace');
     if (spec.pool) (namespaceObject.metadata as { labels: Record<string, string> }).labels[L.pool] = 'available';
     const objects = rawClient(kc);

@@ -75,8 +75,8 @@ function substitute(value: unknown, values: TemplateValues): unknown {
 
 const managed = { 'kubedojo.dev/managed-by': 'kubedojo' };
 
-/** Every object of a sandbox, namespace first. */
-export function renderSandbox(values: TemplateValues, templates = loadTemplates()): KubernetesObject[] {
+/** Every object of a sandbox, namespace first; `quota` overrides entries of the size's quota (settings). */
+export function renderSandbox(values: TemplateValues, templates = loadTemplates(), quota: Record<string, string> = {}): KubernetesObject[] {
   const size = templates.sizes[values.size];
   const objects = templates.objects.map((o) => substitute(o, values) as KubernetesObject);
   objects.push(
@@ -84,7 +84,7 @@ export function renderSandbox(values: TemplateValues, templates = loadTemplates(
       apiVersion: 'v1',
       kind: 'ResourceQuota',
       metadata: { name: 'kubedojo-quota', namespace: values.namespace, labels: managed },
-      spec: { hard: size.quota },
+      spec: { hard: { ...size.quota, ...quota } },
     } as KubernetesObject,
     {
       apiVersion: 'v1',

@@ -1,7 +1,7 @@
 import pty from 'node-pty';
 import { fillPlaceholders } from '../lessons/placeholders.ts';
 import type { LabSetup, Sandbox } from '../sandboxes/service.ts';
-import { prepareJail, removeJailFiles } from './jail.ts';
+import { prepareJail, removeJailFiles, type JailLimits } from './jail.ts';
 
 /** A shell attached to a terminal, whatever runs it. Output arrives as raw bytes. */
 export interface Shell {
@@ -38,11 +38,13 @@ export class JailBackend implements ShellBackend {
   private readonly jailDir: string;
   private readonly kubectl: () => Promise<string>;
   private readonly labs: (lesson: string) => Promise<LabSetup | undefined>;
+  private readonly limits: JailLimits | undefined;
 
-  constructor(options: { jailDir: string; kubectl: () => Promise<string>; labs: (lesson: string) => Promise<LabSetup | undefined> }) {
+  constructor(options: { jailDir: string; kubectl: () => Promise<string>; labs: (lesson: string) => Promise<LabSetup | undefined>; limits?: JailLimits }) {
     this.jailDir = options.jailDir;
     this.kubectl = options.kubectl;
     this.labs = options.labs;
+    this.limits = options.limits;
   }
 
   forget(namespace: string): Promise<void> {
@@ -58,6 +60,7 @@ export class JailBackend implements ShellBackend {
       kubeconfig,
       kubectl: await this.kubectl(),
       homeFiles: homeFilesFor(sandbox, await this.labs(sandbox.lesson)),
+      ...(this.limits ? { limits: this.limits } : {}),
     });
     // Raw bytes (encoding null): UTF-8 split across reads stays intact for the browser to join.
     const child = pty.spawn(jail.file, jail.args, { name: 'xterm-256color', cols: size.cols, rows: size.rows, cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, encoding: null });

@@ -113,3 +113,11 @@ export async function createCgroup(name: string, limits: Limits): Promise<Cgroup
     },
   };
 }
+
+/** Whether this process can make jail cgroups here: tries one and removes it. */
+export async function cgroupsWritable(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const probe = await createCgroup(`probe-${process.pid}`, { pids: 16, memoryBytes: 64 * 1024 * 1024, cpus: 1 }).catch(() => undefined);
+  if (!probe) return { ok: false, reason: process.getuid?.() === 0 ? `${ROOT} cannot be written here` : `not running as root, so ${ROOT} cannot be written` };
+  await probe.remove();
+  return { ok: true };
+}

@@ -13,6 +13,8 @@ import { OFFLINE_IMAGE_REPOSITORIES } from '../cluster/images/recipes.ts';
 import { appVersion } from '../cluster/images/toolbox.ts';
 import { RealNodeCache } from '../sandboxes/nodes.ts';
 import { JailBackend, type ShellBackend } from './backends.ts';
+import { cgroupsWritable } from './cgroup.ts';
+import type { JailLimits } from './jail.ts';
 import { PodBackend } from './pod-backend.ts';
 import { TerminalManager } from './manager.ts';
 import { RecordingStore } from './recorder.ts';
@@ -45,6 +47,7 @@ export function shellBackendFromConfig(config: Config, cluster: ClusterConnectio
   let kubectl: Promise<string> | undefined;
   return new JailBackend({
     jailDir: config.terminals.jailDir,
+    limits: jailLimits(config),
     labs: labsFromLibrary(library),
     // The kubectl built with the control plane (found in the cache; built only if missing).
     kubectl: () =>
@@ -53,7 +56,30 @@ export function shellBackendFromConfig(config: Config, cluster: ClusterConnectio
 }
 
 export function recordingStoreFromConfig(config: Config, db: Db): RecordingStore {
-  return new RecordingStore(db, path.join(config.dataDir, 'recordings'));
+  return new RecordingStore(db, path.join(config.dataDir, 'recordings'), config.terminals.recordingMaxBytes);
+}
+
+function jailLimits(config: Config): JailLimits {
+  return { ...config.terminals.jail, cpus: 1 };
+}
+
+/**
+ * Says once, at start, how jailed shells are limited here, and plainly what is not enforced:
+ * without writable cgroups (any non-root start) a jail still gets rlimits, but they bound each
+ * process, not the jail as a whole.
+ */
+export async function reportJailLimits(config: Config, backend: ShellBackend, logger: Logger): Promise<void> {
+  if (backend.kind !== 'jail') return;
+  const log = logger.child({ component: 'jail' });
+  const l = jailLimits(config);
+  const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+  const rlimits = `at most ${l.pids} processes per jail, ${mib(l.memoryBytes)} of data per process, files up to ${mib(l.fileBytes)}, /tmp of 256 MiB`;
+  const cgroups = await cgroupsWritable();
+  if (cgroups.ok) {
+    log.info({ limits: l }, `jailed shells are limited by cgroups (${l.pids} processes, ${mib(l.memoryBytes)} of memory, ${l.cpus} CPU per jail) and rlimits (${rlimits})`);
+    return;
+  }
+  log.warn({ limits: l, reason: cgroups.reason }, `jailed shells run without cgroups (${cgroups.reason}): rlimits enforce ${rlimits}; not enforced: a jail's total memory and its CPU share (start as root on a machine with writable cgroups for those)`);
 }
 
 export function terminalManagerFromConfig(config: Config, deps: { sandboxes: SandboxService; backend: ShellBackend; recordings: RecordingStore; logger: Logger }): TerminalManager {

@@ -9,11 +9,12 @@ import { createCgroup, type Cgroup, type Limits } from './cgroup.ts';
 
 /**
  * The embedded cluster's terminal: bash under bubblewrap, one jail per sandbox. Read-only system,
- * a private home that lives as long as the sandbox, private /tmp, its own PID, IPC, UTS, user
- * and network namespaces, no capabilities, an unprivileged host user, a seccomp program against
- * TIOCSTI, cgroup limits, and a network with only loopback, where socat forwards the API
- * server's port to a Unix socket that the platform connects to the real API server. The
- * learner's kubeconfig inside holds only their token.
+ * a private home that lives as long as the sandbox, a private /tmp of bounded size, its own PID,
+ * IPC, UTS, user and network namespaces (and no further user namespaces inside), no
+ * capabilities, an unprivileged host user, a deny-list seccomp program (sandboxes/terminal/),
+ * cgroup limits where cgroups can be written and rlimits always, and a network with only
+ * loopback, where socat forwards the API server's port to a Unix socket that the platform
+ * connects to the real API server. The learner's kubeconfig inside holds only their token.
  */
 
 const run = promisify(execFile);
@@ -23,7 +24,27 @@ export const JAIL_UID = 65534;
 export const JAIL_GID = 65534;
 export const HOME = '/home/learner';
 
-export const DEFAULT_LIMITS: Limits = { pids: 256, memoryBytes: 768 * 1024 * 1024, cpus: 1 };
+/** Limits of one jail: `fileBytes` is the largest file it may write (RLIMIT_FSIZE). */
+export type JailLimits = Limits & { fileBytes: number };
+
+export const DEFAULT_LIMITS: JailLimits = { pids: 256, memoryBytes: 768 * 1024 * 1024, cpus: 1, fileBytes: 512 * 1024 * 1024 };
+/** The jail's /tmp is a tmpfs (memory): without a cgroup nothing else would bound it, and with one
+ * it must stay well inside the jail's memory, or filling it would leave the shell nothing to run in. */
+const TMP_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The rlimits the jail's own shell sets on itself before anything else runs (it cannot raise
+ * them again). Set inside the jail's user namespace, RLIMIT_NPROC counts that jail's processes
+ * alone (Linux ≥ 5.14 counts per user namespace). RLIMIT_DATA, not RLIMIT_AS: Go programs such
+ * as kubectl reserve far more address space than they use, and DATA counts what is writable.
+ */
+export function rlimitScript(limits: JailLimits): string {
+  const kib = (bytes: number) => Math.max(1, Math.floor(bytes / 1024));
+  return (
+    `ulimit -u ${limits.pids} && ulimit -d ${kib(limits.memoryBytes)} && ulimit -f ${kib(limits.fileBytes)} && ulimit -n 1024 && ulimit -c 0 ` +
+    `|| { echo "kubedojo: the terminal's limits could not be set, so it does not start" >&2; exit 111; }; `
+  );
+}
 
 export interface JailPaths {
   runtime: string;
@@ -47,7 +68,7 @@ export interface JailSpec {
   kubectl: string;
   /** Files placed in a new home (lab starter files): path relative to the home → content. */
   homeFiles?: Record<string, string>;
-  limits?: Limits;
+  limits?: JailLimits;
 }
 
 export interface PreparedJail {
@@ -92,7 +113,7 @@ let filterFile: Promise<string> | undefined;
 /** The seccomp program, generated once per process by libseccomp (see sandboxes/terminal/). */
 function seccompFilter(jailDir: string): Promise<string> {
   filterFile ??= (async () => {
-    const file = path.join(jailDir, 'no-tiocsti.bpf');
+    const file = path.join(jailDir, 'seccomp.bpf');
     await fs.mkdir(path.dirname(file), { recursive: true });
     await run('/usr/bin/python3', [path.join(sandboxesDir, 'terminal', 'seccomp-filter.py'), file]);
     return file;
@@ -229,13 +250,17 @@ export async function prepareJail(spec: JailSpec, command?: string[]): Promise<P
   const apiServer = serverOf(await fs.readFile(spec.kubeconfig, 'utf8'));
   const proxy = await startApiProxy(path.join(paths.socketDir, 'api.sock'), apiServer);
 
-  const cgroup = await createCgroup(`sbx-${spec.namespace}-${Date.now().toString(36)}`, spec.limits ?? DEFAULT_LIMITS);
+  const limits = spec.limits ?? DEFAULT_LIMITS;
+  const cgroup = await createCgroup(`sbx-${spec.namespace}-${Date.now().toString(36)}`, limits);
   const filter = await seccompFilter(spec.jailDir);
   const kubectl = await jailKubectl(spec.jailDir, spec.kubectl);
 
   const bwrap = [
     'bwrap',
     '--unshare-all',
+    // Explicit, for --disable-userns: no nested user namespace, where a shell would hold capabilities.
+    '--unshare-user',
+    '--disable-userns',
     '--die-with-parent',
     '--uid', '1000',
     '--gid', '1000',
@@ -247,6 +272,7 @@ export async function prepareJail(spec: JailSpec, command?: string[]): Promise<P
     '--ro-bind', path.join(paths.runtime, 'etc', 'group'), '/etc/group',
     '--proc', '/proc',
     '--dev', '/dev',
+    '--size', String(Math.min(TMP_BYTES, Math.floor(limits.memoryBytes / 2))),
     '--tmpfs', '/tmp',
     '--tmpfs', '/run',
     '--bind', paths.home, HOME,
@@ -272,6 +298,7 @@ export async function prepareJail(spec: JailSpec, command?: string[]): Promise<P
     '--',
     '/bin/bash',
     '-c',
+    rlimitScript(limits) +
     // socat makes the API server's port exist inside the empty network namespace.
     `socat TCP-LISTEN:${apiServer.port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:/run/kubedojo/api/api.sock 2>/dev/null & ` +
       // Wait until it listens, so the first kubectl never races it.

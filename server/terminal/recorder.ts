@@ -8,7 +8,11 @@ import type { Db } from '../db/database.ts';
  * Records a terminal session as asciicast v2 (newline-delimited JSON: a header, then
  * [seconds, "o" | "r" | "m", data] events), with an index row in the database. Input is not
  * recorded: what learners type may include secrets; what the terminal shows is the lesson.
+ * A sandbox's recordings together hold at most `maxBytesPerSandbox`: at the cap a recording
+ * ends its output with a note, so `yes` in a terminal cannot fill the disk.
  */
+
+export const DEFAULT_RECORDING_MAX_BYTES = 20 * 1024 * 1024;
 
 export interface RecordingMeta {
   namespace: string;
@@ -41,9 +45,17 @@ export class RecordingStore {
   private readonly db: Db;
   readonly dir: string;
 
-  constructor(db: Db, dir: string) {
+  readonly maxBytesPerSandbox: number;
+
+  constructor(db: Db, dir: string, maxBytesPerSandbox = DEFAULT_RECORDING_MAX_BYTES) {
     this.db = db;
     this.dir = dir;
+    this.maxBytesPerSandbox = maxBytesPerSandbox;
+  }
+
+  /** Bytes the finished recordings of a sandbox hold. */
+  private usedBy(namespace: string): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM recordings WHERE namespace = ?').get(namespace) as { n: number }).n;
   }
 
   start(meta: RecordingMeta): Recording {
@@ -54,13 +66,27 @@ export class RecordingStore {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const stream = fs.createWriteStream(file, { mode: 0o600 });
     const decoder = new TextDecoder('utf-8', { fatal: false });
-    let bytes = 0;
+    const budget = this.maxBytesPerSandbox - this.usedBy(meta.namespace);
+    const header = `${JSON.stringify({ version: 2, width: meta.cols, height: meta.rows, timestamp: Math.floor(started / 1000), env: { TERM: 'xterm-256color', SHELL: '/bin/bash' }, title: `${meta.namespace} (${meta.lesson})` })}\n`;
+    let bytes = Buffer.byteLength(header);
+    let full = false;
     const event = (type: string, data: string) => {
+      if (full) return;
       const line = `${JSON.stringify([Number(((Date.now() - started) / 1000).toFixed(6)), type, data])}\n`;
-      bytes += line.length;
+      const size = Buffer.byteLength(line);
+      if (bytes + size > budget - 512) {
+        // The note fits in the 512 bytes kept back, so the file never passes the cap.
+        full = true;
+        const cap = `${Math.round(this.maxBytesPerSandbox / 1024 / 1024)} MiB`;
+        const note = `${JSON.stringify([Number(((Date.now() - started) / 1000).toFixed(6)), 'm', `recording stopped: this sandbox's recordings reached their cap of ${cap}`])}\n`;
+        bytes += Buffer.byteLength(note);
+        stream.write(note);
+        return;
+      }
+      bytes += size;
       stream.write(line);
     };
-    stream.write(`${JSON.stringify({ version: 2, width: meta.cols, height: meta.rows, timestamp: Math.floor(started / 1000), env: { TERM: 'xterm-256color', SHELL: '/bin/bash' }, title: `${meta.namespace} (${meta.lesson})` })}\n`);
+    stream.write(header);
     this.db
       .prepare('INSERT INTO recordings (id, namespace, learner_key, lesson, path, cols, rows, bytes, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)')
       .run(id, meta.namespace, meta.learnerKey, meta.lesson, file, meta.cols, meta.rows, startedAt);

@@ -12,14 +12,25 @@ const { SerializeAddon } = serializeAddon;
 /**
  * One shell per sandbox, outliving the sockets that show it: a reload or a dropped connection
  * reattaches to the same shell, and a server-side headless xterm replays the screen.
- * Flow control: each viewer acknowledges what it has drawn; the shell is paused while the
- * viewer lags by more than HIGH_WATER bytes and resumed below LOW_WATER, so memory stays
- * bounded whatever a client does.
+ * Output is bounded end to end; the shell is paused (its writes block in the kernel) while any
+ * of these holds, and resumed when none does:
+ *   - viewer: the viewer lags by more than HIGH_WATER bytes it has not acknowledged drawing
+ *     (resumed below LOW_WATER), so memory stays bounded whatever a client does;
+ *   - detached: nobody is attached and the shell has printed DETACHED_BUDGET bytes since (a
+ *     command finishing after the tab closed still shows on reattach; `yes` stops there);
+ *   - screen: the headless screen has more than SCREEN_HIGH bytes not yet parsed (resumed
+ *     below SCREEN_LOW): xterm parses in slices on the main thread, and this keeps its backlog,
+ *     and so each slice's share of the event loop, small.
  */
 
 export const HIGH_WATER = 2 * 1024 * 1024;
 export const LOW_WATER = 512 * 1024;
+export const DETACHED_BUDGET = 256 * 1024;
+export const SCREEN_HIGH = 1024 * 1024;
+const SCREEN_LOW = 256 * 1024;
 const SCROLLBACK = 1000;
+
+type Hold = 'viewer' | 'detached' | 'screen';
 
 export interface Viewer {
   id: string;
@@ -51,7 +62,12 @@ export class TerminalSession {
   /** Read-only watchers (instructors): they see the output, they never type, they never slow the shell. */
   private readonly watchers = new Map<string, { viewer: Viewer; unacked: number }>();
   private unacked = 0;
+  private readonly holds = new Set<Hold>();
   private paused = false;
+  /** Bytes given to the headless screen and not yet parsed by it. */
+  private screenPending = 0;
+  /** Bytes printed since the last viewer left. */
+  private detachedBytes = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private tokens: number;
@@ -102,10 +118,26 @@ export class TerminalSession {
     this.touchIdle();
   }
 
+  /** Pauses or resumes the shell to match the holds. */
+  private hold(reason: Hold, on: boolean): void {
+    if (on) this.holds.add(reason);
+    else this.holds.delete(reason);
+    const pause = this.holds.size > 0;
+    if (pause === this.paused || this.ended) return;
+    this.paused = pause;
+    if (pause) this.shell.pause();
+    else this.shell.resume();
+  }
+
   private output(chunk: Buffer): void {
     // What a shell prints while it is being killed belongs to no one.
     if (this.ended) return;
-    this.screen.write(chunk);
+    this.screenPending += chunk.length;
+    this.screen.write(chunk, () => {
+      this.screenPending -= chunk.length;
+      if (this.screenPending < SCREEN_LOW && this.holds.has('screen')) this.hold('screen', false);
+    });
+    if (this.screenPending > SCREEN_HIGH) this.hold('screen', true);
     this.recording.output(chunk);
     for (const [id, watcher] of this.watchers) {
       // A watcher that falls this far behind is dropped instead of slowing the learner down.
@@ -119,15 +151,15 @@ export class TerminalSession {
     }
     const viewer = this.viewer;
     if (!viewer) {
-      // Nobody watching: the headless screen keeps what matters for the next attach.
+      // Nobody attached: the headless screen keeps what matters for the next attach, and past
+      // the budget the shell waits for someone instead of printing to no one.
+      this.detachedBytes += chunk.length;
+      if (this.detachedBytes > DETACHED_BUDGET) this.hold('detached', true);
       return;
     }
     viewer.send(chunk);
     this.unacked += chunk.length;
-    if (!this.paused && this.unacked > HIGH_WATER) {
-      this.paused = true;
-      this.shell.pause();
-    }
+    if (this.unacked > HIGH_WATER) this.hold('viewer', true);
   }
 
   /** The screen as it is now, for a viewer that has just attached. */
@@ -147,10 +179,8 @@ export class TerminalSession {
     const previous = this.viewer;
     this.viewer = viewer;
     this.unacked = 0;
-    if (this.paused) {
-      this.paused = false;
-      this.shell.resume();
-    }
+    this.hold('viewer', false);
+    this.hold('detached', false);
     if (previous && previous.id !== viewer.id) previous.end({ reason: 'replaced', message: 'This terminal was opened somewhere else.' });
     this.recording.marker('attached');
   }
@@ -158,11 +188,9 @@ export class TerminalSession {
   detach(viewerId: string): void {
     if (this.viewer?.id !== viewerId) return;
     this.viewer = undefined;
-    // Output is not held for nobody: resume, and let the headless screen keep up.
-    if (this.paused) {
-      this.paused = false;
-      this.shell.resume();
-    }
+    // The viewer's lag no longer holds the shell; the detached budget does from now on.
+    this.detachedBytes = 0;
+    this.hold('viewer', false);
     this.graceTimer = setTimeout(() => {
       void this.end({ reason: 'closed', message: 'Nobody reattached to the terminal in time.' });
     }, this.settings.graceMs);
@@ -191,10 +219,7 @@ export class TerminalSession {
     }
     if (this.viewer?.id !== viewerId) return;
     this.unacked = Math.max(0, this.unacked - bytes);
-    if (this.paused && this.unacked < LOW_WATER) {
-      this.paused = false;
-      this.shell.resume();
-    }
+    if (this.unacked < LOW_WATER) this.hold('viewer', false);
   }
 
   /** Input from the viewer, within the rate limit. Returns false when input was dropped. */

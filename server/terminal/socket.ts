@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Server } from 'socket.io';
 import { z } from 'zod';
 import type { Learner, LearnerRepository } from '../db/learners.ts';
@@ -40,6 +41,8 @@ export function terminalNamespace(
     logger: Logger;
     /** Whether this viewer may watch (read-only) the terminal of a sandbox that is not theirs: its workshop's instructor. */
     canWatch?: (viewer: Learner, namespace: string) => Promise<boolean>;
+    /** Counts a terminal open against the learner's (and their address's) limit; rejects past it. */
+    limitOpen?: (learner: Learner, request: IncomingMessage) => Promise<void>;
   },
 ): void {
   const log = deps.logger.child({ component: 'terminal-socket' });
@@ -70,6 +73,7 @@ export function terminalNamespace(
         return;
       }
       try {
+        await deps.limitOpen?.(learner, socket.request);
         await deps.sandboxes.getOwned(parsed.data.namespace, learner.id);
         const opened = await deps.terminals.open(parsed.data.namespace, { cols: parsed.data.cols, rows: parsed.data.rows });
         if (session && session !== opened) session.detach(viewerId);
@@ -87,7 +91,8 @@ export function terminalNamespace(
         respond({ ok: true, sessionId: opened.id, backend: opened.backend, screen, cols: opened.cols, rows: opened.rows });
       } catch (error) {
         if (!isAppError(error)) log.error({ err: error }, 'could not open a terminal');
-        respond({ ok: false, error: isAppError(error) ? error.message : 'The terminal could not be started; it has been logged.' });
+        const retry = isAppError(error) ? error.details?.retryAfterSeconds : undefined;
+        respond({ ok: false, error: isAppError(error) ? error.message : 'The terminal could not be started; it has been logged.', ...(typeof retry === 'number' ? { retryAfterSeconds: retry } : {}) });
       }
     });
 

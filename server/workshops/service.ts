@@ -308,6 +308,14 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     return { learner, token, workshop: this.participantView(w), sandbox, problem };
   }
 
+  /** The workshop and size a participant's sandboxes carry, whatever the lesson; nothing for anyone else. */
+  sandboxPlacement(learner: Learner): { workshop: string; size: SandboxSize } | undefined {
+    const w = learner.workshopId ? this.d.workshops.get(learner.workshopId) : undefined;
+    if (!w) return undefined;
+    if (w.state === 'ended' || Date.now() > Date.parse(w.endsAt)) throw new Conflict(`the workshop "${w.title}" has ended, and its sandboxes with it`);
+    return { workshop: w.id, size: w.sandboxSize };
+  }
+
   private async sandboxesOf(w: Workshop): Promise<Sandbox[]> {
     return (await this.d.sandboxes.list({ workshop: w.id })).filter((s) => s.state !== 'terminating');
   }

@@ -79,7 +79,9 @@ async function main(): Promise<void> {
   const clients: TerminalClient[] = [];
   try {
     const up = JSON.parse((await runCliOk(['cluster', 'up', '--json', '--data-dir', dataDir])).stdout) as { kubeconfig: string };
-    server = await serveFor(['--data-dir', path.join(dataDir, 'platform'), '--kubeconfig', up.kubeconfig, '--terminal-backend', 'jail', '--sandbox-capacity', '1000', '--terminal-idle', '120']);
+    server = await serveFor(['--data-dir', path.join(dataDir, 'platform'), '--kubeconfig', up.kubeconfig, '--terminal-backend', 'jail', '--sandbox-capacity', '1000', '--terminal-idle', '120',
+      // Hundreds of learners from this one machine: the per-address limits are for strangers, not this bench.
+      '--rate-limits', 'guests=100000/1m,sandboxes-address=100000/1m,terminals-address=100000/1m']);
 
     const phase = (text: string) => process.stderr.write(`… ${text}\n`);
     phase('keystroke echo');

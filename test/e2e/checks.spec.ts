@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures.ts';
 import { LabPanel } from './pages/lab-panel.ts';
 import { LessonPage } from './pages/lesson-page.ts';
 import { SandboxPanel } from './pages/sandbox-panel.ts';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, takeViolations, test } from './fixtures.ts';
 import { projectRoot } from '../helpers/cli.ts';
 import { HomePage } from './pages/home-page.ts';
 import { servedForSuite } from './server.ts';
@@ -18,6 +18,31 @@ test.describe('the first page, served with the embedded cluster', () => {
     await expect(home.nodes).toHaveText('7 of 7 Ready · zones zone-a, zone-b, zone-c');
     await expect(home.server).toHaveText(/^https:\/\/127\.0\.0\.1:\d+$/);
     await expect(home.problem).toHaveCount(0);
+  });
+
+  test('the Content-Security-Policy refuses a script injected into the page', async ({ page }) => {
+    const home = new HomePage(page);
+    await home.open(app().url);
+    await expect(home.state).toHaveText('Connected');
+    // What an XSS would do: add an inline script. The policy allows only the app's own files.
+    const ran = await page.evaluate(async () => {
+      const script = document.createElement('script');
+      script.textContent = 'window.kdInjected = true';
+      document.body.append(script);
+      await new Promise((r) => setTimeout(r, 100));
+      return (window as unknown as { kdInjected?: boolean }).kdInjected === true;
+    });
+    expect(ran).toBe(false);
+    const seen: string[] = [];
+    await expect
+      .poll(() => {
+        seen.push(...takeViolations());
+        return seen.join('\n');
+      })
+      .toContain('script-src');
+    // The browser reports it twice (its console and the event): both are this test's, on purpose.
+    await page.waitForTimeout(500);
+    takeViolations();
   });
 
   test('switches to the dark theme from the keyboard and remembers it', async ({ page }) => {

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures.ts';
 import { projectRoot } from '../helpers/cli.ts';
 import { loadLibrary } from '../../server/lessons/library.ts';
 import type { QuizQuestion } from '../../server/lessons/types.ts';

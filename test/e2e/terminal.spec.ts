@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures.ts';
 import { LessonPage } from './pages/lesson-page.ts';
 import { SandboxPanel } from './pages/sandbox-panel.ts';
 import { TerminalDock } from './pages/terminal-dock.ts';

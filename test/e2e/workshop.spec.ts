@@ -1,4 +1,5 @@
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { expect, test, watchCsp } from './fixtures.ts';
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
 import { loadLibrary } from '../../server/lessons/library.ts';
 import { projectRoot } from '../helpers/cli.ts';
@@ -21,6 +22,7 @@ interface Learner {
 
 async function join(browser: Browser, url: string, code: string, name: string): Promise<Learner> {
   const context = await browser.newContext();
+  await watchCsp(context);
   const page = await context.newPage();
   await page.goto(`${url}/join/${code}`);
   await page.getByTestId('join-name').fill(name);

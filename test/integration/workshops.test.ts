@@ -5,7 +5,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseManifests } from '../../server/cluster/apply.ts';
 import { RawClient } from '../../server/cluster/raw.ts';
-import type { ApiErrorBody, BroadcastView, GridResponse, GridRow, JoinResponse, ParticipantWorkshopView, RecordingView, TerminalAttachResponse, WorkshopView } from '../../server/protocol.ts';
+import type { ApiErrorBody, BroadcastView, GridResponse, GridRow, JoinResponse, ParticipantWorkshopView, RecordingView, SandboxView, TerminalAttachResponse, WorkshopView } from '../../server/protocol.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { projectRoot } from '../helpers/cli.ts';
 import { adminKubeConfig, eventually } from '../helpers/cluster.ts';
@@ -218,10 +218,25 @@ describe('a workshop from creation to its end', () => {
     expect(reset.status).toBe(200);
   });
 
+  it("tags a participant's sandbox for the second lesson with the workshop: the instructor sees and resets it", async () => {
+    const ana = participants[0];
+    if (!ana) throw new Error('no participant');
+    const made = await ana.send('POST', '/api/sandboxes', { lesson: 'advanced-kubernetes-patterns' });
+    expect(made.status, made.text).toBe(201);
+    const sandbox = made.json as SandboxView;
+    // The instructor's size, not the lab's (medium), and the workshop's label.
+    expect(sandbox.size).toBe('small');
+    const ns = await raw.get<KubernetesObject>(`/api/v1/namespaces/${sandbox.namespace}`);
+    expect(ns.ok && ns.value.metadata?.labels?.['kubedojo.dev/workshop']).toBe(workshop.id);
+    const grid = (await alice('GET', `/api/workshops/${workshop.id}/grid`)).json as GridResponse;
+    expect(grid.rows.find((r) => r.displayName === 'Ana')?.sandboxes.map((s) => s.lesson).sort()).toEqual(['advanced-kubernetes-patterns', 'kubernetes-fundamentals']);
+    expect((await alice('POST', `/api/workshops/${workshop.id}/sandboxes/${sandbox.namespace}/reset`)).status).toBe(200);
+  });
+
   it('ends: every participant sandbox goes, and nobody can join any more', async () => {
     const ended = await alice('POST', `/api/workshops/${workshop.id}/end`);
     expect(ended.status).toBe(200);
-    expect((ended.json as { deleted: number }).deleted).toBe(3);
+    expect((ended.json as { deleted: number }).deleted).toBe(4);
     await eventually(
       async () => {
         const left = await raw.get<{ items: KubernetesObject[] }>(`/api/v1/namespaces?labelSelector=${encodeURIComponent(`kubedojo.dev/workshop=${workshop.id}`)}`);
@@ -234,5 +249,9 @@ describe('a workshop from creation to its end', () => {
     const late = await browser(url)('POST', '/api/join', { code: workshop.code, displayName: 'Late' });
     expect(late.status).toBe(409);
     expect((late.json as ApiErrorBody).error.message).toContain('has ended');
+    // Nor can a participant make an untagged sandbox that the end would leave running.
+    const after = await participants[0]?.send('POST', '/api/sandboxes', { lesson: 'kubernetes-fundamentals' });
+    expect(after?.status).toBe(409);
+    expect((after?.json as ApiErrorBody).error.message).toContain('has ended, and its sandboxes with it');
   });
 });

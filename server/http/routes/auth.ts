@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import type { AuthService } from '../../auth/auth-service.ts';
 import { passwordSchema, usernameSchema } from '../../auth/passwords.ts';
@@ -7,6 +7,7 @@ import { Forbidden, NotFound } from '../../errors.ts';
 import type { AccountCreateRequest, AccountListResponse, LearnerView, LoginRequest, RegisterRequest, SessionResponse, SetupRequest } from '../../protocol.ts';
 import { clearSession, learnerOf, sessionTokenOf, setSession, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
+import { addressKey, clientAddress, type EdgeLimits } from '../rate-limits.ts';
 
 const displayName = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(80, 'must be at most 80 characters');
 const loginBody = z.strictObject({ username: usernameSchema, password: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(256) }) satisfies z.ZodType<LoginRequest>;
@@ -25,13 +26,8 @@ export function learnerView(learner: Learner): LearnerView {
   return { id: learner.id, displayName: learner.displayName, kind: learner.kind, role: learner.role, username: learner.username, workshopId: learner.workshopId };
 }
 
-/** The client's address for rate limits (Express resolves X-Forwarded-For only behind a trusted proxy). */
-function addressOf(req: Request): string {
-  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
-}
-
 /** Sign-in, sign-up, sign-out, the first admin, and the admin's account list. */
-export function authRoutes(deps: { auth: AuthService; learners: LearnerRepository; session: ReturnType<typeof sessionMiddleware>; registration: boolean }): Router {
+export function authRoutes(deps: { auth: AuthService; learners: LearnerRepository; session: ReturnType<typeof sessionMiddleware>; registration: boolean; limits: EdgeLimits }): Router {
   const router = Router();
   const { auth, learners, session } = deps;
 
@@ -44,7 +40,7 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
 
   router.post('/auth/login', validate({ body: loginBody }), async (req, res) => {
     const body = req.body as z.infer<typeof loginBody>;
-    const { learner, token } = await auth.login(body.username, body.password, addressOf(req));
+    const { learner, token } = await auth.login(body.username, body.password, addressKey(clientAddress(req)));
     const previous = sessionTokenOf(req);
     if (previous) learners.endSession(previous);
     setSession(req, res, learner, token);
@@ -53,6 +49,7 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
 
   router.post('/auth/register', validate({ body: registerBody }), async (req, res) => {
     if (!deps.registration) throw new Forbidden('sign-up is closed on this kubedojo; ask an admin for an account');
+    await deps.limits.take([['signups', addressKey(clientAddress(req))]]);
     const body = req.body as z.infer<typeof registerBody>;
     const current = learnerOf(res);
     const { learner, token } = await auth.register({ username: body.username, password: body.password, displayName: body.displayName ?? body.username, fromGuest: current?.kind === 'guest' ? current.id : undefined });

@@ -4,6 +4,7 @@ import type { GradingService } from '../../grading/service.ts';
 import type { CheckRunListResponse, CheckRunRequest } from '../../protocol.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
+import type { EdgeLimits } from '../rate-limits.ts';
 import { DNS_LABEL, lessonSlug, namespaceName } from '../../fields.ts';
 
 const slug = lessonSlug('must be a lesson slug');
@@ -18,7 +19,7 @@ const runParams = z.object({ id: z.uuid('must be a check run id') });
  * Check: grade a learner's own sandbox. The POST answers at once (202) with the run, whose
  * progress arrives over socket.io; `?wait=true` answers when it has finished, for scripts.
  */
-export function checkRoutes(deps: { grading: GradingService; session: ReturnType<typeof sessionMiddleware> }): Router {
+export function checkRoutes(deps: { grading: GradingService; session: ReturnType<typeof sessionMiddleware>; limits: EdgeLimits }): Router {
   const router = Router();
   const { grading, session } = deps;
 
@@ -35,7 +36,7 @@ export function checkRoutes(deps: { grading: GradingService; session: ReturnType
     res.json(body);
   });
 
-  router.post('/sandboxes/:namespace/checks', validate({ params: namespaceParams, body: runBody, query: runQuery }), session.requireLearner, async (req, res) => {
+  router.post('/sandboxes/:namespace/checks', validate({ params: namespaceParams, body: runBody, query: runQuery }), session.requireLearner, deps.limits.limit('checks'), async (req, res) => {
     const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
     const { wait } = res.locals.query as z.infer<typeof runQuery>;
     const started = await grading.start(currentLearner(res).id, namespace, (req.body as z.infer<typeof runBody>).exercise);

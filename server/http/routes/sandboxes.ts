@@ -5,7 +5,9 @@ import type { LessonService } from '../../lessons/lesson-service.ts';
 import type { SandboxCreateRequest, SandboxExtendRequest, SandboxListResponse } from '../../protocol.ts';
 import type { SandboxService } from '../../sandboxes/service.ts';
 import { sandboxView } from '../../sandboxes/view.ts';
-import { SIZES } from '../../sandboxes/template.ts';
+import type { SandboxSize } from '../../sandboxes/template.ts';
+import type { Learner } from '../../db/learners.ts';
+import type { EdgeLimits } from '../rate-limits.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
 import { lessonSlug, namespaceName } from '../../fields.ts';
@@ -13,16 +15,24 @@ import { lessonSlug, namespaceName } from '../../fields.ts';
 const namespaceParams = z.object({ namespace: namespaceName('must be a namespace name') });
 const createBody = z.strictObject({
   lesson: lessonSlug('must be a lesson slug'),
-  size: z.enum(SIZES, { error: `must be one of ${SIZES.join(', ')}` }).optional(),
+  // The size is the lab's (or the workshop instructor's): a guest asking for "large" gets a clear no.
+  size: z.never({ error: "is chosen by the lesson's lab (or the workshop's instructor), not by the request" }).optional(),
 }) satisfies z.ZodType<SandboxCreateRequest>;
 const extendBody = z.strictObject({
   minutes: z.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(5, 'must be at least 5').max(240, 'must be at most 240'),
 }) satisfies z.ZodType<SandboxExtendRequest>;
 
 /** A learner's own sandboxes; anyone else's are "not found", never "forbidden". */
-export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: LessonService; session: ReturnType<typeof sessionMiddleware> }): Router {
+export function sandboxRoutes(deps: {
+  sandboxes: SandboxService;
+  lessons: LessonService;
+  session: ReturnType<typeof sessionMiddleware>;
+  limits: EdgeLimits;
+  /** A workshop participant's sandboxes carry the workshop and its size, whatever the lesson. */
+  placement: (learner: Learner) => { workshop: string; size: SandboxSize } | undefined;
+}): Router {
   const router = Router();
-  const { sandboxes, session } = deps;
+  const { sandboxes, session, limits } = deps;
 
   router.get('/sandboxes', async (_req, res) => {
     const learner = learnerOf(res);
@@ -36,11 +46,11 @@ export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: Lesson
     res.json(body);
   });
 
-  router.post('/sandboxes', validate({ body: createBody }), session.requireLearner, async (req, res) => {
+  router.post('/sandboxes', validate({ body: createBody }), session.requireLearner, limits.limit('sandboxes'), async (req, res) => {
     const body = req.body as z.infer<typeof createBody>;
     if (!deps.lessons.lessons.some((l) => l.slug === body.lesson)) throw new NotFound(`there is no lesson "${body.lesson}"`);
     const learner = currentLearner(res);
-    const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, size: body.size });
+    const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, ...deps.placement(learner) });
     res.status(access.created || access.fromPool ? 201 : 200).json(sandboxView(access.sandbox, await sandboxes.realNode()));
   });
 
@@ -51,7 +61,7 @@ export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: Lesson
     res.json(sandboxView(access.sandbox, await sandboxes.realNode()));
   });
 
-  router.post('/sandboxes/:namespace/reset', validate({ params: namespaceParams }), session.requireLearner, async (_req, res) => {
+  router.post('/sandboxes/:namespace/reset', validate({ params: namespaceParams }), session.requireLearner, limits.limit('sandboxes'), async (_req, res) => {
     const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
     await sandboxes.getOwned(namespace, currentLearner(res).id);
     res.json(sandboxView((await sandboxes.reset(namespace)).sandbox, await sandboxes.realNode()));

@@ -10,6 +10,8 @@ import { learnerView } from './auth.ts';
 import { recordingView } from './recordings.ts';
 import { currentLearner, setSession, sessionTokenOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
+import { clientAddress, type EdgeLimits } from '../rate-limits.ts';
+import { NotFound } from '../../errors.ts';
 import type { LearnerRepository } from '../../db/learners.ts';
 import { lessonSlug, namespaceName } from '../../fields.ts';
 
@@ -35,14 +37,20 @@ const participantParams = z.object({ id: z.uuid('must be a workshop id'), learne
 const resultsQuery = z.object({ format: z.enum(['json', 'csv'], { error: 'must be json or csv' }).optional() });
 
 /** Instructors run workshops; participants join with a code. Handlers only translate HTTP. */
-export function workshopRoutes(deps: { workshops: WorkshopService; learners: LearnerRepository; recordings: RecordingStore; session: ReturnType<typeof sessionMiddleware> }): Router {
+export function workshopRoutes(deps: { workshops: WorkshopService; learners: LearnerRepository; recordings: RecordingStore; session: ReturnType<typeof sessionMiddleware>; limits: EdgeLimits }): Router {
   const router = Router();
   const { workshops, session } = deps;
   const instructor = session.requireRole('instructor');
 
   router.post('/join', validate({ body: joinBody }), async (req, res) => {
     const body = req.body as z.infer<typeof joinBody>;
-    const joined = await workshops.join(body.code, body.displayName);
+    // Guessing join codes is limited per address; a real code is bounded by its workshop's seats.
+    const address = clientAddress(req);
+    await deps.limits.checkBadJoins(address);
+    const joined = await workshops.join(body.code, body.displayName).catch(async (error: unknown) => {
+      if (error instanceof NotFound) await deps.limits.badJoin(address);
+      throw error;
+    });
     // A participant gets a session of their own; whatever cookie came before is not reused.
     const previous = sessionTokenOf(req);
     if (previous) deps.learners.endSession(previous);
