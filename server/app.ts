@@ -31,6 +31,8 @@ import { createMetrics } from './http/metrics.ts';
 import { openapiRoute } from './http/openapi.ts';
 import { routeLabeler } from './http/route-table.ts';
 import { adminRoutes } from './http/routes/admin.ts';
+import { frameGuard, ltiProtocolRoutes } from './http/lti-protocol.ts';
+import { ltiRoutes } from './http/routes/lti.ts';
 
 export const VERSION = '0.1.0';
 
@@ -65,9 +67,9 @@ export function createApp(deps: AppDeps): App {
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'same-origin');
-    res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
+  app.use(frameGuard(deps.services.lti));
   const runningWorkshops = () => deps.services.workshops.runningCount();
   const probe = new CapacityProbe({ sandboxes: deps.sandboxes, terminals: deps.terminals, capacity: deps.config.sandboxes.capacity, runningWorkshops, logger: deps.logger });
   const metrics = createMetrics({ probe, sandboxes: deps.sandboxes, terminals: deps.terminals, grading: deps.services.grading, runningWorkshops, capacity: deps.config.sandboxes.capacity, routeLabel: routeLabeler(app), version: VERSION });
@@ -80,6 +82,8 @@ export function createApp(deps: AppDeps): App {
   // Before the CSRF cookie and sessions: scrapers and API tools need neither.
   app.get('/metrics', metrics.handler);
   app.get('/api/openapi.json', openapiRoute(app, { version: VERSION }));
+  // LTI: what LMSs post cross-site, each request with its own proof (lti-protocol.ts).
+  app.use(ltiProtocolRoutes({ lti: deps.services.lti }));
   app.use(csrf);
   app.use('/api', sameOrigin, session.read);
   app.use('/api', authRoutes({ auth, learners, session, registration: deps.config.registration }));
@@ -90,6 +94,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/api', checkRoutes({ grading, session }));
   app.use('/api', workshopRoutes({ workshops, learners, recordings: deps.recordings, session }));
   app.use('/api', adminRoutes({ sandboxes: deps.sandboxes, probe, session }));
+  app.use('/api', ltiRoutes({ lti: deps.services.lti, session }));
   app.use('/api', apiNotFound);
 
   const clientDir = deps.clientDir ?? path.join(projectRoot, 'client', 'dist');
@@ -135,6 +140,7 @@ export function createApp(deps: AppDeps): App {
     io,
     async close() {
       metrics.close();
+      await deps.services.lti.stop();
       await deps.terminals.closeAll();
       await io.close().catch(() => undefined);
       if (server.listening) {

@@ -39,7 +39,8 @@ export function sandboxRoutes(deps: { sandboxes: SandboxService; lessons: Lesson
     const body = req.body as z.infer<typeof createBody>;
     if (!deps.lessons.lessons.some((l) => l.slug === body.lesson)) throw new NotFound(`there is no lesson "${body.lesson}"`);
     const learner = currentLearner(res);
-    const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, size: body.size });
+    // A participant's sandboxes belong to their workshop, so its instructor can watch and reset them.
+    const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, size: body.size, workshop: learner.workshopId ?? undefined });
     res.status(access.created || access.fromPool ? 201 : 200).json(sandboxView(access.sandbox));
   });
 
