@@ -10,6 +10,7 @@ import { graderFromConfig } from './grading/from-config.ts';
 import { GradingService } from './grading/service.ts';
 import { usageSimulatorFor } from './grading/usage.ts';
 import { LessonService } from './lessons/lesson-service.ts';
+import type { Clock } from './lti/clock.ts';
 import { LtiService } from './lti/service.ts';
 import type { Library } from './lessons/types.ts';
 import type { Logger } from './logger.ts';
@@ -37,6 +38,8 @@ export function createServices(deps: {
   logger: Logger;
   /** Where people reach this server, for join links (known once it listens). */
   baseUrl: () => string;
+  /** The time of the LTI score queue's backoff (tests move it by hand). */
+  ltiClock?: Clock;
 }): Services {
   const learners = new LearnerRepository(deps.db);
   const checks = new CheckRepository(deps.db);
@@ -44,7 +47,7 @@ export function createServices(deps: {
   const grading = new GradingService({ grader: graderFromConfig(deps.cluster, deps.library, deps.logger, usageSimulatorFor(deps.cluster)), sandboxes: deps.sandboxes, checks, library: deps.library, logger: deps.logger });
   const workshopRepository = new WorkshopRepository(deps.db);
   const baseUrl = () => deps.config.publicUrl ?? deps.baseUrl();
-  const lti = new LtiService({ db: deps.db, library: deps.library, learners, workshops: workshopRepository, grading, lessons, logger: deps.logger, baseUrl, keyRotationDays: deps.config.lti.keyRotationDays, allowHttp: deps.config.lti.allowHttp });
+  const lti = new LtiService({ db: deps.db, library: deps.library, learners, workshops: workshopRepository, grading, lessons, logger: deps.logger, baseUrl, keyRotationDays: deps.config.lti.keyRotationDays, allowHttp: deps.config.lti.allowHttp, ...(deps.ltiClock ? { clock: deps.ltiClock } : {}) });
   const workshops = new WorkshopService({
     workshops: workshopRepository,
     learners,

@@ -54,10 +54,15 @@ export class ScoreQueueRepository {
     this.db = db;
   }
 
+  /** Queues a score; while its platform is backing off, the new one waits with the rest. */
   enqueue(item: { linkId: string; learnerId: string; platformId: string; userId: string; score: ScoreBody }, now: number): number {
     const result = this.db
-      .prepare(`INSERT INTO lti_score_queue (link_id, learner_id, platform_id, user_id, score, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`)
-      .run(item.linkId, item.learnerId, item.platformId, item.userId, JSON.stringify(item.score), now, new Date(now).toISOString());
+      .prepare(
+        `INSERT INTO lti_score_queue (link_id, learner_id, platform_id, user_id, score, state, next_attempt_at, created_at)
+         VALUES (@linkId, @learnerId, @platformId, @userId, @score, 'pending',
+           MAX(@now, COALESCE((SELECT MAX(next_attempt_at) FROM lti_score_queue WHERE state = 'pending' AND platform_id = @platformId), 0)), @created)`,
+      )
+      .run({ ...item, score: JSON.stringify(item.score), now, created: new Date(now).toISOString() });
     return Number(result.lastInsertRowid);
   }
 
