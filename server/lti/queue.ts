@@ -171,7 +171,9 @@ export class ScoreQueue {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker));
+    // A platform that failed last time gets one probe; several at once only once it answers again.
+    const workers = this.failures.has(platformId) ? 1 : Math.min(this.concurrency, items.length);
+    await Promise.all(Array.from({ length: workers }, worker));
     return progressed;
   }
 }
