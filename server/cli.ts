@@ -7,6 +7,7 @@ import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts'
 import { grade } from './cli/grade.ts';
 import { adminCreate } from './cli/admin.ts';
 import { lessonsCheck, lessonsRender } from './cli/lessons.ts';
+import { ltiAdd, ltiList, ltiRegisterUrl, ltiRemove, ltiRotateKey, ltiUrls } from './cli/lti.ts';
 import { sandboxCreate, sandboxDelete, sandboxList, sandboxReset, sandboxShell } from './cli/sandbox.ts';
 import { isAppError } from './errors.ts';
 import { runServer } from './main.ts';
@@ -81,6 +82,38 @@ export function buildProgram(): Command {
     .option('--display-name <name>', 'the name shown to others')
     .option('--password-stdin', 'read the password from standard input')
     .action(action(adminCreate));
+
+  const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+  const lti = program
+    .command('lti')
+    .description('kubedojo inside learning management systems (LTI 1.3): platforms, registration links, URLs, keys')
+    .option('--public-url <url>', 'where LMSs reach kubedojo (env KUBEDOJO_PUBLIC_URL)')
+    .option('--lti-allow-http', 'accept http:// LMS endpoints (local trials only)');
+  lti
+    .command('add')
+    .description('register an LMS (platform) by hand: its issuer, our client id there, deployments and endpoints')
+    .requiredOption('--issuer <url>', "the platform's issuer (Moodle: the site URL; Canvas: https://canvas.instructure.com)")
+    .requiredOption('--client-id <id>', 'the client id the LMS gave kubedojo')
+    .requiredOption('--deployment-id <id>', 'a deployment id (repeat for several)', collect)
+    .requiredOption('--auth-url <url>', 'the OIDC authentication request URL')
+    .requiredOption('--token-url <url>', 'the OAuth 2 access token URL')
+    .requiredOption('--jwks-url <url>', "the platform's public keyset URL")
+    .option('--name <name>', 'a name to show (default: the issuer host)')
+    .option('--token-audience <aud>', 'the aud of client assertions, when the LMS names one (default: the token URL)')
+    .option('--frame-origin <origin>', 'another origin that frames kubedojo, e.g. https://school.instructure.com (repeatable)', collect)
+    .option('--json', 'print the platform as JSON')
+    .action(action(ltiAdd));
+  lti.command('list').description('the registered platforms').option('--json', 'print JSON (with the tool URLs)').action(action(ltiList));
+  lti
+    .command('remove')
+    .description('forget a platform (its courses keep their rooms)')
+    .argument('<id>')
+    .action(async function (this: Command, id: string) {
+      process.exitCode = await ltiRemove(contextFor(this, { logLevel: 'warn' }), id);
+    });
+  lti.command('register-url').description('a one-time LTI Dynamic Registration URL to paste into Moodle or Canvas').action(action(ltiRegisterUrl));
+  lti.command('rotate-key').description("replace the tool's signing key now (the old one stays published for two days)").action(action(ltiRotateKey));
+  lti.command('urls').description('the URLs to paste into an LMS by hand').option('--json', 'print JSON').action(action(ltiUrls));
 
   const lessons = program.command('lessons').description("the course team's lesson library");
   lessons

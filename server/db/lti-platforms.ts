@@ -130,11 +130,11 @@ export class LtiPlatformRepository {
   }
 
   /** Applies a rotation as one transaction: retire, promote, add. */
-  rotateKeys(change: { retireCurrentAt: string | null; promote: string | null; add: StoredKey[]; dropRetiredBefore: string }): void {
+  rotateKeys(change: { now: string; retireCurrentAt: string | null; promote: string | null; add: StoredKey[] }): void {
     this.db.transaction(() => {
-      this.db.prepare("DELETE FROM lti_keys WHERE state = 'previous' AND retire_at <= ?").run(change.dropRetiredBefore);
+      this.db.prepare("DELETE FROM lti_keys WHERE state = 'previous' AND retire_at <= ?").run(change.now);
       if (change.retireCurrentAt !== null) this.db.prepare("UPDATE lti_keys SET state = 'previous', retire_at = ? WHERE state = 'current'").run(change.retireCurrentAt);
-      if (change.promote !== null) this.db.prepare("UPDATE lti_keys SET state = 'current', activated_at = ? WHERE kid = ?").run(new Date().toISOString(), change.promote);
+      if (change.promote !== null) this.db.prepare("UPDATE lti_keys SET state = 'current', activated_at = ? WHERE kid = ?").run(change.now, change.promote);
       const insert = this.db.prepare('INSERT INTO lti_keys (kid, private_jwk, public_jwk, state, created_at, activated_at, retire_at) VALUES (@kid, @privateJwk, @publicJwk, @state, @createdAt, @activatedAt, @retireAt)');
       for (const key of change.add) insert.run(key);
     })();

@@ -64,7 +64,7 @@ export class ToolKeys {
       const add: StoredKey[] = [];
       if (!next) add.push(await this.generate('current', now));
       add.push(await this.generate('next', now));
-      this.repo.rotateKeys({ retireCurrentAt: current ? new Date(now + this.overlapMs).toISOString() : null, promote: next?.kid ?? null, add, dropRetiredBefore: new Date(now).toISOString() });
+      this.repo.rotateKeys({ now: new Date(now).toISOString(), retireCurrentAt: current ? new Date(now + this.overlapMs).toISOString() : null, promote: next?.kid ?? null, add });
     });
   }
 

@@ -8,7 +8,7 @@ import { SCOPE } from './claims.ts';
 
 /** Calls kubedojo makes to an LMS: OAuth 2 client credentials, AGS line items and scores, NRPS. */
 
-/** The platform could not be reached, or answered in a way that may change (5xx, 429, 401). */
+/** The platform could not be reached, or answered in a way that may change (5xx, 429, 408; 401 to a service call). */
 export class PlatformUnavailable extends Error {
   override readonly name = 'PlatformUnavailable';
 }
@@ -53,7 +53,6 @@ export async function callPlatform(url: string, init: RequestInit, what: string)
     body = undefined;
   }
   if (response.status >= 500 || response.status === 429 || response.status === 408) throw new PlatformUnavailable(`${what}: ${url} answered ${response.status}`);
-  if (response.status === 401) throw new PlatformUnavailable(`${what}: ${url} answered 401 (the access token was refused; a new one is fetched)`);
   if (response.status >= 400) throw new PlatformRefused(`${what}: ${url} answered ${response.status}: ${text.slice(0, 300)}`, response.status);
   return { status: response.status, headers: response.headers, body, text };
 }
@@ -149,7 +148,11 @@ export class PlatformClient {
     try {
       return await callPlatform(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } }, what);
     } catch (error) {
-      if (error instanceof PlatformUnavailable && /answered 401/.test(error.message)) this.forget(platform);
+      // A refused access token (revoked, or expired early): fetch a new one and try again later.
+      if (error instanceof PlatformRefused && error.status === 401) {
+        this.forget(platform);
+        throw new PlatformUnavailable(`${error.message} (the access token was refused; a new one is fetched)`);
+      }
       throw error;
     }
   }

@@ -77,7 +77,7 @@ export function mockRoutes(mock: MockPlatform): express.Express {
       return;
     }
     const clientId = `client-${randomBytes(4).toString('hex')}`;
-    mock.tool = { clientId, deploymentId: 'deployment-1', loginUrl: body.initiate_login_uri, redirectUris: uris.map(String), jwksUrl: body.jwks_uri, scopes: String(body.scope ?? '').split(' ') };
+    mock.tool = { clientId, deploymentId: 'deployment-1', loginUrl: body.initiate_login_uri, redirectUris: uris.map(String), jwksUrl: body.jwks_uri, scopes: typeof body.scope === 'string' ? body.scope.split(' ') : [] };
     res.json({ ...body, client_id: clientId, [TOOL_CONFIG]: { ...(body[TOOL_CONFIG] as object), deployment_id: 'deployment-1' } });
   });
 
@@ -158,16 +158,23 @@ export function mockRoutes(mock: MockPlatform): express.Express {
     if (!authorize(req, res, [SCORE])) return;
     const lineItem = `${mock.url}/courses/${req.params.course}/lineitems/${req.params.n}`;
     const body = req.body as { userId?: string; scoreGiven?: number; scoreMaximum?: number; activityProgress?: string; gradingProgress?: string; timestamp?: string };
-    const reject = (status: number, reason: string) => {
-      mock.received.rejectedScores.push({ lineItem, body, reason });
-      fail(res, status, reason);
-    };
-    if (!req.is('application/vnd.ims.lis.v1.score+json')) return reject(415, 'scores must be application/vnd.ims.lis.v1.score+json');
-    if (!mock.lineItems.has(lineItem)) return reject(404, 'no such line item');
-    if (typeof body.userId !== 'string' || typeof body.timestamp !== 'string' || typeof body.activityProgress !== 'string' || typeof body.gradingProgress !== 'string') return reject(400, 'userId, timestamp, activityProgress and gradingProgress are required');
-    if (!mock.members(req.params.course).some((u) => u.sub === body.userId)) return reject(400, `user ${body.userId} is not a member of ${req.params.course}`);
-    const last = mock.scoresOf(lineItem, body.userId).at(-1);
-    if (last && Date.parse(last.timestamp) >= Date.parse(body.timestamp)) return reject(409, 'a score with a later timestamp is already stored');
+    const last = typeof body.userId === 'string' ? mock.scoresOf(lineItem, body.userId).at(-1) : undefined;
+    const refusal: [number, string] | undefined = !req.is('application/vnd.ims.lis.v1.score+json')
+      ? [415, 'scores must be application/vnd.ims.lis.v1.score+json']
+      : !mock.lineItems.has(lineItem)
+        ? [404, 'no such line item']
+        : typeof body.userId !== 'string' || typeof body.timestamp !== 'string' || typeof body.activityProgress !== 'string' || typeof body.gradingProgress !== 'string'
+          ? [400, 'userId, timestamp, activityProgress and gradingProgress are required']
+          : !mock.members(req.params.course).some((u) => u.sub === body.userId)
+            ? [400, `user ${body.userId} is not a member of ${req.params.course}`]
+            : last && Date.parse(last.timestamp) >= Date.parse(body.timestamp)
+              ? [409, 'a score with a later timestamp is already stored']
+              : undefined;
+    if (refusal) {
+      mock.received.rejectedScores.push({ lineItem, body, reason: refusal[1] });
+      fail(res, refusal[0], refusal[1]);
+      return;
+    }
     mock.received.scores.push({ lineItem, body: body as Required<typeof body>, at: Date.now() });
     res.status(204).end();
   });
@@ -211,7 +218,7 @@ export function mockRoutes(mock: MockPlatform): express.Express {
   });
 
   app.get('/course/:course', (req, res) => {
-    const user = mock.users.get(String((req.query as Record<string, string>).user ?? ''));
+    const user = mock.users.get((req.query as Record<string, string | undefined>).user ?? '');
     const course = mock.courses.get(req.params.course);
     if (!user || !course) {
       res.status(404).type('text').send('no such user or course');
@@ -221,11 +228,11 @@ export function mockRoutes(mock: MockPlatform): express.Express {
   });
 
   app.get('/launch/:link', (req, res) => {
-    res.redirect(302, mock.initiation(String((req.query as Record<string, string>).user ?? ''), { link: req.params.link }));
+    res.redirect(302, mock.initiation((req.query as Record<string, string | undefined>).user ?? '', { link: req.params.link }));
   });
 
   app.get('/deep-link/:course', (req, res) => {
-    res.redirect(302, mock.initiation(String((req.query as Record<string, string>).user ?? ''), { deepLinking: req.params.course }));
+    res.redirect(302, mock.initiation((req.query as Record<string, string | undefined>).user ?? '', { deepLinking: req.params.course }));
   });
 
   app.get('/admin/tools', (_req, res) => {
