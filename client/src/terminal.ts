@@ -3,6 +3,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal } from '@xterm/xterm';
 import { io, type Socket } from 'socket.io-client';
+import { socketAuth } from './lti.ts';
 import type { TerminalAttachResponse, TerminalEnded } from '../../server/protocol.ts';
 import { h } from './dom.ts';
 
@@ -84,7 +85,7 @@ export class TerminalDock {
       else this.note('Not connected: input was not sent.');
     });
 
-    this.socket = io('/terminal', { transports: ['websocket'], reconnectionDelay: 500, reconnectionDelayMax: 3000 });
+    this.socket = io('/terminal', { transports: ['websocket'], reconnectionDelay: 500, reconnectionDelayMax: 3000, auth: socketAuth });
     this.socket.on('connect', () => {
       void this.attach();
     });
