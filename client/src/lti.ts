@@ -1,4 +1,5 @@
 import type { LtiSessionResponse } from '../../server/protocol.ts';
+import { storedGet, storedSet } from './storage.ts';
 
 /**
  * The session of a page opened by an LMS (LTI). Inside the LMS's iframe kubedojo is a third-party
@@ -12,21 +13,13 @@ const KEY = 'kd_lti_session';
 let inMemory: string | null = null;
 
 export function ltiToken(): string | null {
-  try {
-    return sessionStorage.getItem(KEY) ?? inMemory;
-  } catch {
-    return inMemory;
-  }
+  return inMemory ?? storedGet('session', KEY);
 }
 
+/** Kept for the tab (a reload keeps it) where the browser allows storage in this frame, else in memory. */
 function keep(token: string | null): void {
   inMemory = token;
-  try {
-    if (token === null) sessionStorage.removeItem(KEY);
-    else sessionStorage.setItem(KEY, token);
-  } catch {
-    // Storage blocked in this frame: the in-memory token serves this page.
-  }
+  storedSet('session', KEY, token);
 }
 
 /** Signing out ends the LMS session of this tab too. */
