@@ -142,15 +142,11 @@ export function createApp(deps: AppDeps): App {
       metrics.close();
       await deps.services.lti.stop();
       await deps.terminals.closeAll();
+      // io.close() waits for the HTTP server to close, which waits for every open connection (an
+      // idle browser's can take a minute): stop listening and end them first.
+      if (server.listening) server.close();
+      server.closeAllConnections();
       await io.close().catch(() => undefined);
-      if (server.listening) {
-        await new Promise<void>((resolve) => {
-          server.close(() => {
-            resolve();
-          });
-          server.closeAllConnections();
-        });
-      }
     },
   };
 }
