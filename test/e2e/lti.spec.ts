@@ -1,4 +1,4 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { MockPlatform, ROLE } from '../helpers/lti/mock-platform.ts';
 import { LabPanel } from './pages/lab-panel.ts';
 import { LessonPage } from './pages/lesson-page.ts';
@@ -20,6 +20,7 @@ test.describe('kubedojo as an LTI 1.3 tool', () => {
   const app = servedForSuite(test, ['--lti-allow-http']);
   let mock: MockPlatform;
   let linkId = '';
+  const contexts: BrowserContext[] = [];
 
   test.beforeAll(async () => {
     mock = await MockPlatform.start();
@@ -29,12 +30,22 @@ test.describe('kubedojo as an LTI 1.3 tool', () => {
     mock.addUser('ben', 'Ben Okafor', { k8s: [ROLE.learner] });
   });
 
+  test.afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+  });
+
   test.afterAll(async () => {
     await mock.close();
   });
 
+  async function newPage(browser: Browser): Promise<Page> {
+    const context = await browser.newContext();
+    contexts.push(context);
+    return context.newPage();
+  }
+
   async function asUser(browser: Browser, user: string): Promise<{ page: Page; lms: MockLmsCourse }> {
-    const page = await (await browser.newContext()).newPage();
+    const page = await newPage(browser);
     const lms = new MockLmsCourse(page);
     await lms.open(mock.url, 'k8s', user);
     return { page, lms };
@@ -50,8 +61,9 @@ test.describe('kubedojo as an LTI 1.3 tool', () => {
     const registrationUrl = (await card.registrationUrl.textContent()) ?? '';
     expect(registrationUrl).toMatch(/\/lti\/register\/[A-Za-z0-9_-]{32}$/);
 
-    const lmsAdmin = await (await page.context().browser()?.newContext())?.newPage();
-    if (!lmsAdmin) throw new Error('no browser');
+    const browser = page.context().browser();
+    if (!browser) throw new Error('no browser');
+    const lmsAdmin = await newPage(browser);
     await lmsAdmin.goto(`${mock.url}/admin/tools`);
     const tools = new MockLmsTools(lmsAdmin);
     await tools.toolUrl.fill(registrationUrl);
@@ -84,6 +96,19 @@ test.describe('kubedojo as an LTI 1.3 tool', () => {
     await expect(lms.frame.getByRole('heading', { level: 1 })).toHaveText('Kubernetes course');
     await expect(lms.frame.getByTestId('roster-not-started')).toHaveText(/Ana Lopez\s*Ben Okafor/);
     await expect(lms.frame.getByTestId('ws-participants')).toHaveText('0 in the course');
+  });
+
+  test('a launch in a new window works too, and a reload keeps its session', async ({ browser }) => {
+    const page = await newPage(browser);
+    // What an LMS does for an activity set to open in a new window: a top-level launch.
+    await page.goto(`${mock.url}/launch/${linkId}?user=ben`);
+    const lesson = new LessonPage(page);
+    await lesson.expectLoaded('Kubernetes Fundamentals');
+    await expect(page).toHaveURL(/\/lessons\/kubernetes-fundamentals#exercise-deploy-web$/);
+    await expect(page.getByTestId('signed-in-as')).toHaveText('Ben Okafor');
+    await page.reload();
+    await lesson.expectLoaded('Kubernetes Fundamentals');
+    await expect(page.getByTestId('signed-in-as')).toHaveText('Ben Okafor');
   });
 
   test('a learner launches in the iframe, passes a Check, and the score arrives at the line item', async ({ browser }) => {
@@ -128,6 +153,6 @@ test.describe('kubedojo as an LTI 1.3 tool', () => {
     await teacher.lms.activity(linkId).click();
     const room = new WorkshopRoom(teacher.page, teacher.lms.frame);
     await expect(room.cell('Ana Lopez', 'deploy-web')).toHaveAttribute('data-status', 'passed');
-    await expect(teacher.lms.frame.getByTestId('roster-not-started')).toHaveText('Ben Okafor');
+    await expect(teacher.lms.frame.getByTestId('roster-all-started')).toHaveText('Everyone has started.');
   });
 });
