@@ -194,6 +194,7 @@ export function buildProgram(): Command {
     .option('--jail-dir <dir>', 'where jailed shells keep homes (default /var/lib/kubedojo/jails as root)')
     .option('--toolbox-image <image>', 'the terminal image on clusters with a container runtime')
     .option('--recording-retention <days>', 'keep terminal recordings this long (default 30)')
+    .option('--public-url <url>', 'how people and LMSs reach kubedojo, e.g. https://kubedojo.school.edu (env KUBEDOJO_PUBLIC_URL)')
     .option('--lti-key-rotation <days>', "replace the LTI tool's signing key after this many days (default 90, 0 = only by hand)")
     .option('--lti-allow-http', 'accept http:// LMS endpoints (local trials and tests; real LMSs are https)')
     .addOption(new Option('--etcd-unsafe-no-fsync', 'tests only').hideHelp())
