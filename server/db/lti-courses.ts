@@ -220,12 +220,12 @@ export class LtiCourseRepository {
     return row ? linkOf(row) : undefined;
   }
 
-  /** Links of a lesson in the courses this learner belongs to, with their subject there. */
+  /** Links of a lesson in the courses this learner learns in (not those they teach), with their subject there. */
   linksOfLearner(learnerId: string, lesson: string): (LtiLink & { sub: string; platformId: string })[] {
     const rows = this.db
       .prepare(
         `SELECT k.*, m.sub AS sub, c.platform_id AS platform_id FROM lti_links k JOIN lti_members m ON m.context = k.context JOIN lti_contexts c ON c.id = k.context
-         WHERE k.lesson = ? AND m.learner_id = ? ORDER BY k.created_at`,
+         WHERE k.lesson = ? AND m.learner_id = ? AND m.instructor = 0 ORDER BY k.created_at`,
       )
       .all(lesson, learnerId) as (LinkRow & { sub: string; platform_id: string })[];
     return rows.map((r) => ({ ...linkOf(r), sub: r.sub, platformId: r.platform_id }));

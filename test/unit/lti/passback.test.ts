@@ -103,6 +103,15 @@ describe('grade passback', () => {
     expect(mock.received.rejectedScores).toEqual([]);
   });
 
+  it("does not post an instructor's own results to the course they teach", async () => {
+    const { token } = await launch(server.url, mock, 'teacher-1', { link: lessonLink });
+    const scores = mock.received.scores.length;
+    expect((await asLaunched(server.url, token)('POST', `/api/lessons/${LESSON}/quiz/q1/answer`, { choice: answerOf(0) })).status).toBe(200);
+    await settled();
+    expect(mock.received.scores.length).toBe(scores);
+    expect(mock.scoresOf(lessonItem, 'teacher-1')).toEqual([]);
+  });
+
   it('posts the checks a run passed for an exercise link, Completed when all pass', async () => {
     const { token } = await launch(server.url, mock, 'ben', { link: exerciseLink });
     const ben = await learnerIdOf(token);
