@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
+import type { IncomingMessage } from 'node:http';
 import helmet from 'helmet';
 import proxyaddr from 'proxy-addr';
 import { Server as SocketServer } from 'socket.io';
@@ -35,6 +36,8 @@ import { routeLabeler } from './http/route-table.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { EdgeLimits, addressKey, clientAddress } from './http/rate-limits.ts';
 import { trustFunction } from './limits.ts';
+import { frameAncestors, frameGuard, ltiProtocolRoutes } from './http/lti-protocol.ts';
+import { ltiRoutes } from './http/routes/lti.ts';
 
 export const VERSION = '0.1.0';
 
@@ -94,7 +97,11 @@ export function createApp(deps: AppDeps): App {
   const publicHttps = deps.config.publicUrl?.startsWith('https:') === true;
   // Read by session.ts: behind a proxy that terminates TLS the request itself may look like http.
   (app.locals as { publicHttps?: boolean }).publicHttps = publicHttps;
-  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicy(publicHttps) }, referrerPolicy: { policy: 'same-origin' }, frameguard: { action: 'deny' }, strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false } }));
+  // Framing: nobody, except the LMSs registered for LTI (their pages show kubedojo in an iframe).
+  const ancestors = frameAncestors(deps.services.lti);
+  const directives = { ...contentSecurityPolicy(publicHttps), 'frame-ancestors': [(req: IncomingMessage) => ancestors(req.url ?? '')] };
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives }, referrerPolicy: { policy: 'same-origin' }, frameguard: false, strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false } }));
+  app.use(frameGuard(deps.services.lti));
   const limits = new EdgeLimits(deps.config.http.rateLimits, deps.logger);
   const runningWorkshops = () => deps.services.workshops.runningCount();
   const probe = new CapacityProbe({ sandboxes: deps.sandboxes, terminals: deps.terminals, capacity: deps.config.sandboxes.capacity, runningWorkshops, logger: deps.logger });
@@ -108,6 +115,8 @@ export function createApp(deps: AppDeps): App {
   // Before the CSRF cookie and sessions: scrapers and API tools need neither.
   app.get('/metrics', metrics.handler);
   app.get('/api/openapi.json', openapiRoute(app, { version: VERSION }));
+  // LTI: what LMSs post cross-site, each request with its own proof (lti-protocol.ts).
+  app.use(ltiProtocolRoutes({ lti: deps.services.lti }));
   app.use(csrf);
   app.use('/api', sameOrigin, session.read);
   app.use('/api', authRoutes({ auth, learners, session, registration: deps.config.registration, limits }));
@@ -118,6 +127,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/api', checkRoutes({ grading, session, limits }));
   app.use('/api', workshopRoutes({ workshops, learners, recordings: deps.recordings, session, limits }));
   app.use('/api', adminRoutes({ sandboxes: deps.sandboxes, probe, session }));
+  app.use('/api', ltiRoutes({ lti: deps.services.lti, session }));
   app.use('/api', apiNotFound);
 
   const clientDir = deps.clientDir ?? path.join(projectRoot, 'client', 'dist');
@@ -170,16 +180,13 @@ export function createApp(deps: AppDeps): App {
     io,
     async close() {
       metrics.close();
+      await deps.services.lti.stop();
       await deps.terminals.closeAll();
+      // io.close() waits for the HTTP server to close, which waits for every open connection (an
+      // idle browser's can take a minute): stop listening and end them first.
+      if (server.listening) server.close();
+      server.closeAllConnections();
       await io.close().catch(() => undefined);
-      if (server.listening) {
-        await new Promise<void>((resolve) => {
-          server.close(() => {
-            resolve();
-          });
-          server.closeAllConnections();
-        });
-      }
     },
   };
 }

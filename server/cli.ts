@@ -8,6 +8,7 @@ import { grade } from './cli/grade.ts';
 import { imagesImport, imagesList } from './cli/images.ts';
 import { adminCreate } from './cli/admin.ts';
 import { lessonsCheck, lessonsRender } from './cli/lessons.ts';
+import { ltiAdd, ltiList, ltiRegisterUrl, ltiRemove, ltiRotateKey, ltiUrls } from './cli/lti.ts';
 import { sandboxCreate, sandboxDelete, sandboxList, sandboxReset, sandboxShell } from './cli/sandbox.ts';
 import { isAppError } from './errors.ts';
 import { runServer } from './main.ts';
@@ -95,6 +96,38 @@ export function buildProgram(): Command {
     .option('--password-stdin', 'read the password from standard input')
     .action(action(adminCreate));
 
+  const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+  const lti = program
+    .command('lti')
+    .description('kubedojo inside learning management systems (LTI 1.3): platforms, registration links, URLs, keys')
+    .option('--public-url <url>', 'where LMSs reach kubedojo (env KUBEDOJO_PUBLIC_URL)')
+    .option('--lti-allow-http', 'accept http:// LMS endpoints (local trials only)');
+  lti
+    .command('add')
+    .description('register an LMS (platform) by hand: its issuer, our client id there, deployments and endpoints')
+    .requiredOption('--issuer <url>', "the platform's issuer (Moodle: the site URL; Canvas: https://canvas.instructure.com)")
+    .requiredOption('--client-id <id>', 'the client id the LMS gave kubedojo')
+    .requiredOption('--deployment-id <id>', 'a deployment id (repeat for several)', collect)
+    .requiredOption('--auth-url <url>', 'the OIDC authentication request URL')
+    .requiredOption('--token-url <url>', 'the OAuth 2 access token URL')
+    .requiredOption('--jwks-url <url>', "the platform's public keyset URL")
+    .option('--name <name>', 'a name to show (default: the issuer host)')
+    .option('--token-audience <aud>', 'the aud of client assertions, when the LMS names one (default: the token URL)')
+    .option('--frame-origin <origin>', 'another origin that frames kubedojo, e.g. https://school.instructure.com (repeatable)', collect)
+    .option('--json', 'print the platform as JSON')
+    .action(action(ltiAdd));
+  lti.command('list').description('the registered platforms').option('--json', 'print JSON (with the tool URLs)').action(action(ltiList));
+  lti
+    .command('remove')
+    .description('forget a platform (its courses keep their rooms)')
+    .argument('<id>')
+    .action(async function (this: Command, id: string) {
+      process.exitCode = await ltiRemove(contextFor(this, { logLevel: 'warn' }), id);
+    });
+  lti.command('register-url').description('a one-time LTI Dynamic Registration URL to paste into Moodle or Canvas').action(action(ltiRegisterUrl));
+  lti.command('rotate-key').description("replace the tool's signing key now (the old one stays published for two days)").action(action(ltiRotateKey));
+  lti.command('urls').description('the URLs to paste into an LMS by hand').option('--json', 'print JSON').action(action(ltiUrls));
+
   const lessons = program.command('lessons').description("the course team's lesson library");
   lessons
     .command('check')
@@ -177,7 +210,7 @@ export function buildProgram(): Command {
     .option('--recording-retention <days>', 'keep terminal recordings this long (default 30)')
     .option('--recording-max <mib>', "terminal recordings one sandbox may keep, in MiB; a recording stops with a note at the cap (default 20)")
     .option('--registration <mode>', 'open (anyone may sign up) or closed (env KUBEDOJO_REGISTRATION)')
-    .option('--public-url <url>', 'how people reach kubedojo, e.g. https://kubedojo.example.com; https makes cookies Secure (env KUBEDOJO_PUBLIC_URL)')
+    .option('--public-url <url>', 'how people and LMSs reach kubedojo, e.g. https://kubedojo.school.edu; https makes cookies Secure (env KUBEDOJO_PUBLIC_URL)')
     .option('--trust-proxy <hops|addresses>', 'which proxies may name the client in X-Forwarded-For: a number of hops, addresses/CIDRs, or none (default loopback)')
     .option('--rate-limits <limits>', 'change rate limits, e.g. guests=30/10m,sandboxes=10/1m (see README)')
     .option('--sandbox-domain <domain>', "the domain whose <namespace>.<domain> subdomains are a sandbox's Ingress hosts (default sandboxes.localhost)")
@@ -188,6 +221,8 @@ export function buildProgram(): Command {
     .option('--jail-pids <n>', 'processes one jailed shell may run (default 256)')
     .option('--jail-memory <mib>', 'memory of one jailed shell in MiB: per jail with cgroups, per process without (default 768)')
     .option('--jail-file-size <mib>', 'the largest file a jailed shell may write, in MiB (default 512)')
+    .option('--lti-key-rotation <days>', "replace the LTI tool's signing key after this many days (default 90, 0 = only by hand)")
+    .option('--lti-allow-http', 'accept http:// LMS endpoints (local trials and tests; real LMSs are https)')
     .addOption(new Option('--etcd-unsafe-no-fsync', 'tests only').hideHelp())
     .action(
       action(async (ctx) => {

@@ -99,6 +99,8 @@ export const fields = {
   rateLimits: field('--rate-limits', ['KUBEDOJO_RATE_LIMITS'], rateLimitsSchema, () => ''),
   registration: field('--registration', ['KUBEDOJO_REGISTRATION'], z.enum(['open', 'closed'], { error: 'must be open or closed' }), () => 'open'),
   publicUrl: field('--public-url', ['KUBEDOJO_PUBLIC_URL'], z.url({ error: 'must be a URL such as https://kubedojo.example.com' }).optional(), () => undefined),
+  ltiKeyRotation: field('--lti-key-rotation', ['KUBEDOJO_LTI_KEY_ROTATION'], z.coerce.number({ error: 'must be a number of days' }).int('must be a whole number of days').min(0, 'must be 0 (only on demand) or more').max(3650, 'must be at most 3650 days'), () => 90),
+  ltiAllowHttp: field('--lti-allow-http', ['KUBEDOJO_LTI_ALLOW_HTTP'], bool, () => false),
   go: field('--go', ['KUBEDOJO_GO'], nonEmpty, () => 'go'),
   logLevel: field(
     '--log-level',
@@ -188,6 +190,12 @@ export interface Config {
   registration: boolean;
   /** How people reach this server (join links, the setup link); the listening address when unset. */
   publicUrl: string | undefined;
+  lti: {
+    /** Days before the tool's signing key is replaced (the old one stays published for two days). */
+    keyRotationDays: number;
+    /** Accept http:// LMS endpoints (local trials and tests); real platforms are https. */
+    allowHttp: boolean;
+  };
   go: string;
   log: { level: Values['logLevel']; format: Values['logFormat'] };
   /** A person is watching: progress may redraw one line. */
@@ -320,6 +328,7 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
       },
       registration: v.registration === 'open',
       publicUrl: v.publicUrl?.replace(/\/+$/, ''),
+      lti: { keyRotationDays: v.ltiKeyRotation, allowHttp: v.ltiAllowHttp },
       go: v.go,
       log: { level: v.logLevel, format: v.logFormat },
       interactive: process.stderr.isTTY && !ci,

@@ -75,6 +75,7 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   listening = url;
   log.info({ url }, `kubedojo is serving on ${url}`);
   services.workshops.start();
+  services.lti.start();
   if (!services.learners.hasAdmin()) {
     const token = services.learners.issueSetupToken();
     const setupUrl = `${config.publicUrl ?? url}/setup?token=${token}`;

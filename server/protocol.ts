@@ -487,3 +487,6 @@ export interface CapacityResponse {
 export interface ReapResponse {
   reaped: { namespace: string; reason: string }[];
 }
+
+// ---- LTI 1.3 (types of the LMS integration live beside this file) -------------------------
+export type * from './protocol-lti.ts';

@@ -10,19 +10,22 @@ import { graderFromConfig } from './grading/from-config.ts';
 import { GradingService } from './grading/service.ts';
 import { usageSimulatorFor } from './grading/usage.ts';
 import { LessonService } from './lessons/lesson-service.ts';
+import type { Clock } from './lti/clock.ts';
+import { LtiService } from './lti/service.ts';
 import type { Library } from './lessons/types.ts';
 import type { Logger } from './logger.ts';
 import type { SandboxService } from './sandboxes/service.ts';
 import type { TerminalManager } from './terminal/manager.ts';
 import { WorkshopService } from './workshops/service.ts';
 
-/** The services behind the routes, made from the platform's parts. Construction only: no I/O, no timers. */
+/** The services behind the routes, made from the platform's parts. Construction only: no I/O, no timers (`lti.start()` begins its queue). */
 export interface Services {
   learners: LearnerRepository;
   auth: AuthService;
   lessons: LessonService;
   grading: GradingService;
   workshops: WorkshopService;
+  lti: LtiService;
 }
 
 export function createServices(deps: {
@@ -35,13 +38,18 @@ export function createServices(deps: {
   logger: Logger;
   /** Where people reach this server, for join links (known once it listens). */
   baseUrl: () => string;
+  /** The time of the LTI score queue's backoff (tests move it by hand). */
+  ltiClock?: Clock;
 }): Services {
   const learners = new LearnerRepository(deps.db);
   const checks = new CheckRepository(deps.db);
   const lessons = new LessonService(deps.library, new ProgressRepository(deps.db));
   const grading = new GradingService({ grader: graderFromConfig(deps.cluster, deps.library, deps.logger, usageSimulatorFor(deps.cluster)), sandboxes: deps.sandboxes, checks, library: deps.library, logger: deps.logger });
+  const workshopRepository = new WorkshopRepository(deps.db);
+  const baseUrl = () => deps.config.publicUrl ?? deps.baseUrl();
+  const lti = new LtiService({ db: deps.db, library: deps.library, learners, workshops: workshopRepository, grading, lessons, logger: deps.logger, baseUrl, keyRotationDays: deps.config.lti.keyRotationDays, allowHttp: deps.config.lti.allowHttp, ...(deps.ltiClock ? { clock: deps.ltiClock } : {}) });
   const workshops = new WorkshopService({
-    workshops: new WorkshopRepository(deps.db),
+    workshops: workshopRepository,
     learners,
     sandboxes: deps.sandboxes,
     checks,
@@ -50,7 +58,10 @@ export function createServices(deps: {
     library: deps.library,
     logger: deps.logger,
     terminalOpen: (namespace) => deps.terminals.get(namespace) !== undefined,
-    baseUrl: () => deps.config.publicUrl ?? deps.baseUrl(),
+    baseUrl,
+    // An LMS course's room: its instructors run it, its learners fill the grid.
+    coInstructs: (workshopId, learnerId) => lti.teaches(workshopId, learnerId),
+    members: (workshopId) => lti.courseLearners(workshopId),
   });
-  return { learners, auth: new AuthService({ learners, logger: deps.logger }), lessons, grading, workshops };
+  return { learners, auth: new AuthService({ learners, logger: deps.logger }), lessons, grading, workshops, lti };
 }

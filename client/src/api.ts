@@ -1,4 +1,5 @@
 import type { ApiErrorBody } from '../../server/protocol.ts';
+import { ltiToken } from './lti.ts';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -18,7 +19,10 @@ function csrfToken(): string {
 
 async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (method !== 'GET') headers['x-csrf-token'] = csrfToken();
+  // Inside an LMS frame the session is a token, not a cookie (lti.ts).
+  const token = ltiToken();
+  if (token) headers.authorization = `Bearer ${token}`;
+  else if (method !== 'GET') headers['x-csrf-token'] = csrfToken();
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (body !== undefined) {
     headers['content-type'] = 'application/json';

@@ -4,6 +4,8 @@ import { showCatalog } from './pages/catalog.ts';
 import { showLesson } from './pages/lesson.ts';
 import { showRecording, showRecordings } from './pages/recordings.ts';
 import { showAdmin } from './pages/admin.ts';
+import { adoptLaunch } from './lti.ts';
+import { showDeepLink } from './pages/lti-deep-link.ts';
 import { showLogin, showSetup } from './pages/auth.ts';
 import { showJoin } from './pages/join.ts';
 import { showMe, showMyWorkshop } from './pages/me.ts';
@@ -45,7 +47,12 @@ if (main) {
     .add('/workshops', () => showWorkshops(main, go))
     .add('/workshops/:id', (params) => showWorkshop(main, params.id ?? ''))
     .add('/workshops/:id/recordings/:learner', (params) => showParticipantRecordings(main, params.id ?? '', params.learner ?? ''))
-    .add('/admin', () => showAdmin(main));
-  refreshAccount();
-  void router.dispatch(new URL(location.href));
+    .add('/admin', () => showAdmin(main))
+    .add('/lti/deep-link/:id', (params) => showDeepLink(main, params.id ?? ''));
+  // A page opened by an LMS first turns its launch ticket into a session.
+  void adoptLaunch().then((problem) => {
+    refreshAccount();
+    if (problem) main.replaceChildren(h('h1', {}, 'Launch expired'), h('p', { class: 'problem', role: 'alert' }, problem));
+    else void router.dispatch(new URL(location.href));
+  });
 }

@@ -2,6 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { BroadcastView, SessionResponse } from '../../server/protocol.ts';
 import { getJson, postJson } from './api.ts';
 import { h } from './dom.ts';
+import { forgetLtiSession, socketAuth } from './lti.ts';
 
 let current: Promise<SessionResponse> | undefined;
 
@@ -14,7 +15,7 @@ export function session(refresh = false): Promise<SessionResponse> {
 let live: Socket | undefined;
 /** The signed-in learner's live events (checks, grid, broadcasts); one connection per page. */
 export function liveSocket(): Socket {
-  live ??= io('/live', { transports: ['websocket', 'polling'] });
+  live ??= io('/live', { transports: ['websocket', 'polling'], auth: socketAuth });
   return live;
 }
 
@@ -38,6 +39,7 @@ export async function renderAccount(slot: HTMLElement, go: (path: string) => voi
     const signOut = h('button', { type: 'button', class: 'link-button', 'data-testid': 'sign-out' }, 'Sign out');
     signOut.addEventListener('click', () => {
       void postJson('/api/auth/logout', {}).then(async () => {
+        forgetLtiSession();
         resetLive();
         await renderAccount(slot, go);
         go('/');

@@ -3,6 +3,8 @@ import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal } from '@xterm/xterm';
 import { io, type Socket } from 'socket.io-client';
+import { socketAuth } from './lti.ts';
+import { storedGet, storedSet } from './storage.ts';
 import type { TerminalAttachResponse, TerminalEnded } from '../../server/protocol.ts';
 import { h } from './dom.ts';
 
@@ -64,7 +66,7 @@ export class TerminalDock {
     hide.addEventListener('click', () => {
       this.root.hidden = true;
       document.body.classList.remove('with-terminal');
-      sessionStorage.removeItem(OPEN_KEY);
+      storedSet('session', OPEN_KEY, null);
     });
     this.resizable(grip);
 
@@ -84,7 +86,7 @@ export class TerminalDock {
       else this.note('Not connected: input was not sent.');
     });
 
-    this.socket = io('/terminal', { transports: ['websocket'], reconnectionDelay: 500, reconnectionDelayMax: 3000 });
+    this.socket = io('/terminal', { transports: ['websocket'], reconnectionDelay: 500, reconnectionDelayMax: 3000, auth: socketAuth });
     this.socket.on('connect', () => {
       void this.attach();
     });
@@ -243,7 +245,7 @@ let dock: TerminalDock | undefined;
 
 /** The page's one terminal, for a sandbox. */
 export function openTerminal(namespace: string): TerminalDock {
-  sessionStorage.setItem(OPEN_KEY, namespace);
+  storedSet('session', OPEN_KEY, namespace);
   if (dock && dock.root.isConnected && dock.root.dataset.namespace === namespace) {
     dock.show();
     return dock;
@@ -261,11 +263,11 @@ export function currentTerminal(): TerminalDock | undefined {
 
 /** Reopens the terminal after a reload if it was open for this sandbox. */
 export function restoreTerminal(namespace: string): void {
-  if (sessionStorage.getItem(OPEN_KEY) === namespace) openTerminal(namespace);
+  if (storedGet('session', OPEN_KEY) === namespace) openTerminal(namespace);
 }
 
 export function closeTerminal(): void {
-  sessionStorage.removeItem(OPEN_KEY);
+  storedSet('session', OPEN_KEY, null);
   dock?.dispose();
   dock = undefined;
 }

@@ -1,8 +1,10 @@
+import { storedGet, storedSet } from './storage.ts';
+
 type Theme = 'light' | 'dark';
 const KEY = 'kubedojo.theme';
 
 function preferred(): Theme {
-  const saved = localStorage.getItem(KEY);
+  const saved = storedGet('local', KEY);
   if (saved === 'light' || saved === 'dark') return saved;
   return matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
 }
@@ -16,7 +18,7 @@ export function setupTheme(toggle: HTMLButtonElement | null): void {
   apply(preferred());
   toggle?.addEventListener('click', () => {
     const next: Theme = document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark';
-    localStorage.setItem(KEY, next);
+    storedSet('local', KEY, next);
     apply(next);
   });
 }

@@ -2,6 +2,7 @@ import '@xterm/xterm/css/xterm.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { io, type Socket } from 'socket.io-client';
+import { socketAuth } from './lti.ts';
 import type { TerminalAttachResponse, TerminalEnded } from '../../server/protocol.ts';
 import { h } from './dom.ts';
 
@@ -22,7 +23,7 @@ export function watchTerminal(namespace: string, who: string): { root: HTMLEleme
   const term = new Terminal({ disableStdin: true, cursorBlink: false, fontFamily: 'ui-monospace, Menlo, Consolas, monospace', fontSize: 13, scrollback: 2000 });
   const fit = new FitAddon();
   term.loadAddon(fit);
-  const socket: Socket = io('/terminal', { transports: ['websocket', 'polling'] });
+  const socket: Socket = io('/terminal', { transports: ['websocket', 'polling'], auth: socketAuth });
   let unacked = 0;
   socket.on('output', (chunk: ArrayBuffer) => {
     const bytes = new Uint8Array(chunk);

@@ -98,6 +98,16 @@ export class WorkshopRepository {
     this.db.prepare("UPDATE workshops SET state = 'ended', ended_at = ? WHERE id = ?").run(new Date().toISOString(), id);
   }
 
+  /** The lessons of a workshop, in order (an LMS course's room grows as links are added). */
+  setLessons(id: string, lessons: string[]): void {
+    this.db.prepare('UPDATE workshops SET lessons = ? WHERE id = ?').run(JSON.stringify(lessons), id);
+  }
+
+  /** Moves a workshop's end later (never earlier). */
+  extendTo(id: string, endsAt: string): void {
+    this.db.prepare('UPDATE workshops SET ends_at = MAX(ends_at, ?) WHERE id = ?').run(endsAt, id);
+  }
+
   participantCount(id: string): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM learners WHERE workshop_id = ?').get(id) as { n: number }).n;
   }

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isAppError, NotFound } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ApiErrorBody } from '../protocol.ts';
+import { ltiErrorPage, wantsLtiPage } from './lti-pages.ts';
 
 /** The one place where errors become HTTP answers. Unknown errors are logged in full and
  * answered generically, so no stack trace or internal detail reaches a client. */
@@ -15,6 +16,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : undefined;
     if (isAppError(error)) {
       const issues = error.details?.issues as ApiErrorBody['error']['issues'];
+      // An LMS shows our answer in its frame: a page that says what was wrong, not JSON.
+      if (wantsLtiPage(req)) {
+        res.status(error.status).type('html').send(ltiErrorPage(error.status, error.message, issues ?? []));
+        return;
+      }
       const body: ApiErrorBody = {
         error: { code: error.code as ApiErrorBody['error']['code'], message: error.message, ...(issues ? { issues } : {}) },
       };
@@ -33,6 +39,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error while serving a request');
+    if (wantsLtiPage(req)) {
+      res.status(500).type('html').send(ltiErrorPage(500, 'Something went wrong on the server; it has been logged.'));
+      return;
+    }
     const body: ApiErrorBody = { error: { code: 'internal', message: 'Something went wrong on the server; it has been logged.' } };
     res.status(500).json(body);
   };

@@ -23,9 +23,20 @@ export function currentLearner(res: Response): Learner {
   return learner;
 }
 
+/**
+ * The session token a page sends in `Authorization: Bearer …` instead of a cookie: pages inside
+ * an LMS's frame (LTI), where browsers withhold our cookies from a third-party frame.
+ */
+export function bearerOf(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer ([A-Za-z0-9_-]{20,200})$/.exec(header);
+  return match?.[1] ?? (header.startsWith('Bearer ') ? '' : undefined);
+}
+
 /** The raw session token of this request (for sign-out). */
 export function sessionTokenOf(req: Request): string | undefined {
-  return parseCookie(req.headers.cookie ?? '')[SESSION_COOKIE];
+  return bearerOf(req) ?? parseCookie(req.headers.cookie ?? '')[SESSION_COOKIE];
 }
 
 /**
@@ -68,6 +79,12 @@ export function sessionMiddleware(
 } {
   const touched = new Map<string, number>();
   const read: RequestHandler = (req, res, next) => {
+    const bearer = bearerOf(req);
+    // A bearer token is the whole session of such a request: never fall back to a cookie.
+    if (bearer !== undefined && (bearer === '' || !learners.bySession(bearer))) {
+      next(new Unauthenticated('this session has ended: open the activity again from your course'));
+      return;
+    }
     const token = sessionTokenOf(req);
     if (token) {
       const learner = learners.bySession(token);
@@ -156,6 +173,13 @@ function sameToken(a: string, b: string): boolean {
 /** Issues the CSRF cookie to every visitor that lacks one, and checks it on state-changing requests. */
 export const csrf: RequestHandler = (req, res, next) => {
   const cookie = parseCookie(req.headers.cookie ?? '')[CSRF_COOKIE];
+  // A request that carries its session in the Authorization header is no forgery: another site
+  // can neither read that token nor make a browser send the header (no CORS is offered), and
+  // such a request is never authenticated by a cookie (see `read`).
+  if (bearerOf(req) !== undefined) {
+    next();
+    return;
+  }
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
     if (!cookie) res.cookie(CSRF_COOKIE, randomBytes(24).toString('base64url'), { httpOnly: false, sameSite: 'strict', secure: secureCookies(req), path: '/', maxAge: ONE_YEAR_MS });
     next();
@@ -170,12 +194,14 @@ export const csrf: RequestHandler = (req, res, next) => {
 };
 
 /**
- * The socket.io counterpart of `read`: a connection is authenticated by the same session cookie,
- * and refused without one (`refusal` says what to do instead).
+ * The socket.io counterpart of `read`: a connection is authenticated by the same session cookie
+ * (or token), and refused without one (`refusal` says what to do instead).
  */
-export function socketSession(learners: LearnerRepository, refusal: string): (socket: { handshake: { headers: { cookie?: string | undefined } }; data: unknown }, next: (error?: Error) => void) => void {
+export function socketSession(learners: LearnerRepository, refusal: string): (socket: { handshake: { headers: { cookie?: string | undefined }; auth: unknown }; data: unknown }, next: (error?: Error) => void) => void {
   return (socket, next) => {
-    const token = parseCookie(socket.handshake.headers.cookie ?? '')[SESSION_COOKIE];
+    // Pages inside an LMS frame send their session token in the handshake's auth (no cookies there).
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    const token = typeof auth?.token === 'string' ? auth.token : parseCookie(socket.handshake.headers.cookie ?? '')[SESSION_COOKIE];
     const learner = token ? learners.bySession(token) : undefined;
     if (!learner) {
       next(new Error(refusal));

@@ -68,6 +68,10 @@ export interface WorkshopDeps {
   terminalOpen: (namespace: string) => boolean;
   /** The base URL of join links. */
   baseUrl: () => string;
+  /** Who runs a workshop besides its instructor (the instructors of an LMS course, for its room). */
+  coInstructs?: (workshopId: string, learnerId: string) => boolean;
+  /** Members who did not join with the code (the learners of an LMS course), for the grid. */
+  members?: (workshopId: string) => Learner[];
 }
 
 /**
@@ -255,7 +259,7 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
   /** A workshop the viewer may run: their own, or any for an admin. Others get "not found". */
   owned(id: string, viewer: Learner): Workshop {
     const w = this.d.workshops.get(id);
-    if (!w || (viewer.role !== 'admin' && w.instructorId !== viewer.id)) throw new NotFound(`there is no workshop ${id}`);
+    if (!w || (viewer.role !== 'admin' && w.instructorId !== viewer.id && !(this.d.coInstructs?.(w.id, viewer.id) ?? false))) throw new NotFound(`there is no workshop ${id}`);
     return w;
   }
 
@@ -376,7 +380,8 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
 
   async grid(id: string, viewer: Learner): Promise<GridResponse> {
     const w = this.owned(id, viewer);
-    const participants = this.d.learners.byWorkshop(w.id);
+    const joined = this.d.learners.byWorkshop(w.id);
+    const participants = [...joined, ...(this.d.members?.(w.id) ?? []).filter((m) => !joined.some((j) => j.id === m.id))];
     const sandboxes = await this.sandboxesOf(w);
     const lastSeen = this.d.learners.lastSeen(participants.map((p) => p.id));
     const columns = w.lessons.flatMap((slug) => (this.d.library.bySlug.get(slug)?.lab?.exercises ?? []).map((e) => ({ lesson: slug, exercise: e.id, title: e.title })));
@@ -422,7 +427,7 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     }
     if (!sandbox.workshop) return false;
     const w = this.d.workshops.get(sandbox.workshop);
-    return w !== undefined && (viewer.role === 'admin' || w.instructorId === viewer.id);
+    return w !== undefined && (viewer.role === 'admin' || w.instructorId === viewer.id || (this.d.coInstructs?.(w.id, viewer.id) ?? false));
   }
 
   /** Whether the viewer runs a workshop that has this learner (by key) as a participant: replaying their terminal. */

@@ -8,6 +8,7 @@ import { createApp, type App } from '../../server/app.ts';
 import { connectionFromConfig } from '../../server/cluster/connection.ts';
 import { loadConfig, type FlagValues } from '../../server/config.ts';
 import { createServices, type Services } from '../../server/services.ts';
+import type { Clock } from '../../server/lti/clock.ts';
 import { openDatabase } from '../../server/db/database.ts';
 import { loadLibrary } from '../../server/lessons/library.ts';
 import { silentLogger } from '../../server/logger.ts';
@@ -28,7 +29,7 @@ export interface TestServer {
 }
 
 /** A real app (real SQLite file in a temp data dir) listening on a free port. */
-export async function startTestServer(flags: FlagValues = {}, options: { clientDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(flags: FlagValues = {}, options: { clientDir?: string; ltiClock?: Clock } = {}): Promise<TestServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-app-'));
   const result = loadConfig({ dataDir, port: 0, ...flags }, { HOME: os.homedir(), PATH: process.env.PATH ?? '' });
   if (!result.ok) throw new Error(result.problems.join('\n'));
@@ -40,8 +41,8 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
   const backend = shellBackendFromConfig(result.config, cluster, library, silentLogger());
   const terminals = terminalManagerFromConfig(result.config, { sandboxes, backend, recordings, logger: silentLogger() });
   let url = '';
-  const services = createServices({ config: result.config, db, cluster, library, sandboxes, terminals, logger: silentLogger(), baseUrl: () => url });
-  const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, terminals, recordings, services, ...options });
+  const services = createServices({ config: result.config, db, cluster, library, sandboxes, terminals, logger: silentLogger(), baseUrl: () => url, ...(options.ltiClock ? { ltiClock: options.ltiClock } : {}) });
+  const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, terminals, recordings, services, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   const { port } = app.http.address() as AddressInfo;
   url = `http://127.0.0.1:${port}`;

@@ -2,6 +2,7 @@ import type { AccountListResponse, CapacityResponse, LearnerView, ReapResponse }
 import { ApiError, getJson, postJson } from '../api.ts';
 import { h } from '../dom.ts';
 import { field, showError } from '../forms.ts';
+import { ltiCard } from './admin-lti.ts';
 
 /** Sandboxes in use against the capacity, the warm pool, terminals and workshops; reap on demand. */
 async function capacityCard(): Promise<HTMLElement> {
@@ -85,5 +86,6 @@ export async function showAdmin(main: HTMLElement): Promise<void> {
     );
   });
   const capacity = await capacityCard().catch((error: unknown) => h('p', { class: 'problem', role: 'alert' }, `Could not read the capacity: ${error instanceof Error ? error.message : String(error)}`));
-  main.replaceChildren(h('h1', {}, 'Admin'), capacity, h('section', { class: 'card' }, h('h2', {}, 'Accounts'), list), form);
+  const lti = await ltiCard().catch((error: unknown) => h('p', { class: 'problem', role: 'alert' }, `Could not read the LTI settings: ${error instanceof Error ? error.message : String(error)}`));
+  main.replaceChildren(h('h1', {}, 'Admin'), capacity, h('section', { class: 'card' }, h('h2', {}, 'Accounts'), list), form, lti);
 }

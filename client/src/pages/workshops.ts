@@ -4,6 +4,7 @@ import { h } from '../dom.ts';
 import { field, showError } from '../forms.ts';
 import { liveSocket } from '../session.ts';
 import { watchTerminal } from '../watch-terminal.ts';
+import { ltiRoster } from '../lti-roster.ts';
 
 const CELL: Record<GridCell['status'], { mark: string; label: string }> = {
   passed: { mark: '✔', label: 'passed' },
@@ -116,7 +117,9 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
   const watchSlot = h('div', { class: 'watch-slot' });
   const tbody = h('tbody', { 'data-testid': 'grid-body' });
   const rows = new Map<string, GridRow>(grid.rows.map((r) => [r.learnerId, r]));
-  const counter = h('span', { 'data-testid': 'ws-participants' }, `${w.participants} of ${w.seats} joined`);
+  // An LMS course's room has no seats: its members come from the course.
+  const joined = (n: number) => (w.seats > 0 ? `${n} of ${w.seats} joined` : `${n} in the course`);
+  const counter = h('span', { 'data-testid': 'ws-participants' }, joined(w.participants));
   const lessonsOf = [...new Set(grid.columns.map((c) => c.lesson))];
 
   const action = (label: string, run: () => Promise<unknown>, testId: string) => {
@@ -178,7 +181,7 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
   const redraw = () => {
     const sorted = [...rows.values()].sort((a, b) => Number(!!b.stuck) - Number(!!a.stuck) || a.displayName.localeCompare(b.displayName));
     tbody.replaceChildren(...sorted.map(renderRow));
-    counter.textContent = `${rows.size} of ${w.seats} joined`;
+    counter.textContent = joined(rows.size);
   };
 
   const message = h('input', { type: 'text', maxlength: '500', placeholder: 'Say something to everyone…', 'aria-label': 'Message to every participant', 'data-testid': 'broadcast-input' });
@@ -227,6 +230,7 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
     ),
     h('div', { class: 'ws-actions' }, broadcast, h('a', { class: 'button', href: `/api/workshops/${id}/results?format=csv`, download: '' }, 'Export CSV'), h('a', { class: 'button', href: `/api/workshops/${id}/results`, download: '' }, 'Export JSON'), endButton),
     status,
+    ltiRoster(id),
     h(
       'div',
       { class: 'grid-wrap' },

@@ -1,12 +1,13 @@
-import type { Locator, Page } from '@playwright/test';
+import type { Locator } from '@playwright/test';
+import type { Scope } from './scope.ts';
 
 /** The lab exercises of a lesson page, with their Check buttons and inline results. */
 export class LabPanel {
-  readonly page: Page;
+  readonly page: Scope;
   readonly root: Locator;
   readonly progress: Locator;
 
-  constructor(page: Page) {
+  constructor(page: Scope) {
     this.page = page;
     this.root = page.getByTestId('lab-panel');
     this.progress = this.root.getByTestId('lab-progress');

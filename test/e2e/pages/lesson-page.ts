@@ -1,14 +1,15 @@
-import { expect, type Locator, type Page } from '@playwright/test';
+import { expect, type Locator } from '@playwright/test';
+import type { Scope } from './scope.ts';
 
 /** A lesson: body, diagrams, code blocks and the quiz widget. */
 export class LessonPage {
-  readonly page: Page;
+  readonly page: Scope;
   readonly title: Locator;
   readonly progress: Locator;
   readonly drawnDiagrams: Locator;
   readonly toc: Locator;
 
-  constructor(page: Page) {
+  constructor(page: Scope) {
     this.page = page;
     this.title = page.getByRole('heading', { level: 1 });
     this.progress = page.getByTestId('lesson-progress');

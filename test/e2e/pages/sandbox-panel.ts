@@ -1,4 +1,5 @@
-import type { Locator, Page } from '@playwright/test';
+import type { Locator } from '@playwright/test';
+import type { Scope } from './scope.ts';
 
 /** The lab sandbox card on a lesson page. */
 export class SandboxPanel {
@@ -13,7 +14,7 @@ export class SandboxPanel {
   readonly remove: Locator;
   readonly status: Locator;
 
-  constructor(page: Page) {
+  constructor(page: Scope) {
     this.root = page.getByTestId('sandbox-panel');
     this.start = this.root.getByTestId('start-sandbox');
     this.namespace = this.root.getByTestId('sandbox-namespace');

@@ -1,4 +1,5 @@
 import type { Locator, Page } from '@playwright/test';
+import type { Scope } from './scope.ts';
 
 /** The terminal dock: xterm.js renders its rows into the DOM, which is what a learner sees. */
 export class TerminalDock {
@@ -7,9 +8,10 @@ export class TerminalDock {
   readonly state: Locator;
   readonly screen: Locator;
 
-  constructor(page: Page) {
+  /** `scope`: the frame the dock is in, when kubedojo runs inside an LMS's iframe. */
+  constructor(page: Page, scope: Scope = page) {
     this.page = page;
-    this.root = page.getByTestId('terminal-dock');
+    this.root = scope.getByTestId('terminal-dock');
     this.state = this.root.getByTestId('terminal-state');
     this.screen = this.root.locator('.xterm-rows');
   }

@@ -1,25 +1,29 @@
 import type { Locator, Page } from '@playwright/test';
+import type { Scope } from './scope.ts';
 
 /** The instructor's room: join code, the live grid, the read-only terminal view, the end. */
 export class WorkshopRoom {
   readonly page: Page;
+  readonly scope: Scope;
   readonly code: Locator;
   readonly grid: Locator;
   readonly status: Locator;
   readonly watchScreen: Locator;
   readonly watchState: Locator;
 
-  constructor(page: Page) {
+  /** `scope`: the frame the room is in, when an instructor opens it from an LMS course. */
+  constructor(page: Page, scope: Scope = page) {
     this.page = page;
-    this.code = page.getByTestId('join-code');
-    this.grid = page.getByTestId('grid');
-    this.status = page.getByTestId('ws-status');
-    this.watchScreen = page.getByTestId('watch-screen').locator('.xterm-rows');
-    this.watchState = page.getByTestId('watch-state');
+    this.scope = scope;
+    this.code = scope.getByTestId('join-code');
+    this.grid = scope.getByTestId('grid');
+    this.status = scope.getByTestId('ws-status');
+    this.watchScreen = scope.getByTestId('watch-screen').locator('.xterm-rows');
+    this.watchState = scope.getByTestId('watch-state');
   }
 
   row(name: string): Locator {
-    return this.grid.locator('tbody tr', { has: this.page.locator('.who', { hasText: name }) });
+    return this.grid.locator('tbody tr', { has: this.scope.locator('.who', { hasText: name }) });
   }
 
   cell(name: string, exercise: string): Locator {
