@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { ensureControlPlane } from '../cluster/build.ts';
 import { localClusterFromConfig, type ClusterStatus, type LocalCluster } from '../cluster/local.ts';
 import { formatDuration } from '../progress.ts';
+import { ensureOfflineImages } from '../cluster/images/builders.ts';
 import { wantsRealNode } from '../cluster/node/support.ts';
 import { EXIT, type CliContext } from './context.ts';
 
@@ -100,14 +101,19 @@ export async function clusterBuild(ctx: CliContext, options: { force?: boolean; 
     deep: options.verify ?? false,
     withNode: wantsRealNode(ctx.config),
   });
+  // The real node's offline images are part of the build: `up` then only loads them.
+  const images = result.node
+    ? await ensureOfflineImages({ cacheDir: ctx.config.cacheDir, env: ctx.config.env, go: ctx.config.go, kubectl: result.binaries.kubectl, progress: ctx.progress, logger: ctx.logger, force: options.force ?? false, deep: options.verify ?? false })
+    : [];
   if (options.json) {
-    ctx.out.write(`${JSON.stringify({ ...result, durationMs: Date.now() - started }, null, 2)}\n`);
+    ctx.out.write(`${JSON.stringify({ ...result, images, durationMs: Date.now() - started }, null, 2)}\n`);
     return EXIT.ok;
   }
   ctx.out.write(
     `${table([
       ['COMPONENT', 'VERSION', 'CACHE', 'BUILD TIME', 'DIRECTORY'],
       ...result.components.map((c) => [c.name, c.version, c.built ? 'built now' : 'cached', formatDuration(c.buildSeconds * 1000), c.dir]),
+      ...images.map((i) => [`image ${i.id}`, i.name.split(':').pop() ?? '', i.built ? 'built now' : 'cached', formatDuration(i.buildSeconds * 1000), i.archive]),
     ])}\n`,
   );
   return EXIT.ok;
