@@ -107,9 +107,11 @@ describe('bytes and line endings', () => {
       while (Buffer.byteLength(text) + Buffer.byteLength(body) < limit) text += body;
       return text;
     };
+    // Bounds an order of magnitude above a quiet machine's times: they catch parsing the refused
+    // file, or work that grows with the square of its size, not a busy machine (benchmarks time).
     let started = performance.now();
     const huge = await loadOne(grow(5.2 * 1024 * 1024) + body.repeat(2));
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(performance.now() - started).toBeLessThan(3000);
     expect(huge.lessons).toEqual([]);
     expect(huge.errors).toHaveLength(1);
     expect(huge.errors[0]?.message).toMatch(/^the file is 5\.\d MB; a lesson may be at most 2 MB, so it was not loaded$/);
@@ -118,7 +120,7 @@ describe('bytes and line endings', () => {
     expect(big.length).toBeGreaterThan(1.5 * 1024 * 1024);
     started = performance.now();
     const loaded = await loadOne(big);
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(15_000);
     expect(loaded.errors).toEqual([]);
     expect(loaded.lessons[0]?.quiz).toHaveLength(14);
   });
@@ -126,7 +128,7 @@ describe('bytes and line endings', () => {
   it('stays linear on a lesson that is one enormous line', async () => {
     const started = performance.now();
     const library = await loadOne(lessonText({}, `# A lesson\n\n${'*a '.repeat(500_000)}\n\n${QUIZ}`));
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(15_000);
     expect(library.errors).toEqual([]);
   });
 });
