@@ -3,6 +3,8 @@
  * the server builds responses that satisfy them.
  */
 
+import type { CodeBlockView, TerminalRunDone, TerminalRunProgress, TerminalRunRequest, TerminalRunResponse } from './protocol-blocks.ts';
+
 export interface ApiErrorBody {
   error: {
     code: 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'rate_limited' | 'unavailable' | 'internal';
@@ -110,7 +112,7 @@ export interface LessonResponse extends LessonSummary {
   toc: { level: number; id: string; text: string }[];
   quiz: PublicQuestion[];
   answers: Record<string, QuestionState>;
-  codeBlocks: { index: number; lang: string; apply: boolean; run: boolean }[];
+  codeBlocks: CodeBlockView[];
 }
 
 export interface QuizAnswerRequest {
@@ -202,12 +204,15 @@ export interface TerminalClientEvents {
   resize: (size: TerminalResize) => void;
   ack: (ack: TerminalAck) => void;
   close: () => void;
+  run: (request: TerminalRunRequest, reply: (response: TerminalRunResponse) => void) => void;
 }
 
 export interface TerminalServerEvents {
   output: (chunk: Uint8Array) => void;
   ended: (ended: TerminalEnded) => void;
   notice: (message: string) => void;
+  'run:progress': (progress: TerminalRunProgress) => void;
+  'run:done': (done: TerminalRunDone) => void;
 }
 
 export interface RecordingView {

@@ -31,6 +31,18 @@ export function checkedLesson(lesson: Lesson) {
     diagrams: lesson.diagrams,
     links: lesson.links,
     lab: lesson.lab && checkedLab(lesson.file, lesson.lab),
+    /** Every code block: what the page offers on it, and why a shell block is not runnable. */
+    codeBlocks: lesson.rendered.codeBlocks.map((b) => ({
+      line: b.line,
+      lang: b.lang,
+      apply: b.apply,
+      run: b.run,
+      runnable: b.runnable,
+      notRunnable: b.notRunnable,
+      needsRealNode: b.needsRealNode,
+      objects: b.objects,
+      saveAs: b.saveAs,
+    })),
     warnings: lesson.warnings,
   };
 }
@@ -72,7 +84,7 @@ export function checkReport(library: Library): string {
         plural(lesson.sections.length, 'section'),
         plural(lesson.quiz.length, 'quiz question'),
         plural(lesson.diagrams, 'diagram'),
-        `${plural(blocks.length, 'code block')} (${blocks.filter((b) => b.apply).length} to apply, ${blocks.filter((b) => b.run).length} to run)`,
+        `${plural(blocks.length, 'code block')} (${blocks.filter((b) => b.apply).length} to apply, ${blocks.filter((b) => b.runnable).length} to run${blocks.some((b) => b.run && !b.runnable) ? `, ${blocks.filter((b) => b.run && !b.runnable).length} not runnable` : ''})`,
         lesson.links.unresolved.length > 0 ? plural(lesson.links.unresolved.length, 'unavailable link') : 'all links resolve',
         lesson.lab ? `lab with ${plural(lesson.lab.exercises.length, 'exercise')}` : 'no lab',
       ];
@@ -82,6 +94,11 @@ export function checkReport(library: Library): string {
     }
     for (const error of errors) lines.push(`  ${error.file}:${error.line}: ${error.message}`);
     for (const warning of lesson?.warnings ?? []) lines.push(`  warning: ${warning}`);
+    // Shell blocks the page shows with Copy only, and why: each reason at its line.
+    for (const block of lesson?.rendered.codeBlocks.filter((b) => b.run && !b.runnable) ?? []) {
+      lines.push(`  not runnable: ${file}:${block.line}:`);
+      for (const reason of block.notRunnable) lines.push(`    ${reason.line}: ${reason.message}`);
+    }
   }
   const warnings = library.lessons.reduce((n, l) => n + l.warnings.length, 0);
   const failed = new Set(library.errors.map((e) => e.file)).size;

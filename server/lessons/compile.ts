@@ -102,7 +102,7 @@ export function compileLesson(task: CompileTask, lessons: LessonPaths): CompileR
       }
       const meta = codeMetaFor(t, lang, codeBlocks.length);
       t.meta = { code: meta };
-      codeBlocks.push({ ...meta, source: t.content, line: (t.map?.[0] ?? 0) + 1 });
+      codeBlocks.push({ ...meta, source: t.content, line: (t.map?.[0] ?? 0) + 1, runnable: false, notRunnable: [], needsRealNode: false, objects: [], saveAs: null });
     }
   }
   finishQuiz();

@@ -138,7 +138,17 @@ export class LessonService extends EventEmitter<{ answered: [{ learnerId: string
       toc: lesson.rendered.toc,
       quiz,
       answers: this.questionStates(lesson, attempts),
-      codeBlocks: lesson.rendered.codeBlocks.map((b) => ({ index: b.index, lang: b.lang, apply: b.apply, run: b.run })),
+      codeBlocks: lesson.rendered.codeBlocks.map((b) => ({
+        index: b.index,
+        lang: b.lang,
+        apply: b.apply,
+        run: b.run,
+        runnable: b.runnable,
+        notRunnable: b.notRunnable[0]?.message ?? null,
+        needsRealNode: b.needsRealNode,
+        objects: b.objects,
+        saveAs: b.saveAs,
+      })),
     };
   }
 

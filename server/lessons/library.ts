@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CompileResult, CompileTask } from './compile.ts';
 import { parseFrontMatter, type FrontMatter, type FrontMatterResult, type LineMessage } from './front-matter.ts';
+import { blockContext, judgeBlocks } from './blocks.ts';
 import { LAB_SUFFIX, loadLab, sortProblems } from './lab.ts';
 import { lessonKey } from './links.ts';
 import { compileAll, defaultThreads, prestartCompilePool } from './pool.ts';
@@ -199,6 +200,12 @@ export async function loadFiles(root: string, files: readonly string[], labFiles
     lesson.warnings = warnings.map((w) => `${lesson.file}:${w.line}: ${w.message}`);
   }
   numberWarnings(lessonsOut, frontOf);
+  // What the page may offer on each code block depends on the lab (its home files, its nodes).
+  await Promise.all(
+    lessonsOut.map(async (lesson) => {
+      judgeBlocks(lesson.rendered.codeBlocks, await blockContext(lesson.absPath, lesson.lab));
+    }),
+  );
 
   return { dir: root, lessons: lessonsOut, errors: sortProblems(errors), bySlug: new Map(lessonsOut.map((l) => [l.slug, l])) };
 }

@@ -50,10 +50,22 @@ export interface CodeBlock {
   lang: string;
   /** One or more complete Kubernetes manifests: may be offered as "apply to my sandbox". */
   apply: boolean;
-  /** A shell block with kubectl lines: may be offered as "run in my terminal". */
+  /** A shell block with kubectl lines: a candidate for "run in my terminal" (see `runnable`). */
   run: boolean;
   source: string;
   line: number;
+  /**
+   * Set once the lab is known (blocks.ts): a `run` block is offered only when it runs as written
+   * in a fresh sandbox of the lab; `notRunnable` says why not, each at a line of the file.
+   */
+  runnable: boolean;
+  notRunnable: { line: number; message: string }[];
+  /** It needs containers that really run (logs, exec): offered only where the cluster has a real node. */
+  needsRealNode: boolean;
+  /** An `apply` block's objects as "Kind name", for button names and the preview. */
+  objects: string[];
+  /** A file name for "Save to my home": the one the lesson applies it from, else kind-name.yaml. */
+  saveAs: string | null;
 }
 
 export interface RenderedLesson {

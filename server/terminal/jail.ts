@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { sandboxesDir } from '../cluster/paths.ts';
 import { createCgroup, type Cgroup, type Limits } from './cgroup.ts';
+import { PROMPT_MARK } from './runner.ts';
 
 /**
  * The embedded cluster's terminal: bash under bubblewrap, one jail per sandbox. Read-only system,
@@ -144,6 +145,8 @@ function shellQuote(value: string): string {
 const bashrc = (namespace: string) => `# kubedojo: the learner's shell
 [ -f /etc/bash.bashrc ] && . /etc/bash.bashrc
 export PS1='\\[\\e[1;34m\\]${namespace.slice(0, 40)}\\[\\e[0m\\] \\w \\$ '
+# Marks each prompt with the last exit status (OSC 133), for "Run in my terminal".
+PROMPT_COMMAND=${shellQuote(PROMPT_MARK)}
 alias k=kubectl
 source <(kubectl completion bash 2>/dev/null)
 complete -o default -F __start_kubectl k

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.ts';
 import type { SandboxService } from '../sandboxes/service.ts';
 import type { ShellBackend } from './backends.ts';
 import type { RecordingStore } from './recorder.ts';
+import { runnerOf } from './runner.ts';
 import { TerminalSession, type SessionSettings } from './session.ts';
 
 /** The live terminal sessions, one per sandbox, and how they start and end. */
@@ -100,6 +101,8 @@ export class TerminalManager {
       this.lastTouch.set(namespace, now);
       this.sandboxes.touch(namespace).catch(() => undefined);
     };
+    // From the first byte, so the runner has seen the first prompt.
+    runnerOf(session);
     this.sessions.set(namespace, session);
     this.log.info({ namespace, backend: this.backend.kind }, 'terminal started');
     return session;

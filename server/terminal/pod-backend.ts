@@ -8,6 +8,7 @@ import type { LabSetup, Sandbox } from '../sandboxes/service.ts';
 
 const NODE_KIND_LABEL = 'kubedojo.dev/node';
 import { homeFilesFor, type Shell, type ShellBackend } from './backends.ts';
+import { PROMPT_MARK } from './runner.ts';
 
 /**
  * A cluster with a container runtime (the embedded cluster's real node, or a cluster of your
@@ -197,7 +198,7 @@ export class PodBackend implements ShellBackend {
       exited = true;
       for (const listener of exitListeners) listener(code);
     };
-    const socket = await new Exec(kc).exec(sandbox.namespace, TOOLBOX_POD, 'toolbox', ['/bin/sh', '-c', 'cd ~ && exec bash -il 2>/dev/null || exec sh -i'], stdout, stdout, stdin, true, (status: V1Status) => {
+    const socket = await new Exec(kc).exec(sandbox.namespace, TOOLBOX_POD, 'toolbox', ['/bin/sh', '-c', 'cd ~ && export PROMPT_COMMAND="$1" && exec bash -il 2>/dev/null || exec sh -i', 'sh', PROMPT_MARK], stdout, stdout, stdin, true, (status: V1Status) => {
       finish(status.status === 'Success' ? 0 : 1);
     });
     socket.on('close', () => {

@@ -78,6 +78,8 @@ export class TerminalSession {
   rows: number;
   /** Called (throttled by the caller) when the learner types: sandbox activity. */
   onActivity: (() => void) | undefined;
+  /** Observers of the output and of what the viewer types (the command runner follows the prompt). */
+  readonly taps = { output: new Set<(chunk: Buffer) => void>(), input: new Set<(data: string) => void>() };
 
   constructor(options: {
     namespace: string;
@@ -132,6 +134,7 @@ export class TerminalSession {
   private output(chunk: Buffer): void {
     // What a shell prints while it is being killed belongs to no one.
     if (this.ended) return;
+    for (const tap of this.taps.output) tap(chunk);
     this.screenPending += chunk.length;
     this.screen.write(chunk, () => {
       this.screenPending -= chunk.length;
@@ -240,6 +243,7 @@ export class TerminalSession {
     this.tokens -= size;
     this.warnedRate = false;
     this.shell.write(data);
+    for (const tap of this.taps.input) tap(data);
     this.touchIdle();
     this.onActivity?.();
     return true;

@@ -10,6 +10,9 @@ import type { SandboxService } from '../sandboxes/service.ts';
 import type { TerminalManager } from './manager.ts';
 import type { TerminalSession } from './session.ts';
 import { namespaceName } from '../fields.ts';
+import { splitCommands } from '../lessons/commands.ts';
+import type { TerminalRunDone, TerminalRunProgress, TerminalRunResponse } from '../protocol-blocks.ts';
+import { newRunId, runnerOf } from './runner.ts';
 
 /** Every payload from the browser is checked here before it reaches a shell. */
 export const MAX_INPUT_CHARS = 8192;
@@ -22,6 +25,12 @@ const resizeSchema = z.strictObject(size);
 const watchSchema = z.strictObject({ namespace: namespaceName('namespace must be a namespace name') });
 const inputSchema = z.string().max(MAX_INPUT_CHARS, `input must be at most ${MAX_INPUT_CHARS} characters per message`);
 const ackSchema = z.strictObject({ bytes: z.number().int().min(0).max(64 * 1024 * 1024) });
+/** A block or a paste to type command by command: a lesson block is a few lines, a paste a page. */
+export const MAX_RUN_CHARS = 64 * 1024;
+const runSchema = z.strictObject({
+  text: z.string({ error: 'text must be a string' }).min(1, 'text must not be empty').max(MAX_RUN_CHARS, `text must be at most ${MAX_RUN_CHARS} characters`),
+  source: z.enum(['block', 'paste'], { error: 'source must be "block" or "paste"' }),
+});
 
 interface SocketData {
   learner: Learner;
@@ -144,6 +153,42 @@ export function terminalNamespace(
       }
       if (session && !session.input(viewerId, parsed.data)) notice('input dropped: typing faster than the terminal accepts');
       else if (session) activity();
+    });
+
+    // A block (or a multi-line paste) typed a command at a time, each once the prompt is back.
+    socket.on('run', (request: unknown, reply: unknown) => {
+      const respond = (response: TerminalRunResponse) => {
+        if (typeof reply === 'function') (reply as (r: TerminalRunResponse) => void)(response);
+      };
+      const parsed = runSchema.safeParse(request);
+      if (!parsed.success) {
+        respond({ ok: false, error: problem(parsed.error) });
+        return;
+      }
+      if (!session || session.ended) {
+        respond({ ok: false, error: 'no terminal is open: open it first' });
+        return;
+      }
+      const runner = runnerOf(session);
+      const runId = newRunId();
+      // A paste while a program runs (an editor, a REPL) is that program's input, as it is.
+      if (parsed.data.source === 'paste' && !runner.atPrompt) {
+        session.input(viewerId, parsed.data.text);
+        respond({ ok: true, runId, commands: [], typed: true });
+        return;
+      }
+      const commands = splitCommands(parsed.data.text).map((c) => c.text);
+      respond({ ok: true, runId, commands, typed: false });
+      activity();
+      void runner
+        .run(viewerId, commands, (index, exitCode) => {
+          const progress: TerminalRunProgress = { runId, index, exitCode };
+          socket.emit('run:progress', progress);
+        })
+        .then((result) => {
+          const done: TerminalRunDone = { runId, ...result };
+          socket.emit('run:done', done);
+        });
     });
 
     socket.on('resize', (data: unknown) => {

@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import type { TerminalAttachResponse, TerminalEnded } from '../../server/protocol.ts';
+import type { TerminalRunDone, TerminalRunResponse } from '../../server/protocol-blocks.ts';
 
 /** A browser's view of a terminal, over the real socket.io transport. */
 export class TerminalClient {
@@ -59,6 +60,29 @@ export class TerminalClient {
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(`"${command}" did not finish within ${timeoutMs} ms; output so far:\n${this.output.slice(start).slice(-2000)}`);
+  }
+
+  /**
+   * Types a block through the server's runner (as "Run in my terminal" does): a command at a
+   * time, each once the prompt is back. Resolves with the commands and their exit statuses.
+   */
+  async runBlock(text: string, timeoutMs = 600_000): Promise<{ commands: string[]; done: TerminalRunDone; output: string }> {
+    const start = this.output.length;
+    const reply = (await this.socket.emitWithAck('run', { text, source: 'block' })) as TerminalRunResponse;
+    if (!reply.ok) throw new Error(reply.error);
+    const done = await new Promise<TerminalRunDone>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`the block did not finish within ${timeoutMs} ms; output so far:\n${this.output.slice(start).slice(-3000)}`));
+      }, timeoutMs);
+      const listener = (event: TerminalRunDone) => {
+        if (event.runId !== reply.runId) return;
+        clearTimeout(timer);
+        this.socket.off('run:done', listener);
+        resolve(event);
+      };
+      this.socket.on('run:done', listener);
+    });
+    return { commands: reply.commands, done, output: this.output.slice(start) };
   }
 
   close(): void {

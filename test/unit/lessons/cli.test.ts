@@ -35,7 +35,7 @@ describe('lessons check', () => {
     expect(Object.keys(report)).toEqual(['lessons', 'errors']);
     expect(report.errors).toEqual([]);
     expect(report.lessons.map((l) => Object.keys(l))).toEqual(
-      Array.from({ length: 3 }, () => ['file', 'slug', 'canonicalId', 'title', 'level', 'number', 'sections', 'quiz', 'diagrams', 'links', 'lab', 'warnings']),
+      Array.from({ length: 3 }, () => ['file', 'slug', 'canonicalId', 'title', 'level', 'number', 'sections', 'quiz', 'diagrams', 'links', 'lab', 'codeBlocks', 'warnings']),
     );
     expect(report.lessons[0]).toMatchObject({
       file: '01_beginner/01. Pods & Containers.md',
@@ -91,6 +91,24 @@ describe('lessons check', () => {
     );
     expect(io.stdout()).toContain('02_intermediate/02. Services & Networking.md: ok — services-and-networking: 3 sections, 1 quiz question, 0 diagrams, 1 code block (1 to apply, 0 to run), all links resolve, lab with 1 exercise\n');
     expect(io.stdout()).toMatch(/: 3 lessons loaded, 0 errors, 1 warning\.\n$/);
+  });
+
+  it('tells the author which shell blocks are not offered as runnable, and why, at their lines', async () => {
+    const body = '# A lesson\n\n## Overview\n\n```bash\nkubectl get pods\n```\n\n```bash\nkubectl apply -f web-placement.yaml\nkubectl get pods -w\n```\n';
+    const lab = 'files:\n  - path: web.yaml\n    content: "kind: ConfigMap"\nexercises:\n  - id: one\n    title: One\n    instructions: Do it.\n    checks:\n      - kind: resource\n        target: { apiVersion: v1, kind: Pod, name: p }\n    solution: sol\n';
+    const dir = await tempLibrary({ '01_beginner/01. A.md': lessonText({}, body), '01_beginner/01. A.lab.yaml': lab, '01_beginner/sol/p.yaml': 'kind: Pod' });
+    const io = context();
+    const code = await lessonsCheck(io.ctx, dir, {});
+    io.restore();
+    expect(code).toBe(0);
+    expect(io.stdout()).toContain('2 code blocks (0 to apply, 1 to run, 1 not runnable)');
+    expect(io.stdout()).toContain(
+      [
+        '  not runnable: 01_beginner/01. A.md:21:',
+        "    22: names web-placement.yaml, which is not in the learner's home (the lab puts there: web.yaml)",
+        '    23: watches (-w) and never returns by itself: the learner would press Ctrl+C',
+      ].join('\n'),
+    );
   });
 
   it('exits 2 with a clear message for a folder that does not exist', async () => {
