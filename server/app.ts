@@ -22,6 +22,7 @@ import type { Services } from './services.ts';
 import { lessonRoutes } from './http/routes/lessons.ts';
 import type { Library } from './lessons/types.ts';
 import { sandboxRoutes } from './http/routes/sandboxes.ts';
+import { blockRoutes } from './http/routes/blocks.ts';
 import type { SandboxService } from './sandboxes/service.ts';
 import { recordingRoutes } from './http/routes/recordings.ts';
 import type { TerminalManager } from './terminal/manager.ts';
@@ -123,6 +124,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/api', clusterRoutes({ cluster: deps.cluster, instance, version: VERSION }));
   app.use('/api', lessonRoutes({ lessons, session }));
   app.use('/api', sandboxRoutes({ sandboxes: deps.sandboxes, lessons, session, limits, placement: (learner) => workshops.sandboxPlacement(learner) }));
+  app.use('/api', blockRoutes({ blocks: deps.services.blocks, session, limits }));
   app.use('/api', recordingRoutes({ recordings: deps.recordings, canReplay: (viewer, key) => workshops.instructsLearnerKey(viewer, key) }));
   app.use('/api', checkRoutes({ grading, session, limits }));
   app.use('/api', workshopRoutes({ workshops, learners, recordings: deps.recordings, session, limits }));

@@ -14,6 +14,7 @@ import type { Clock } from './lti/clock.ts';
 import { LtiService } from './lti/service.ts';
 import type { Library } from './lessons/types.ts';
 import type { Logger } from './logger.ts';
+import { LessonBlockService } from './sandboxes/lesson-blocks.ts';
 import type { SandboxService } from './sandboxes/service.ts';
 import type { TerminalManager } from './terminal/manager.ts';
 import { WorkshopService } from './workshops/service.ts';
@@ -26,6 +27,7 @@ export interface Services {
   grading: GradingService;
   workshops: WorkshopService;
   lti: LtiService;
+  blocks: LessonBlockService;
 }
 
 export function createServices(deps: {
@@ -63,5 +65,6 @@ export function createServices(deps: {
     coInstructs: (workshopId, learnerId) => lti.teaches(workshopId, learnerId),
     members: (workshopId) => lti.courseLearners(workshopId),
   });
-  return { learners, auth: new AuthService({ learners, logger: deps.logger }), lessons, grading, workshops, lti };
+  const blocks = new LessonBlockService({ library: deps.library, sandboxes: deps.sandboxes, writeHome: (sandbox, file, content, overwrite) => deps.terminals.writeFile(sandbox, file, content, overwrite), logger: deps.logger });
+  return { learners, auth: new AuthService({ learners, logger: deps.logger }), lessons, grading, workshops, lti, blocks };
 }

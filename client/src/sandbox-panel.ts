@@ -20,7 +20,7 @@ async function send(method: 'DELETE' | 'POST', url: string, body?: unknown): Pro
  * The learner's sandbox for a lesson with a lab: start it, see the values the lab's manifests
  * use (namespace, CRD group, PriorityClass prefix), extend, reset or delete it.
  */
-export function sandboxPanel(lesson: string, onSandbox: (namespace: string | undefined) => void = () => undefined): HTMLElement {
+export function sandboxPanel(lesson: string, onSandbox: (sandbox: SandboxView | undefined) => void = () => undefined): HTMLElement {
   const panel = h('section', { class: 'card sandbox-panel', 'aria-labelledby': 'sandbox-heading', 'data-testid': 'sandbox-panel' });
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
   let timer: number | undefined;
@@ -67,7 +67,7 @@ export function sandboxPanel(lesson: string, onSandbox: (namespace: string | und
   };
 
   const show = (sandbox: SandboxView) => {
-    onSandbox(sandbox.namespace);
+    onSandbox(sandbox);
     const left = h('span', { 'data-testid': 'sandbox-time-left' }, timeLeft(sandbox.expiresAt));
     window.clearInterval(timer);
     timer = window.setInterval(() => {

@@ -1,4 +1,6 @@
 import '@xterm/xterm/css/xterm.css';
+import '@fontsource/jetbrains-mono/400.css';
+import '@fontsource/jetbrains-mono/700.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal } from '@xterm/xterm';
@@ -7,6 +9,8 @@ import { socketAuth } from './lti.ts';
 import { storedGet, storedSet } from './storage.ts';
 import type { TerminalAttachResponse, TerminalEnded } from '../../server/protocol.ts';
 import { h } from './dom.ts';
+import { RunClient } from './terminal-run.ts';
+import { terminalKeys, TERMINAL_FONT } from './terminal-keys.ts';
 
 type State = 'connecting' | 'connected' | 'reconnecting' | 'ended';
 
@@ -40,7 +44,10 @@ export class TerminalDock {
   private state: State = 'connecting';
   private unacked = 0;
   private ackTimer: number | undefined;
-  private pending: string[] = [];
+  private pending: { text: string; resolve: (summary: string) => void }[] = [];
+  private readonly runs: RunClient;
+  /** Resolves once xterm is open in the page (after the bundled font has loaded, so cells are measured with it). */
+  private opened: Promise<void> = Promise.resolve();
 
   constructor(namespace: string) {
     this.namespace = namespace;
@@ -73,7 +80,9 @@ export class TerminalDock {
     const dark = document.documentElement.dataset.theme === 'dark';
     this.term = new Terminal({
       cursorBlink: true,
-      fontFamily: "ui-monospace, 'SFMono-Regular', 'JetBrains Mono', Menlo, Consolas, monospace",
+      // Bundled, so every machine draws the same glyphs in cells measured for them: with a
+      // fallback font the DOM renderer's rows clipped underscores ("database operator.py").
+      fontFamily: TERMINAL_FONT,
       fontSize: 14,
       scrollback: 5000,
       theme: dark ? { background: '#0f1115', foreground: '#e6e9ef' } : { background: '#1b1f24', foreground: '#e6e9ef' },
@@ -87,8 +96,12 @@ export class TerminalDock {
     });
 
     this.socket = io('/terminal', { transports: ['websocket'], reconnectionDelay: 500, reconnectionDelayMax: 3000, auth: socketAuth });
+    this.runs = new RunClient(this.socket, (text) => {
+      this.note(text);
+    });
+    this.root.querySelector('.terminal-bar .spacer')?.before(...terminalKeys(this.term, this.host, this.root));
     this.socket.on('connect', () => {
-      void this.attach();
+      void this.opened.then(() => this.attach());
     });
     this.socket.on('disconnect', () => {
       if (this.state !== 'ended') this.setState('reconnecting');
@@ -123,12 +136,30 @@ export class TerminalDock {
   mount(parent: HTMLElement): void {
     parent.append(this.root);
     document.body.classList.add('with-terminal');
-    this.term.open(this.host);
-    this.refit();
-    new ResizeObserver(() => {
-      this.refit();
-    }).observe(this.host);
-    this.term.focus();
+    this.opened = document.fonts
+      .load(`14px ${TERMINAL_FONT}`)
+      .catch(() => [])
+      .then(() => {
+        this.term.open(this.host);
+        this.refit();
+        new ResizeObserver(() => {
+          this.refit();
+        }).observe(this.host);
+        // A multi-line paste runs command by command, like a block (the server types each line
+        // once the prompt is back); inside a running program it is typed as it is.
+        this.host.addEventListener(
+          'paste',
+          (event) => {
+            const text = event.clipboardData?.getData('text/plain') ?? '';
+            if (!text.replace(/\n+$/, '').includes('\n') || this.state !== 'connected') return;
+            event.preventDefault();
+            event.stopImmediatePropagation();
+            void this.runs.run(text, 'paste');
+          },
+          { capture: true },
+        );
+        this.term.focus();
+      });
   }
 
   show(): void {
@@ -138,15 +169,14 @@ export class TerminalDock {
     this.term.focus();
   }
 
-  /** Types text into the shell, as the learner would ("run in my terminal"). */
-  run(text: string): void {
+  /**
+   * Types a block into the shell a command at a time, each once the prompt is back ("Run in my
+   * terminal"); resolves with what happened, in a sentence.
+   */
+  run(text: string): Promise<string> {
     this.show();
-    const line = text.endsWith('\n') ? text : `${text}\n`;
-    if (this.state !== 'connected') {
-      this.pending.push(line);
-      return;
-    }
-    this.socket.emit('input', line);
+    if (this.state !== 'connected') return new Promise((resolve) => this.pending.push({ text, resolve }));
+    return this.runs.run(text, 'block');
   }
 
   dispose(): void {
@@ -170,7 +200,7 @@ export class TerminalDock {
     this.unacked = 0;
     this.setState('connected');
     this.note('');
-    for (const line of this.pending.splice(0)) this.socket.emit('input', line);
+    for (const { text, resolve } of this.pending.splice(0)) void this.runs.run(text, 'block').then(resolve);
   }
 
   private acknowledge(bytes: number): void {

@@ -1,7 +1,10 @@
 import pty from 'node-pty';
 import { fillPlaceholders } from '../lessons/placeholders.ts';
 import type { LabSetup, Sandbox } from '../sandboxes/service.ts';
-import { prepareJail, removeJailFiles, type JailLimits } from './jail.ts';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ensureHome, writeInHome } from './home.ts';
+import { jailPaths, prepareJail, removeJailFiles, type JailLimits } from './jail.ts';
 
 /** A shell attached to a terminal, whatever runs it. Output arrives as raw bytes. */
 export interface Shell {
@@ -22,6 +25,11 @@ export interface ShellBackend {
   open(sandbox: Sandbox, kubeconfig: string, size: { cols: number; rows: number }): Promise<Shell>;
   /** Removes what a sandbox's terminals kept (its home) once the sandbox is gone. */
   forget(namespace: string): Promise<void>;
+  /**
+   * Puts a file into the sandbox's home as the learner would (the home is made, with the lab's
+   * files, if no terminal has made it yet); 'exists' when it is there and `overwrite` is false.
+   */
+  writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<'written' | 'exists'>;
 }
 
 /** Lab starter files for a sandbox's home, with the learner's values filled in. */
@@ -49,6 +57,13 @@ export class JailBackend implements ShellBackend {
 
   forget(namespace: string): Promise<void> {
     return removeJailFiles(this.jailDir, namespace);
+  }
+
+  async writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<'written' | 'exists'> {
+    await fs.mkdir(path.join(this.jailDir, 'homes'), { recursive: true, mode: 0o711 });
+    const paths = jailPaths(this.jailDir, sandbox.namespace);
+    await ensureHome(paths, homeFilesFor(sandbox, await this.labs(sandbox.lesson)));
+    return writeInHome(paths, relative, content, overwrite);
   }
 
   async open(sandbox: Sandbox, kubeconfig: string, size: { cols: number; rows: number }): Promise<Shell> {

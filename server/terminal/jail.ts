@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { sandboxesDir } from '../cluster/paths.ts';
 import { createCgroup, type Cgroup, type Limits } from './cgroup.ts';
+import { ensureHome } from './home.ts';
 import { PROMPT_MARK } from './runner.ts';
 
 /**
@@ -122,7 +123,7 @@ function seccompFilter(jailDir: string): Promise<string> {
   return filterFile;
 }
 
-function rootLinks(): string[] {
+export function rootLinks(): string[] {
   // Merged-/usr systems link /bin, /lib … into /usr; others have real directories.
   const args: string[] = [];
   for (const name of ['bin', 'sbin', 'lib', 'lib64', 'lib32']) {
@@ -216,23 +217,7 @@ export async function prepareJail(spec: JailSpec, command?: string[]): Promise<P
   await fs.chown(paths.kubeDir, uid, gid);
   await fs.chown(paths.socketDir, uid, gid);
 
-  let newHome = false;
-  try {
-    await fs.mkdir(paths.home, { mode: 0o700 });
-    newHome = true;
-  } catch {
-    // exists: the learner's files persist while the sandbox lives
-  }
-  if (newHome) {
-    await fs.mkdir(path.dirname(paths.home), { recursive: true });
-    for (const [relative, content] of Object.entries(spec.homeFiles ?? {})) {
-      const target = path.join(paths.home, relative);
-      if (!target.startsWith(paths.home + path.sep)) continue; // lab paths were validated; be safe anyway
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      await fs.writeFile(target, content);
-    }
-    await run('chown', ['-R', `${uid}:${gid}`, paths.home]);
-  }
+  await ensureHome(paths, spec.homeFiles ?? {});
 
   await fs.writeFile(
     path.join(paths.runtime, 'etc', 'passwd'),

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import type { SandboxService } from '../sandboxes/service.ts';
+import type { Sandbox, SandboxService } from '../sandboxes/service.ts';
 import type { ShellBackend } from './backends.ts';
 import type { RecordingStore } from './recorder.ts';
 import { runnerOf } from './runner.ts';
@@ -45,6 +45,11 @@ export class TerminalManager {
 
   get count(): number {
     return this.sessions.size;
+  }
+
+  /** A file into the sandbox's home, through its backend (Save to my home). */
+  writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<'written' | 'exists'> {
+    return this.backend.writeFile(sandbox, relative, content, overwrite);
   }
 
   get(namespace: string): TerminalSession | undefined {

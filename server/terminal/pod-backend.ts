@@ -176,6 +176,16 @@ export class PodBackend implements ShellBackend {
     return Promise.resolve(); // the home lives in the toolbox Pod, gone with the namespace
   }
 
+  async writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<'written' | 'exists'> {
+    const kc = this.options.kubeConfig();
+    await this.ensureToolbox(kc, sandbox);
+    // In the toolbox as its user: symbolic links the learner made resolve inside their own Pod.
+    const script = 'cd ~ && if [ "$2" != overwrite ] && { [ -e "$1" ] || [ -L "$1" ]; }; then echo exists; exit 0; fi; mkdir -p "$(dirname "$1")" && printf %s "$3" | base64 -d > "$1" && echo written';
+    const result = await run(kc, sandbox.namespace, ['sh', '-c', script, 'sh', relative, overwrite ? 'overwrite' : 'keep', Buffer.from(content).toString('base64')]);
+    if (!result.ok) throw new Unavailable(`could not put ${relative} into the toolbox's home: ${result.output.trim()}`);
+    return result.output.includes('exists') ? 'exists' : 'written';
+  }
+
   async open(sandbox: Sandbox, _kubeconfig: string, size: { cols: number; rows: number }): Promise<Shell> {
     const kc = this.options.kubeConfig();
     await this.ensureToolbox(kc, sandbox);

@@ -37,15 +37,18 @@ test.describe('the browser terminal', () => {
     await expect(page.getByTestId('player').locator('.ap-player')).toBeVisible();
   });
 
-  test('"Run in my terminal" opens the terminal and types a lesson command into it', async ({ page }) => {
+  test('"Run in my terminal" opens the terminal and runs a lesson block in it', async ({ page }) => {
     await page.goto(`${app().url}/lessons/advanced-kubernetes-patterns`);
     const panel = new SandboxPanel(page);
     await panel.start.click();
     await expect(panel.status).toHaveText('Your sandbox is ready.');
     const terminal = new TerminalDock(page);
     const block = page.locator('.code-block[data-run="true"]', { hasText: 'kubectl get nodes' }).first();
-    await block.getByRole('button', { name: 'Run these commands in my terminal' }).click();
+    await block.getByRole('button', { name: /^Run in my terminal: kubectl get nodes -L / }).click();
     await expect(terminal.state).toHaveText('Connected');
     await expect(terminal.screen).toContainText('worker-a1');
+    // The rest of the block: the lesson's placement example, on the simulated zones.
+    await expect(block.locator('.code-status')).toHaveText('Ran all 4 commands in your terminal.', { timeout: 60_000 });
+    await expect(terminal.screen).toContainText('deployment.apps/web created');
   });
 });

@@ -1,4 +1,4 @@
-import type { LessonProgressView, LessonResponse } from '../../../server/protocol.ts';
+import type { LessonProgressView, LessonResponse, SandboxView } from '../../../server/protocol.ts';
 import { ApiError, getJson, putJson } from '../api.ts';
 import { enhanceCodeBlocks } from '../code-blocks.ts';
 import { drawDiagrams } from '../diagrams.ts';
@@ -59,7 +59,7 @@ export async function showLesson(main: HTMLElement, slug: string, url: URL): Pro
   };
   showProgress(lesson.progress);
 
-  let sandbox: string | undefined;
+  let sandbox: SandboxView | undefined;
   const lab = lesson.hasLab ? labPanel(lesson.slug) : undefined;
   const body = h('div', { class: 'lesson-body' });
   body.innerHTML = lesson.html; // rendered on the server from markdown with raw HTML disabled
@@ -68,9 +68,9 @@ export async function showLesson(main: HTMLElement, slug: string, url: URL): Pro
     { class: 'lesson', 'aria-labelledby': 'lesson-title' },
     header(lesson, progressSlot),
     lesson.hasLab
-      ? sandboxPanel(lesson.slug, (namespace) => {
-          sandbox = namespace;
-          lab?.setSandbox(namespace);
+      ? sandboxPanel(lesson.slug, (current) => {
+          sandbox = current;
+          lab?.setSandbox(current?.namespace);
         })
       : null,
     lab?.root,
@@ -80,12 +80,19 @@ export async function showLesson(main: HTMLElement, slug: string, url: URL): Pro
   article.querySelector('h1')?.setAttribute('id', 'lesson-title');
   main.replaceChildren(h('div', { class: 'lesson-layout' }, toc(lesson), article));
 
+  const needSandbox = () => {
+    const start = document.querySelector<HTMLElement>('[data-testid="start-sandbox"]');
+    start?.scrollIntoView({ behavior: 'smooth', block: 'center' });
+    start?.focus();
+  };
   enhanceCodeBlocks(
     body,
+    lesson.codeBlocks,
     lesson.hasLab
-      ? (text) => {
-          if (sandbox) openTerminal(sandbox).run(text);
-          else document.querySelector('[data-testid="start-sandbox"]')?.scrollIntoView({ behavior: 'smooth', block: 'center' });
+      ? {
+          sandbox: () => sandbox,
+          run: (text) => (sandbox ? openTerminal(sandbox.namespace).run(text) : Promise.resolve('Start your sandbox first.')),
+          needSandbox,
         }
       : undefined,
   );
