@@ -407,6 +407,14 @@ export interface BroadcastView {
   sentAt: string;
 }
 
+/** socket.io `workshop:ended`, to the room and every participant at once. */
+export interface WorkshopEndedEvent {
+  workshopId: string;
+  title: string;
+  /** Participant sandboxes being removed. */
+  sandboxes: number;
+}
+
 export interface JoinRequest {
   code: string;
   displayName: string;

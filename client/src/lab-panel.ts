@@ -32,7 +32,7 @@ interface ExerciseUi {
  * and prefix filled in), hints, and a Check button whose results appear inline, check by
  * check, as the grader reaches them: what was expected, what was found, and where to read up.
  */
-export function labPanel(slug: string): { root: HTMLElement; setSandbox(namespace: string | undefined): void } {
+export function labPanel(slug: string): { root: HTMLElement; setSandbox(namespace: string | undefined, why?: string): void } {
   const root = h('section', { class: 'card lab-panel', 'aria-labelledby': 'lab-heading', 'data-testid': 'lab-panel' });
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
   const list = h('div', { class: 'exercises' });
@@ -40,6 +40,8 @@ export function labPanel(slug: string): { root: HTMLElement; setSandbox(namespac
   let namespace: string | undefined;
   let uis: ExerciseUi[] = [];
   let currentRun: string | undefined;
+  /** Why there is no sandbox, when it is not simply "not started yet". */
+  let noSandbox = 'Start your sandbox above to check your work.';
 
   const summary = () => {
     const passed = uis.filter((u) => u.exercise.progress.passed).length;
@@ -194,7 +196,7 @@ export function labPanel(slug: string): { root: HTMLElement; setSandbox(namespac
     checkAll.disabled = namespace === undefined;
     list.replaceChildren(...uis.map((u) => u.root));
     counter.textContent = summary();
-    if (namespace === undefined) status.textContent = 'Start your sandbox above to check your work.';
+    if (namespace === undefined) status.textContent = noSandbox;
   };
 
   const load = () =>
@@ -207,8 +209,12 @@ export function labPanel(slug: string): { root: HTMLElement; setSandbox(namespac
   void load();
   return {
     root,
-    setSandbox(next) {
-      if (next === namespace) return;
+    setSandbox(next, why) {
+      noSandbox = why ?? 'Start your sandbox above to check your work.';
+      if (next === namespace) {
+        if (next === undefined) status.textContent = noSandbox;
+        return;
+      }
       namespace = next;
       if (namespace) status.textContent = '';
       // The instructions carry the sandbox's own values: fetch them again.

@@ -1,6 +1,8 @@
-import type { SandboxListResponse, SandboxView } from '../../server/protocol.ts';
+import type { ParticipantWorkshopView, SandboxListResponse, SandboxView } from '../../server/protocol.ts';
 import { deleteJson, getJson, postJson } from './api.ts';
 import { h } from './dom.ts';
+import { plainError } from './forms.ts';
+import { onWorkshopEnded, session } from './session.ts';
 import { closeTerminal, openTerminal, restoreTerminal } from './terminal.ts';
 
 function timeLeft(expiresAt: string): string {
@@ -20,13 +22,13 @@ async function send(method: 'DELETE' | 'POST', url: string, body?: unknown): Pro
  * The learner's sandbox for a lesson with a lab: start it, see the values the lab's manifests
  * use (namespace, CRD group, PriorityClass prefix), extend, reset or delete it.
  */
-export function sandboxPanel(lesson: string, onSandbox: (sandbox: SandboxView | undefined) => void = () => undefined): HTMLElement {
+export function sandboxPanel(lesson: string, onSandbox: (sandbox: SandboxView | undefined, why?: string) => void = () => undefined): HTMLElement {
   const panel = h('section', { class: 'card sandbox-panel', 'aria-labelledby': 'sandbox-heading', 'data-testid': 'sandbox-panel' });
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
   let timer: number | undefined;
 
   const fail = (error: unknown) => {
-    status.textContent = `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
+    status.textContent = plainError(error);
     status.className = 'problem';
   };
 
@@ -44,8 +46,26 @@ export function sandboxPanel(lesson: string, onSandbox: (sandbox: SandboxView | 
     return `Containers run for real on ${sandbox.realNode} when it can run them; the other nodes are simulated (kubectl get nodes shows the role).`;
   };
 
-  const value = (label: string, text: string, testId: string) =>
-    h('div', { class: 'kv' }, h('dt', {}, label), h('dd', {}, h('code', { 'data-testid': testId }, text)));
+  /** A value, and the shell variable that holds it in the learner's terminal. */
+  const value = (label: string, text: string, testId: string, variable: string) =>
+    h('div', { class: 'kv' }, h('dt', {}, label), h('dd', {}, h('code', { 'data-testid': testId }, text), ' ', h('span', { class: 'muted shell-var' }, 'in your terminal: ', h('code', {}, `$${variable}`))));
+
+  /** A participant's workshop has ended: the sandbox went with it, and nothing can be started. */
+  const showEnded = (title: string) => {
+    window.clearInterval(timer);
+    closeTerminal();
+    const why = `The workshop “${title}” has ended, and your sandbox with it.`;
+    onSandbox(undefined, why);
+    panel.replaceChildren(
+      h('div', { class: 'card-head' }, h('h2', { id: 'sandbox-heading' }, 'Lab sandbox'), h('span', { class: 'badge muted-badge', 'data-testid': 'sandbox-ended' }, 'Ended')),
+      h('p', {}, `${why} Thank you for taking part! The lesson stays here to read.`),
+      status,
+    );
+    status.textContent = '';
+  };
+  onWorkshopEnded(panel, (event) => {
+    showEnded(event.title);
+  });
 
   const showNone = () => {
     window.clearInterval(timer);
@@ -108,9 +128,9 @@ export function sandboxPanel(lesson: string, onSandbox: (sandbox: SandboxView | 
       h(
         'dl',
         { class: 'kvs' },
-        value('Namespace', sandbox.namespace, 'sandbox-namespace'),
-        value('Your CRD group', sandbox.group, 'sandbox-group'),
-        value('PriorityClass prefix', sandbox.priorityClassPrefix, 'sandbox-prefix'),
+        value('Namespace', sandbox.namespace, 'sandbox-namespace', 'NAMESPACE'),
+        value('Your CRD group', sandbox.group, 'sandbox-group', 'GROUP'),
+        value('PriorityClass prefix', sandbox.priorityClassPrefix, 'sandbox-prefix', 'PRIORITY_CLASS_PREFIX'),
         h('div', { class: 'kv' }, h('dt', {}, 'Time'), h('dd', {}, left, ` · size ${sandbox.size}`)),
         h('div', { class: 'kv' }, h('dt', {}, 'Nodes'), h('dd', { 'data-testid': 'sandbox-nodes' }, nodesText(sandbox))),
       ),
@@ -124,12 +144,24 @@ export function sandboxPanel(lesson: string, onSandbox: (sandbox: SandboxView | 
     if (document.visibilityState === 'visible' && panel.isConnected) void getJson<SandboxListResponse>('/api/sandboxes').catch(() => undefined);
   }, 5 * 60_000);
   panel.append(h('h2', { id: 'sandbox-heading' }, 'Lab sandbox'), h('p', { class: 'muted' }, 'Looking for your sandbox…'));
-  getJson<SandboxListResponse>('/api/sandboxes').then((list) => {
+  const find = async () => {
+    const list = await getJson<SandboxListResponse>('/api/sandboxes');
     const mine = list.sandboxes.find((s) => s.lesson === lesson && s.state !== 'terminating');
     if (mine) {
       show(mine);
       restoreTerminal(mine.namespace);
-    } else showNone();
-  }, fail);
+      return;
+    }
+    // A participant whose workshop has ended cannot start one: say so instead of offering it.
+    if ((await session()).learner?.kind === 'participant') {
+      const workshop = await getJson<ParticipantWorkshopView>('/api/workshop').catch(() => undefined);
+      if (workshop?.state === 'ended') {
+        showEnded(workshop.title);
+        return;
+      }
+    }
+    showNone();
+  };
+  find().catch(fail);
   return panel;
 }

@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { BroadcastView, SessionResponse } from '../../server/protocol.ts';
+import type { BroadcastView, SessionResponse, WorkshopEndedEvent } from '../../server/protocol.ts';
 import { getJson, postJson } from './api.ts';
 import { h } from './dom.ts';
 import { forgetLtiSession, socketAuth } from './lti.ts';
@@ -71,8 +71,25 @@ function watchBroadcasts(): void {
     banner.replaceChildren(h('strong', {}, 'From your instructor: '), h('span', { 'data-testid': 'broadcast-text' }, message.text), close);
     banner.hidden = false;
   });
-  socket.on('workshop:ended', () => {
-    banner.replaceChildren(h('strong', {}, 'The workshop has ended. '), 'Your sandboxes are being removed. Thank you for taking part!');
+  socket.on('workshop:ended', (event: WorkshopEndedEvent) => {
+    banner.replaceChildren(h('strong', {}, 'The workshop has ended. '), `“${event.title}” is over and your sandboxes are being removed. Thank you for taking part!`);
     banner.hidden = false;
+    // The pages a participant has open (sandbox panel, lab, My workshop) show it too.
+    window.dispatchEvent(new CustomEvent<WorkshopEndedEvent>(WORKSHOP_ENDED, { detail: event }));
   });
+}
+
+/** The window event pages listen to when the participant's workshop ends. */
+export const WORKSHOP_ENDED = 'kubedojo:workshop-ended';
+
+/** Calls `then` once when this participant's workshop ends while the element is on the page. */
+export function onWorkshopEnded(element: HTMLElement, then: (event: WorkshopEndedEvent) => void): void {
+  const listener = (event: Event) => {
+    if (!element.isConnected) {
+      window.removeEventListener(WORKSHOP_ENDED, listener);
+      return;
+    }
+    then((event as CustomEvent<WorkshopEndedEvent>).detail);
+  };
+  window.addEventListener(WORKSHOP_ENDED, listener);
 }

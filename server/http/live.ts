@@ -49,8 +49,8 @@ export function liveNamespace(io: Server, deps: { learners: LearnerRepository; g
   });
   deps.workshops.on('row', ({ workshopId, row }) => nsp.to(`grid:${workshopId}`).emit('grid:row', { workshopId, row }));
   deps.workshops.on('broadcast', ({ workshopId, message }) => nsp.to(`participants:${workshopId}`).emit('workshop:broadcast', message));
-  deps.workshops.on('ended', ({ workshopId }) => {
-    nsp.to(`participants:${workshopId}`).to(`grid:${workshopId}`).emit('workshop:ended', { workshopId });
+  deps.workshops.on('ended', (event) => {
+    nsp.to(`participants:${event.workshopId}`).to(`grid:${event.workshopId}`).emit('workshop:ended', event);
   });
   log.debug('live events ready');
 }

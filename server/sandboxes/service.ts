@@ -486,6 +486,20 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
     if (failed.length > 0) this.log.warn({ failed: failed.length }, 'some warm-pool sandboxes could not be made');
   }
 
+  /**
+   * Deletes warm-pool sandboxes of a size beyond `keep` (plus the configured --warm-pool for its
+   * size): what a workshop that ended left ready for seats nobody will take. Returns their names.
+   */
+  async trimPool(size: SandboxSize, keep: number): Promise<string[]> {
+    await this.filling;
+    const base = size === this.settings.warmPoolSize ? this.settings.warmPool : 0;
+    const extra = this.pool.filter((e) => e.size === size).slice(keep + base);
+    const kc = this.kc();
+    for (const entry of extra) this.pool.splice(this.pool.indexOf(entry), 1);
+    await Promise.all(extra.map((e) => this.remove(kc, e.namespace)));
+    return extra.map((e) => e.namespace);
+  }
+
   // ---- changing ------------------------------------------------------------------------
 
   async extend(namespace: string, minutes: number): Promise<SandboxAccess> {

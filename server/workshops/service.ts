@@ -15,6 +15,7 @@ import type {
   GridRow,
   ParticipantWorkshopView,
   SandboxView,
+  WorkshopEndedEvent,
   WorkshopCreateRequest,
   WorkshopView,
 } from '../protocol.ts';
@@ -52,7 +53,7 @@ export function workshopState(w: Pick<Workshop, 'state' | 'startsAt'>, now = Dat
 export type WorkshopEvents = {
   row: [{ workshopId: string; row: GridRow }];
   broadcast: [{ workshopId: string; message: BroadcastView }];
-  ended: [{ workshopId: string }];
+  ended: [WorkshopEndedEvent];
 };
 
 export interface WorkshopDeps {
@@ -177,15 +178,7 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     if (this.filling) return;
     this.filling = true;
     try {
-      const bySize = new Map<SandboxSize, number>();
-      for (const w of this.d.workshops.scheduled()) {
-        const starts = Date.parse(w.startsAt);
-        const ends = Date.parse(w.endsAt);
-        if (now < starts - POOL_LEAD_MS || now > ends) continue;
-        const empty = Math.max(0, w.seats - this.d.workshops.participantCount(w.id));
-        bySize.set(w.sandboxSize, (bySize.get(w.sandboxSize) ?? 0) + empty);
-      }
-      for (const [size, target] of bySize) {
+      for (const [size, target] of this.poolTargets(now)) {
         if (target > 0) await this.d.sandboxes.fillPool(target, size);
       }
     } catch (error) {
@@ -193,6 +186,17 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     } finally {
       this.filling = false;
     }
+  }
+
+  /** Pool sandboxes wanted per size: one per empty seat of the workshops starting soon or under way. */
+  private poolTargets(now: number): Map<SandboxSize, number> {
+    const bySize = new Map<SandboxSize, number>();
+    for (const w of this.d.workshops.scheduled()) {
+      if (now < Date.parse(w.startsAt) - POOL_LEAD_MS || now > Date.parse(w.endsAt)) continue;
+      const empty = Math.max(0, w.seats - this.d.workshops.participantCount(w.id));
+      bySize.set(w.sandboxSize, (bySize.get(w.sandboxSize) ?? 0) + empty);
+    }
+    return bySize;
   }
 
   private stateOf(w: Workshop): WorkshopView['state'] {
@@ -221,7 +225,8 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
       startsAt: w.startsAt,
       endsAt: w.endsAt,
       state: this.stateOf(w),
-      warmSandboxes: this.d.sandboxes.poolSizeOf(w.sandboxSize),
+      // The pool is shared by size; an ended workshop has none of it any more.
+      warmSandboxes: w.state === 'ended' ? 0 : this.d.sandboxes.poolSizeOf(w.sandboxSize),
     };
   }
 
@@ -444,11 +449,16 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     return learner;
   }
 
-  /** Ends the workshop: joining closes, every participant sandbox is deleted. */
-  async end(id: string, viewer: Learner): Promise<{ deleted: number }> {
+  /**
+   * Ends the workshop: joining closes and everyone hears it at once (the room and every
+   * participant, over socket.io), then every participant sandbox is deleted and the warm-pool
+   * sandboxes made for its empty seats go too (those other workshops still need stay).
+   */
+  async end(id: string, viewer: Learner): Promise<{ deleted: number; released: number }> {
     const w = this.owned(id, viewer);
     if (w.state !== 'ended') this.d.workshops.end(w.id);
     const sandboxes = await this.sandboxesOf(w);
+    this.emit('ended', { workshopId: w.id, title: w.title, sandboxes: sandboxes.length });
     await Promise.all(
       sandboxes.map((s) =>
         this.d.sandboxes.delete(s.namespace, { wait: false, reason: `workshop "${w.title}" ended` }).catch((error: unknown) => {
@@ -456,9 +466,12 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
         }),
       ),
     );
-    this.emit('ended', { workshopId: w.id });
-    this.log.info({ workshop: w.id, deleted: sandboxes.length }, 'workshop ended');
-    return { deleted: sandboxes.length };
+    const released = await this.d.sandboxes.trimPool(w.sandboxSize, this.poolTargets(Date.now()).get(w.sandboxSize) ?? 0).catch((error: unknown) => {
+      this.log.warn({ err: error, workshop: w.id }, 'could not remove the warm pool of an ended workshop');
+      return [];
+    });
+    this.log.info({ workshop: w.id, deleted: sandboxes.length, released: released.length }, 'workshop ended');
+    return { deleted: sandboxes.length, released: released.length };
   }
 
   /** Results for export: one row per participant with every exercise and quiz score. */

@@ -33,6 +33,13 @@ export async function showLogin(main: HTMLElement, url: URL, go: Go, onSession: 
   };
   toggle.addEventListener('click', () => {
     mode = mode === 'in' ? 'up' : 'in';
+    // What was wrong with the other form is no longer true of this one.
+    for (const f of [username, password, displayName]) {
+      f.error.textContent = '';
+      f.input.removeAttribute('aria-invalid');
+    }
+    status.textContent = '';
+    status.className = 'muted';
     render();
   });
   form.addEventListener('submit', (event) => {

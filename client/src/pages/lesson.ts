@@ -68,9 +68,9 @@ export async function showLesson(main: HTMLElement, slug: string, url: URL): Pro
     { class: 'lesson', 'aria-labelledby': 'lesson-title' },
     header(lesson, progressSlot),
     lesson.hasLab
-      ? sandboxPanel(lesson.slug, (current) => {
+      ? sandboxPanel(lesson.slug, (current, why) => {
           sandbox = current;
-          lab?.setSandbox(current?.namespace);
+          lab?.setSandbox(current?.namespace, why);
         })
       : null,
     lab?.root,

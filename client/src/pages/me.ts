@@ -2,7 +2,7 @@ import type { CheckRunListResponse, ParticipantWorkshopView, ProgressResponse, S
 import { ApiError, getJson, postJson } from '../api.ts';
 import { h } from '../dom.ts';
 import { levelLabel, progressBadge } from '../format.ts';
-import { session } from '../session.ts';
+import { onWorkshopEnded, session } from '../session.ts';
 
 function minutesLeft(expiresAt: string): string {
   const minutes = Math.round((Date.parse(expiresAt) - Date.now()) / 60_000);
@@ -109,9 +109,14 @@ export async function showMyWorkshop(main: HTMLElement): Promise<void> {
   }
   const progress = await getJson<ProgressResponse>('/api/progress').catch(() => ({ lessons: [] }));
   document.title = `${workshop.title} · kubedojo`;
+  const ended = 'This workshop has ended. Thank you for taking part! The lessons stay open to read.';
+  const state = h('p', { class: 'muted', 'data-testid': 'workshop-state' }, workshop.state === 'ended' ? ended : `Until ${new Date(workshop.endsAt).toLocaleTimeString()}`);
+  onWorkshopEnded(state, () => {
+    state.textContent = ended;
+  });
   main.replaceChildren(
     h('h1', { 'data-testid': 'workshop-title' }, workshop.title),
-    h('p', { class: 'muted' }, workshop.state === 'ended' ? 'This workshop has ended.' : `Until ${new Date(workshop.endsAt).toLocaleTimeString()}`),
+    state,
     h(
       'section',
       { class: 'card' },

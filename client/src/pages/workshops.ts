@@ -1,8 +1,9 @@
-import type { CatalogResponse, GridCell, GridResponse, GridRow, WorkshopListResponse, WorkshopView } from '../../../server/protocol.ts';
+import type { CatalogResponse, GridCell, GridResponse, GridRow, WorkshopEndedEvent, WorkshopListResponse, WorkshopView } from '../../../server/protocol.ts';
 import { ApiError, getJson, postJson } from '../api.ts';
 import { h } from '../dom.ts';
-import { field, showError } from '../forms.ts';
+import { plainError } from '../forms.ts';
 import { liveSocket } from '../session.ts';
+import { workshopForm } from './workshop-form.ts';
 import { watchTerminal } from '../watch-terminal.ts';
 import { ltiRoster } from '../lti-roster.ts';
 
@@ -20,11 +21,6 @@ function ago(iso: string | null): string {
   return minutes < 1 ? 'just now' : minutes < 60 ? `${minutes} min ago` : `${Math.round(minutes / 60)} h ago`;
 }
 
-function toLocalInput(date: Date): string {
-  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
-  return local.toISOString().slice(0, 16);
-}
-
 /** An instructor's workshops, and the form that creates one. */
 export async function showWorkshops(main: HTMLElement, go: (path: string) => void): Promise<void> {
   document.title = 'Workshops · kubedojo';
@@ -37,48 +33,12 @@ export async function showWorkshops(main: HTMLElement, go: (path: string) => voi
     main.replaceChildren(h('h1', {}, 'Workshops'), h('p', { class: 'problem', role: 'alert' }, message));
     return;
   }
-  const lessons = catalog.levels.flatMap((l) => l.lessons);
-  const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', 'data-testid': 'form-status' });
-  const title = field('Title', 'title', { required: '', maxlength: '120', 'data-testid': 'ws-title' });
-  const seats = field('Seats', 'seats', { type: 'number', min: '1', max: '1000', value: '20', required: '', 'data-testid': 'ws-seats' });
-  const now = new Date();
-  const startsAt = field('Starts', 'startsAt', { type: 'datetime-local', value: toLocalInput(now), required: '', 'data-testid': 'ws-starts' });
-  const endsAt = field('Ends', 'endsAt', { type: 'datetime-local', value: toLocalInput(new Date(now.getTime() + 2 * 3_600_000)), required: '', 'data-testid': 'ws-ends' });
-  const size = h('select', { id: 'f-size', name: 'sandboxSize', 'data-testid': 'ws-size' }, h('option', { value: '' }, 'as each lab asks'), ...['small', 'medium', 'large'].map((s) => h('option', { value: s }, s)));
-  const lessonBoxes = lessons.map((l) => h('input', { type: 'checkbox', value: l.slug, id: `l-${l.slug}`, 'data-testid': `ws-lesson-${l.slug}` }));
-  const lessonsError = h('p', { class: 'field-error', role: 'alert' });
-  const submit = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'ws-create' }, 'Create the workshop');
-  const form = h(
-    'form',
-    { class: 'card form', novalidate: '', 'aria-labelledby': 'new-workshop' },
-    h('h2', { id: 'new-workshop' }, 'New workshop'),
-    title.wrap,
-    h('fieldset', { class: 'field' }, h('legend', {}, 'Lessons, in order'), ...lessons.map((l, i) => h('label', { class: 'check-label' }, lessonBoxes[i] ?? '', ` ${l.title}`)), lessonsError),
-    h('div', { class: 'row' }, seats.wrap, startsAt.wrap, endsAt.wrap, h('div', { class: 'field' }, h('label', { for: 'f-size' }, 'Sandbox size'), size)),
-    submit,
-    status,
+  const form = workshopForm(
+    catalog.levels.flatMap((l) => l.lessons),
+    (created) => {
+      go(`/workshops/${created.id}`);
+    },
   );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    submit.disabled = true;
-    const body = {
-      title: title.input.value,
-      lessons: lessonBoxes.filter((b) => b.checked).map((b) => b.value),
-      seats: Number(seats.input.value),
-      startsAt: new Date(startsAt.input.value).toISOString(),
-      endsAt: new Date(endsAt.input.value).toISOString(),
-      ...(size.value ? { sandboxSize: size.value } : {}),
-    };
-    postJson<WorkshopView>('/api/workshops', body).then(
-      (created) => {
-        go(`/workshops/${created.id}`);
-      },
-      (error: unknown) => {
-        submit.disabled = false;
-        showError(error, status, { title, seats, startsAt, endsAt, lessons: { error: lessonsError } });
-      },
-    );
-  });
   main.replaceChildren(
     h('h1', {}, 'Workshops'),
     list.length === 0
@@ -121,6 +81,10 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
   const joined = (n: number) => (w.seats > 0 ? `${n} of ${w.seats} joined` : `${n} in the course`);
   const counter = h('span', { 'data-testid': 'ws-participants' }, joined(w.participants));
   const lessonsOf = [...new Set(grid.columns.map((c) => c.lesson))];
+  /** Once ended, the room keeps the results but offers nothing that acts on sandboxes that are gone. */
+  let ended = w.state === 'ended';
+  const state = h('span', { 'data-testid': 'ws-state' }, ended ? 'ended' : w.state);
+  const warm = h('span', { 'data-testid': 'ws-warm' }, ended ? '' : ` · ${w.warmSandboxes} sandboxes ready`);
 
   const action = (label: string, run: () => Promise<unknown>, testId: string) => {
     const button = h('button', { type: 'button', class: 'link-button', 'data-testid': testId }, label);
@@ -132,7 +96,7 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
         },
         (error: unknown) => {
           button.disabled = false;
-          status.textContent = error instanceof Error ? error.message : String(error);
+          status.textContent = plainError(error);
           status.className = 'problem';
         },
       );
@@ -143,7 +107,7 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
   const renderRow = (row: GridRow): HTMLElement => {
     const sandbox = row.sandboxes[0];
     const actions = h('td', { class: 'row-actions' });
-    if (sandbox) {
+    if (sandbox && !ended) {
       actions.append(
         action(
           'Watch',
@@ -204,12 +168,11 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
     endButton.disabled = true;
     postJson<{ deleted: number }>(`/api/workshops/${id}/end`, {}).then(
       (r) => {
-        status.textContent = `Ended. ${r.deleted} sandboxes are being removed.`;
-        status.className = 'muted';
+        markEnded(`Ended. ${r.deleted} sandboxes are being removed.`);
       },
       (error: unknown) => {
         endButton.disabled = false;
-        status.textContent = error instanceof Error ? error.message : String(error);
+        status.textContent = plainError(error);
       },
     );
   });
@@ -226,7 +189,7 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
       { class: 'card ws-head' },
       h('div', {}, h('p', { class: 'muted' }, 'Join code'), h('p', { class: 'join-code', 'data-testid': 'join-code' }, w.code)),
       h('div', {}, h('p', { class: 'muted' }, 'Join link'), h('p', {}, h('code', { 'data-testid': 'join-url' }, w.joinUrl)), copy),
-      h('div', {}, h('p', { class: 'muted' }, 'Room'), h('p', {}, counter, ` · ${w.warmSandboxes} sandboxes ready · ${w.state}`)),
+      h('div', {}, h('p', { class: 'muted' }, 'Room'), h('p', {}, counter, warm, ' · ', state)),
     ),
     h('div', { class: 'ws-actions' }, broadcast, h('a', { class: 'button', href: `/api/workshops/${id}/results?format=csv`, download: '' }, 'Export CSV'), h('a', { class: 'button', href: `/api/workshops/${id}/results`, download: '' }, 'Export JSON'), endButton),
     status,
@@ -249,9 +212,25 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
     h('ol', { class: 'grid-legend', 'aria-label': 'Exercises' }, ...grid.columns.map((c) => h('li', {}, c.title))),
     watchSlot,
   );
+  const markEnded = (message: string) => {
+    ended = true;
+    state.textContent = 'ended';
+    warm.textContent = '';
+    endButton.hidden = true;
+    for (const control of broadcast.querySelectorAll<HTMLInputElement | HTMLButtonElement>('input, button')) control.disabled = true;
+    watchSlot.replaceChildren();
+    status.textContent = message;
+    status.className = 'muted';
+    redraw();
+  };
   redraw();
+  if (ended) markEnded('This workshop has ended: its sandboxes are gone; the results stay here and in the exports.');
 
   const socket = liveSocket();
+  // Every instructor watching this room hears the end at once, whoever pressed the button.
+  socket.on('workshop:ended', (event: WorkshopEndedEvent) => {
+    if (event.workshopId === id) markEnded(`Ended. ${event.sandboxes} sandboxes are being removed.`);
+  });
   const watch = () => {
     void socket.emitWithAck('grid:watch', { workshopId: id });
   };

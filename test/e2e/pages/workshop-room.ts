@@ -10,6 +10,12 @@ export class WorkshopRoom {
   readonly status: Locator;
   readonly watchScreen: Locator;
   readonly watchState: Locator;
+  /** "scheduled", "running" or "ended". */
+  readonly state: Locator;
+  /** " · N sandboxes ready" while the warm pool serves it; empty once ended. */
+  readonly warm: Locator;
+  readonly endButton: Locator;
+  readonly broadcastInput: Locator;
 
   /** `scope`: the frame the room is in, when an instructor opens it from an LMS course. */
   constructor(page: Page, scope: Scope = page) {
@@ -20,6 +26,15 @@ export class WorkshopRoom {
     this.status = scope.getByTestId('ws-status');
     this.watchScreen = scope.getByTestId('watch-screen').locator('.xterm-rows');
     this.watchState = scope.getByTestId('watch-state');
+    this.state = scope.getByTestId('ws-state');
+    this.warm = scope.getByTestId('ws-warm');
+    this.endButton = scope.getByTestId('end-workshop');
+    this.broadcastInput = scope.getByTestId('broadcast-input');
+  }
+
+  /** Watch, +30 min and Reset of every row: what acts on a participant's live sandbox. */
+  liveActions(): Locator {
+    return this.grid.locator('[data-testid="watch"], [data-testid="extend"], [data-testid="reset"]');
   }
 
   row(name: string): Locator {
@@ -43,8 +58,16 @@ export class WorkshopRoom {
 /** The create form on /workshops. */
 export class WorkshopsPage {
   readonly page: Page;
+  readonly status: Locator;
+  readonly when: Locator;
   constructor(page: Page) {
     this.page = page;
+    this.status = page.getByTestId('form-status');
+    this.when = page.getByTestId('ws-when');
+  }
+
+  lessonOrder(): Promise<string[]> {
+    return this.page.getByTestId('ws-lessons').locator(':scope > li').evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.slug ?? ''));
   }
 
   async create(title: string, lessons: string[], seats: number): Promise<void> {
