@@ -87,6 +87,10 @@ export const crdCheck: CheckEvaluator<'crd'> = async (check, ctx) => {
       return { status: 'failed', message: `could not test an invalid ${crd.spec.names.kind} ("${sample.object.metadata.name}"): ${result.message}`, settled: false } satisfies Outcome;
     }
   }
-  const tested = valid.length + invalid.length;
-  return { status: 'passed', message: `CRD ${check.crd} is established${tested > 0 ? `; ${valid.length} valid samples accepted, ${invalid.length} invalid ones rejected` : ''}` };
+  // Said of what was tested: "accepts all 3 valid samples and rejects all 4 invalid ones".
+  const parts = [
+    valid.length === 1 ? 'accepts the valid sample' : valid.length > 1 ? `accepts all ${valid.length} valid samples` : '',
+    invalid.length === 1 ? 'rejects the invalid one' : invalid.length > 1 ? `rejects all ${invalid.length} invalid ones` : '',
+  ].filter(Boolean);
+  return { status: 'passed', message: `CRD ${check.crd} is established${parts.length > 0 ? `, and the API server ${parts.join(' and ')}` : ''}` };
 };

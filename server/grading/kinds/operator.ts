@@ -14,13 +14,35 @@ function withProbeName<T>(value: T, probe: string): T {
   return value;
 }
 
-/** Polls `probe` until it yields a value or the time is up; the last miss explains the failure. */
-async function until<T>(ctx: CheckContext, deadline: number, probe: () => Promise<{ done: T } | { miss: string }>): Promise<{ done: T } | { miss: string }> {
+/**
+ * A wrong operator must fail in seconds, not at the check's timeout: once nothing about the probe
+ * and its children has changed for this long (their resourceVersions), the operator has done all
+ * it is going to do. Before it has done anything at all (no child yet) it gets longer, to start.
+ */
+export const PATIENCE_MS = 10_000;
+export const FIRST_CONTACT_MS = 20_000;
+
+/**
+ * Polls `probe` until it yields a value, the time is up, or nothing has moved for `patienceMs`
+ * (`moving` fingerprints the objects involved); the last miss explains the failure.
+ */
+async function until<T>(ctx: CheckContext, deadline: number, probe: () => Promise<{ done: T } | { miss: string }>, patience?: { ms: number | ((miss: string) => number); moving: () => Promise<string> }): Promise<{ done: T } | { miss: string }> {
   let last: { done: T } | { miss: string } = { miss: 'no answer yet' };
   let wait = 200;
+  let seen = '';
+  let since = Date.now();
   while (!ctx.signal.aborted) {
     last = await probe();
     if ('done' in last || Date.now() + wait >= deadline) return last;
+    if (patience) {
+      const now = `${last.miss}|${await patience.moving()}`;
+      if (now !== seen) {
+        seen = now;
+        since = Date.now();
+      } else if (Date.now() - since >= (typeof patience.ms === 'number' ? patience.ms : patience.ms(last.miss))) {
+        return last;
+      }
+    }
     await sleep(wait, undefined, { signal: ctx.signal }).catch(() => undefined);
     wait = Math.min(wait * 2, 1000);
   }
@@ -64,10 +86,18 @@ export const operatorCheck: CheckEvaluator<'operator'> = async (check, ctx) => {
   }
   const uid = created.value.metadata?.uid ?? '';
   let cleanedUp = false;
+  // What moves while the operator works: the probe (its status) and every child the check knows.
+  const children = [...(spec.owned ?? []), ...(spec.update?.expect.map((e) => e.target) ?? [])];
+  const moving = async () => {
+    const objects = await Promise.all([ctx.scope.get<K>(ref, probeName), ...children.map((c) => ctx.scope.get<K>(c, c.name))]);
+    return objects.map((o) => (o.ok ? (o.value?.metadata?.resourceVersion ?? '-') : '?')).join(',');
+  };
+  const patient = { ms: PATIENCE_MS, moving };
   try {
     // 1. The operator creates the owned objects, each controlled by the probe.
     for (const owned of spec.owned ?? []) {
-      const result = await until(ctx, deadline, async () => ownedBy(ctx, owned, uid, kind, probeName));
+      // Until the operator makes its first child it gets longer: it may still be starting.
+      const result = await until(ctx, deadline, async () => ownedBy(ctx, owned, uid, kind, probeName), { ms: (miss) => (miss.includes('was not created') ? FIRST_CONTACT_MS : PATIENCE_MS), moving });
       if ('miss' in result) return failed(result.miss, `${owned.kind} ${owned.name} controlled by ${kind} ${probeName}`, 'see the message');
     }
     // 2. The status the operator reports.
@@ -81,7 +111,7 @@ export const operatorCheck: CheckEvaluator<'operator'> = async (check, ctx) => {
           if (!outcome.ok || !outcome.value) return { miss: `${rule.message}; status is ${JSON.stringify(probe.value.status ?? null)}` };
         }
         return { done: true };
-      });
+      }, patient);
       if ('miss' in result) return failed(result.miss, spec.status.map((r) => r.expression).join(' && '));
     }
     // 3. A spec change reaches the children.
@@ -97,7 +127,7 @@ export const operatorCheck: CheckEvaluator<'operator'> = async (check, ctx) => {
           if (!outcome.ok || !outcome.value) return { miss: expectation.message };
         }
         return { done: true };
-      });
+      }, patient);
       if ('miss' in result) return failed(`after changing ${kind} ${probeName} (${JSON.stringify(update.patch)}): ${result.miss}`, update.expect.map((e) => e.expression).join(' && '));
     }
     // 4. Deleting the probe garbage-collects what it owns.
@@ -109,6 +139,8 @@ export const operatorCheck: CheckEvaluator<'operator'> = async (check, ctx) => {
           const child = await ctx.scope.get<K>(owned, owned.name);
           if (child.ok && (child.value === null || child.value.metadata?.deletionTimestamp)) return { done: true };
           return { miss: `${owned.kind} ${owned.name} was still there after ${kind} ${probeName} was deleted: without a controller ownerReference the garbage collector cannot remove it` };
+          // No patience here: the garbage collector, not the operator, acts now, in its own time
+          // (an operator without controller ownerReferences has failed the first step already).
         });
         if ('miss' in result) return failed(result.miss);
       }
