@@ -100,7 +100,9 @@ export function createApp(deps: AppDeps): App {
   (app.locals as { publicHttps?: boolean }).publicHttps = publicHttps;
   // Framing: nobody, except the LMSs registered for LTI (their pages show kubedojo in an iframe).
   const ancestors = frameAncestors(deps.services.lti);
-  const directives = { ...contentSecurityPolicy(publicHttps), 'frame-ancestors': [(req: IncomingMessage) => ancestors(req.url ?? '')] };
+  // Forms post to this site, and to the registered LMSs (the deep-linking answer goes back to the LMS).
+  const formTargets = () => ["'self'", ...deps.services.lti.frameAncestors()].join(' ');
+  const directives = { ...contentSecurityPolicy(publicHttps), 'frame-ancestors': [(req: IncomingMessage) => ancestors(req.url ?? '')], 'form-action': [formTargets] };
   app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives }, referrerPolicy: { policy: 'same-origin' }, frameguard: false, strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false } }));
   app.use(frameGuard(deps.services.lti));
   const limits = new EdgeLimits(deps.config.http.rateLimits, deps.logger);

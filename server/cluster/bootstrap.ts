@@ -49,7 +49,14 @@ export async function applyBootstrap(kc: KubeConfig): Promise<void> {
   // kwok reads pods' usage from a ClusterResourceUsage: its CRD must serve before the
   // object can be made. Created only when missing: server/cluster/usage.ts owns it after.
   await waitCrdsEstablished(kc, objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata?.name ?? ''));
-  const usage = firstError(await createMissing(kc, await readManifests(kwokUsageFile)));
+  // An Established CRD may still answer 404 for a moment, until its handler is installed.
+  const wanted = await readManifests(kwokUsageFile);
+  const deadline = Date.now() + CRD_ESTABLISHED_TIMEOUT_MS;
+  let usage = firstError(await createMissing(kc, wanted));
+  while (usage?.status === 404 && Date.now() < deadline) {
+    await sleep(100);
+    usage = firstError(await createMissing(kc, wanted));
+  }
   if (usage) throw new Unavailable(`could not create kwok's simulated usage object: ${usage.message}`);
 }
 

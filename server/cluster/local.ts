@@ -9,7 +9,7 @@ import { ensureControlPlane, type ControlPlane, type NodeBinaries } from './buil
 import { componentDefinitions, componentIds, controlPlaneIds, kubeconfigFor, nodeComponentIds, schedulerConfig, schedulerConfigFile, type ComponentDefinition, type ComponentId, type Ports } from './components.ts';
 import { probe } from './health.ts';
 import { layoutFor, NODE_NAME, type NodeLayout } from './node/layout.ts';
-import { chooseSlot } from './node/network.ts';
+import { claimSlot } from './node/network.ts';
 import { RealNode, type RealNodeReport } from './node/real-node.ts';
 import { decideRealNode, missingForRealNode } from './node/support.ts';
 import { clusterDirs, sandboxesDir, type ClusterDirs } from './paths.ts';
@@ -101,7 +101,7 @@ export class LocalCluster {
     const state = await this.store.read();
     let layout: NodeLayout | undefined;
     if (plan.wanted) {
-      const slot = await chooseSlot(state.node?.slot);
+      const slot = await claimSlot(state.node?.slot, this.dirs.root);
       if (slot === undefined) throw new ClusterStartError('real-node', 'every real-node slot on this machine is taken by other kubedojo clusters; stop one with "kubedojo cluster down"');
       layout = layoutFor(slot);
     }

@@ -6,7 +6,7 @@ import { STATE_COOKIE_PREFIX, STATE_TTL_MS, stateCookieName } from '../lti/launc
 import type { LtiService } from '../lti/service.ts';
 import type { LtiSessionRequest, LtiSessionResponse } from '../protocol-lti.ts';
 import { learnerView } from './routes/auth.ts';
-import { registeredPage } from './lti-pages.ts';
+import { REGISTERED_SCRIPT, REGISTERED_SCRIPT_PATH, registeredPage } from './lti-pages.ts';
 import { sameOrigin } from './session.ts';
 import { validate } from './validate.ts';
 
@@ -80,6 +80,11 @@ function cookieNames(req: Request): string[] {
 export function ltiProtocolRoutes(deps: { lti: LtiService }): Router {
   const router = Router();
   const { lti } = deps;
+
+  router.get(REGISTERED_SCRIPT_PATH, (_req, res) => {
+    res.type('application/javascript').setHeader('Cache-Control', 'public, max-age=3600');
+    res.send(REGISTERED_SCRIPT);
+  });
 
   router.get('/.well-known/jwks.json', async (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');

@@ -70,7 +70,6 @@ export class LtiService {
   private readonly deepLinks: DeepLinking;
   private readonly d: LtiDeps;
   private readonly log: Logger;
-  private framers: { at: number; origins: string[] } | undefined;
   private readonly onGrading = (event: GradingEvent) => {
     if (event.type === 'finished') this.resultChanged(event.learnerId, event.run.lesson);
   };
@@ -123,15 +122,11 @@ export class LtiService {
     }
   }
 
-  /** Origins allowed to frame kubedojo: those of the registered platforms (read at most every 5 s). */
+  /** The registered LMSs' origins, read at every request: a platform registered a moment ago (dynamic registration) frames us at once. */
   frameAncestors(): string[] {
-    const now = Date.now();
-    if (!this.framers || now - this.framers.at > 5000) {
-      const origins = new Set<string>();
-      for (const p of this.platforms.list()) for (const value of [p.issuer, p.authUrl, ...p.frameOrigins]) if (allowedUrl(value, true)) origins.add(new URL(value).origin);
-      this.framers = { at: now, origins: [...origins] };
-    }
-    return this.framers.origins;
+    const origins = new Set<string>();
+    for (const p of this.platforms.list()) for (const value of [p.issuer, p.authUrl, ...p.frameOrigins]) if (allowedUrl(value, true)) origins.add(new URL(value).origin);
+    return [...origins];
   }
 
   // ---- administration
@@ -145,14 +140,12 @@ export class LtiService {
       if (!allowedUrl(value, this.d.allowHttp)) throw new Invalid(`${field} must be an https URL${this.d.allowHttp ? ' (or http)' : ' (http only with --lti-allow-http)'}`, { issues: [{ field: `body.${field}`, message: 'must be an https URL' }] });
     }
     const platform = this.platforms.upsert({ ...input, registeredBy: 'admin' });
-    this.framers = undefined;
     this.log.info({ platform: platform.id, issuer: platform.issuer, clientId: platform.clientId }, 'LTI platform registered by an admin');
     return platformView(platform);
   }
 
   removePlatform(id: string): void {
     if (!this.platforms.remove(id)) throw new NotFound(`there is no LTI platform ${id}`);
-    this.framers = undefined;
   }
 
   // ---- launches

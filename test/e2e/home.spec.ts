@@ -15,7 +15,8 @@ test.describe('the first page, served with the embedded cluster', () => {
     await expect(home.state).toHaveText('Connected');
     await expect(home.kind).toHaveText('Embedded local cluster');
     await expect(home.version).toHaveText(versions.kubernetes);
-    await expect(home.nodes).toHaveText('7 of 7 Ready · zones zone-a, zone-b, zone-c');
+    // Seven simulated nodes and, as root (as the browser tests run), the real one.
+    await expect(home.nodes).toHaveText('8 of 8 Ready · zones zone-a, zone-b, zone-c');
     await expect(home.server).toHaveText(/^https:\/\/127\.0\.0\.1:\d+$/);
     await expect(home.problem).toHaveCount(0);
   });

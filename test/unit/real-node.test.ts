@@ -32,10 +32,10 @@ describe('layout', () => {
     for (const bad of [-1, MAX_SLOTS, 1.5, Number.NaN]) expect(() => layoutFor(bad)).toThrow(RangeError);
   });
 
-  it("keeps a cluster's slot while it is free, else takes the lowest free one, and says when none is", () => {
+  it("keeps a cluster's slot while it is free, else takes the highest free one, and says when none is", () => {
     expect(pickSlot(new Set([0, 1]), 5)).toBe(5);
-    expect(pickSlot(new Set([0, 1, 5]), 5)).toBe(2);
-    expect(pickSlot(new Set(), undefined)).toBe(0);
+    expect(pickSlot(new Set([0, 1, 5, MAX_SLOTS - 1]), 5)).toBe(MAX_SLOTS - 2);
+    expect(pickSlot(new Set(), undefined)).toBe(MAX_SLOTS - 1);
     expect(pickSlot(new Set(Array.from({ length: MAX_SLOTS }, (_, i) => i)), undefined)).toBeUndefined();
   });
 });

@@ -72,7 +72,21 @@ const goModSchema = z.object({ Dir: z.string().min(1), Version: z.string() });
 
 // --- pause -----------------------------------------------------------------------------------
 
+/** Where Go keeps downloaded modules, as `go env GOMODCACHE` would say without running Go. */
+function moduleCacheOf(env: Readonly<Record<string, string>>): string {
+  if (env.GOMODCACHE) return env.GOMODCACHE;
+  const gopath = (env.GOPATH ?? '').split(path.delimiter).find((p) => p !== '') ?? path.join(env.HOME ?? os.homedir(), 'go');
+  return path.join(gopath, 'pkg', 'mod');
+}
+
 export async function pauseSources(ctx: RecipeContext, kubernetes: string): Promise<{ dir: string; tag: string }> {
+  // Usually already there (the control plane was built from it): then Go is not needed at all.
+  const cached = path.join(moduleCacheOf(ctx.env), `k8s.io/kubernetes@${kubernetes}`, 'build', 'pause');
+  const found = await fs.readFile(path.join(cached, 'Makefile'), 'utf8').then(
+    (makefile) => ({ dir: cached, makefile }),
+    () => undefined,
+  );
+  if (found) return pauseTag(found.dir, found.makefile);
   // Outside any module, so the download never touches the project's go.mod or go.sum.
   const out = await runToolOk(ctx.go, ['mod', 'download', '-json', `k8s.io/kubernetes@${kubernetes}`], `finding k8s.io/kubernetes ${kubernetes} in the Go module cache`, {
     cwd: os.tmpdir(),
@@ -82,7 +96,10 @@ export async function pauseSources(ctx: RecipeContext, kubernetes: string): Prom
   const parsed = goModSchema.safeParse(JSON.parse(out));
   if (!parsed.success) throw new ImageBuildError(`go mod download -json k8s.io/kubernetes@${kubernetes} gave no module directory`);
   const dir = path.join(parsed.data.Dir, 'build', 'pause');
-  const makefile = await fs.readFile(path.join(dir, 'Makefile'), 'utf8');
+  return pauseTag(dir, await fs.readFile(path.join(dir, 'Makefile'), 'utf8'));
+}
+
+function pauseTag(dir: string, makefile: string): { dir: string; tag: string } {
   const tag = /^TAG \?= (\S+)\s*$/m.exec(makefile)?.[1];
   if (!tag) throw new ImageBuildError(`${dir}/Makefile declares no "TAG ?=": cannot tell the pause version`);
   return { dir, tag };

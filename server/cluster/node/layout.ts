@@ -73,9 +73,12 @@ export function layoutFor(slot: number): NodeLayout {
   };
 }
 
-/** The lowest slot not in use (by another kubedojo's node on this machine), or the preferred one if free. */
+/**
+ * The preferred slot if it is free, else the highest slot not in use by another kubedojo's node
+ * on this machine (from the top: away from the low slots other tools and older kubedojos take).
+ */
 export function pickSlot(used: ReadonlySet<number>, preferred: number | undefined): number | undefined {
   if (preferred !== undefined && !used.has(preferred) && preferred >= 0 && preferred < MAX_SLOTS) return preferred;
-  for (let slot = 0; slot < MAX_SLOTS; slot += 1) if (!used.has(slot)) return slot;
+  for (let slot = MAX_SLOTS - 1; slot >= 0; slot -= 1) if (!used.has(slot)) return slot;
   return undefined;
 }

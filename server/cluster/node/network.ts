@@ -1,4 +1,6 @@
 import fs from 'node:fs/promises';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
 import { exec, must } from './exec.ts';
 import { layoutFor, MAX_SLOTS, pickSlot, type NodeLayout } from './layout.ts';
 
@@ -44,12 +46,51 @@ export async function usedSlots(): Promise<Set<number>> {
   return new Set([...used].filter((s) => s < MAX_SLOTS));
 }
 
-/** Keeps this cluster's slot when it is still ours or free, else takes the lowest free one. */
-export async function chooseSlot(previous: number | undefined): Promise<number | undefined> {
-  const used = await usedSlots();
-  // Our own leftovers (a crash without `down`) are reused, not avoided.
-  if (previous !== undefined) used.delete(previous);
-  return pickSlot(used, previous);
+/** Which cluster holds which slot: one file per slot naming its data dir (tmpfs, gone at reboot like the netns). */
+const SLOTS_DIR = '/run/kubedojo/slots';
+
+async function owners(): Promise<Map<number, string>> {
+  const found = new Map<number, string>();
+  for (const name of await fs.readdir(SLOTS_DIR).catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    found.set(Number(name), (await fs.readFile(path.join(SLOTS_DIR, name), 'utf8').catch(() => '')).trim());
+  }
+  return found;
+}
+
+/**
+ * Takes this cluster's slot, under a machine-wide lock: two clusters starting at once must never
+ * pick the same one. It keeps its previous slot while that is still its own (or free), else the
+ * lowest slot no cluster holds. A slot whose cluster's data dir is gone, and whose network is
+ * gone too, is free again.
+ */
+export async function claimSlot(previous: number | undefined, owner: string): Promise<number | undefined> {
+  await fs.mkdir(SLOTS_DIR, { recursive: true, mode: 0o700 });
+  const release = await lockfile.lock(SLOTS_DIR, { realpath: false, stale: 30_000, retries: { retries: 100, minTimeout: 100, maxTimeout: 500 } });
+  try {
+    const inUse = await usedSlots();
+    const held = new Set<number>();
+    for (const [slot, dataDir] of await owners()) {
+      if (dataDir === owner) continue;
+      const alive = await fs.access(dataDir).then(() => true, () => false);
+      if (alive || inUse.has(slot)) held.add(slot);
+      else await fs.rm(path.join(SLOTS_DIR, String(slot)), { force: true });
+    }
+    const used = new Set([...inUse, ...held]);
+    // Our own leftovers (a crash without `down`) are reused, not avoided.
+    if (previous !== undefined && !held.has(previous)) used.delete(previous);
+    const slot = pickSlot(used, previous);
+    if (slot !== undefined) await fs.writeFile(path.join(SLOTS_DIR, String(slot)), `${owner}\n`, { mode: 0o600 });
+    return slot;
+  } finally {
+    await release();
+  }
+}
+
+/** Gives the slot back (after its network is gone). */
+export async function releaseSlot(slot: number, owner: string): Promise<void> {
+  const file = path.join(SLOTS_DIR, String(slot));
+  if ((await fs.readFile(file, 'utf8').catch(() => '')).trim() === owner) await fs.rm(file, { force: true });
 }
 
 /** `nsenter` into the node's network namespace, keeping the host's mounts (the kubelet's

@@ -20,7 +20,7 @@ import type { State } from '../state.ts';
 import { ClusterStartError, type StopResult, type Supervisor } from '../supervisor.ts';
 import { nodeComponentDefinitions, nodeFiles, TOOLS, type NodeFiles } from './components.ts';
 import { NODE_KIND_LABEL, NODE_NAME, REGISTRY_ANNOTATION, layoutFor, type NodeLayout } from './layout.ts';
-import { ensureNodeNetwork, removeNodeNetwork } from './network.ts';
+import { ensureNodeNetwork, releaseSlot, removeNodeNetwork } from './network.ts';
 import { probeRegistry } from './registry.ts';
 import { containerdConfig, cniConfig, corefile, kubeletConfig, kubeProxyConfig, usableNameservers } from './render.ts';
 import { ensureCgroupRoot, killShims, removeAllPods, removeCgroupRoot, unmountAll } from './teardown.ts';
@@ -220,6 +220,7 @@ export class RealNode {
     if (state.node) {
       const layout = layoutFor(state.node.slot);
       await removeNodeNetwork(layout, state.node);
+      await releaseSlot(layout.slot, path.join(this.options.dataDir, 'cluster'));
       problems.push(...(await removeCgroupRoot(layout.cgroupRoot)).map((dir) => `cgroup ${dir} is still in use`));
     }
     delete state.node;

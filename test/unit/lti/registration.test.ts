@@ -60,7 +60,9 @@ describe('dynamic registration', () => {
     expect(page.headers.get('content-security-policy')?.split(';')).toContain('frame-ancestors *');
     const html = await page.text();
     expect(html).toContain('kubedojo is registered with mock (localhost');
-    expect(html).toContain("postMessage({subject:'org.imsglobal.lti.close'}");
+    // The page's script (a file of kubedojo's: the CSP allows no inline script) closes the LMS's frame.
+    expect(html).toContain('<script src="/lti/registered.js"></script>');
+    expect(await (await fetch(`${server.url}/lti/registered.js`)).text()).toContain("postMessage({subject:'org.imsglobal.lti.close'}");
 
     const sent = mock.received.registrations[0] ?? {};
     expect(sent).toMatchObject({
