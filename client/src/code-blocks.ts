@@ -51,11 +51,16 @@ export function enhanceCodeBlocks(root: HTMLElement, views: readonly CodeBlockVi
   for (const block of root.querySelectorAll<HTMLElement>('.code-block')) {
     const pre = block.querySelector('pre');
     if (!pre) continue;
+    // Long lines scroll sideways: a keyboard must reach the block to scroll it.
+    pre.tabIndex = 0;
     const view = views.find((v) => String(v.index) === block.dataset.index);
     const bar = h('div', { class: 'code-bar' });
     const lang = block.dataset.lang;
     if (lang) bar.append(h('span', { class: 'code-lang' }, lang));
     const status = h('p', { class: 'code-status', role: 'status', 'aria-live': 'polite' });
+    // Named, as a focusable element must be; a group, since a landmark per block would drown the page's own.
+    pre.setAttribute('role', 'group');
+    pre.setAttribute('aria-label', `${lang ?? 'code'} block`);
     const what = view?.apply && view.objects.length > 0 ? view.objects.join(', ') : view?.run ? commandsLabel(pre.textContent) : `the ${lang ?? 'code'} block`;
     const tools = h('span', { class: 'code-tools' });
 

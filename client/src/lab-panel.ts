@@ -36,7 +36,7 @@ export function labPanel(slug: string): { root: HTMLElement; setSandbox(namespac
   const root = h('section', { class: 'card lab-panel', 'aria-labelledby': 'lab-heading', 'data-testid': 'lab-panel' });
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
   const list = h('div', { class: 'exercises' });
-  const checkAll = h('button', { type: 'button', class: 'button', 'data-testid': 'check-all' }, 'Check all');
+  const checkAll = h('button', { type: 'button', class: 'button', 'data-testid': 'check-all', 'aria-label': 'Check all exercises' }, 'Check all');
   let namespace: string | undefined;
   let uis: ExerciseUi[] = [];
   let currentRun: string | undefined;
@@ -168,7 +168,7 @@ export function labPanel(slug: string): { root: HTMLElement; setSandbox(namespac
     const open = new Set(uis.filter((u) => u.root instanceof HTMLDetailsElement && u.root.open).map((u) => u.exercise.id));
     uis = lab.exercises.map((exercise, index) => {
       const badge = h('span', { class: 'badge' });
-      const button = h('button', { type: 'button', class: 'button primary', 'data-testid': `check-${exercise.id}` }, 'Check');
+      const button = h('button', { type: 'button', class: 'button primary', 'data-testid': `check-${exercise.id}`, 'aria-label': `Check exercise ${index + 1}: ${exercise.title}` }, 'Check');
       const results = h('ul', { class: 'check-results', 'aria-live': 'polite', 'data-testid': `results-${exercise.id}` });
       const hints =
         exercise.hintsHtml.length > 0

@@ -37,7 +37,7 @@ export function manifestActions(block: HTMLElement, view: CodeBlockView, what: s
   const panel = h('div', { class: 'block-panel', hidden: '' });
   block.append(panel);
   const apply = h('button', { type: 'button', class: 'copy-button', 'aria-label': `Apply ${what} to my sandbox`, 'data-testid': 'apply-block' }, 'Apply…');
-  const save = h('button', { type: 'button', class: 'copy-button', 'aria-label': `Save ${what} to my home`, 'data-testid': 'save-block' }, 'Save to my home…');
+  const save = h('button', { type: 'button', class: 'copy-button', 'aria-label': `Save to my home: ${what}`, 'data-testid': 'save-block' }, 'Save to my home…');
   const sandboxUrl = (ns: string, action: string) => `/api/sandboxes/${encodeURIComponent(ns)}/${action}`;
   const close = () => {
     panel.hidden = true;

@@ -11,7 +11,9 @@ export function setupQuiz(root: HTMLElement, slug: string, answers: Record<strin
     const id = fieldset.dataset.question ?? '';
     const shownAt = performance.now();
     const result = h('div', { class: 'quiz-result', role: 'status', 'aria-live': 'polite', 'data-testid': `result-${id}` });
-    const button = h('button', { type: 'button', class: 'button primary quiz-check', 'data-testid': `check-${id}` }, 'Check answer');
+    // Named after its question: a page holds a dozen of these buttons.
+    const question = fieldset.querySelector('legend')?.textContent.trim() || `question ${id}`;
+    const button = h('button', { type: 'button', class: 'button primary quiz-check', 'data-testid': `check-${id}`, 'aria-label': `Check answer to ${question}` }, 'Check answer');
     fieldset.append(h('div', { class: 'quiz-actions' }, button), result);
 
     const show = (state: QuestionState) => {

@@ -56,7 +56,8 @@ export class TerminalDock {
     this.host = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
     const fullscreen = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Full screen', 'aria-pressed': 'false', title: 'Full screen' }, '⤢');
     const hide = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Hide the terminal (the shell keeps running)', title: 'Hide' }, '×');
-    const grip = h('div', { class: 'terminal-grip', role: 'separator', 'aria-orientation': 'vertical', 'aria-label': 'Resize the terminal', tabindex: '0' });
+    // A focusable separator carries its value: the dock's width in pixels (arrow keys change it).
+    const grip = h('div', { class: 'terminal-grip', role: 'separator', 'aria-orientation': 'vertical', 'aria-label': 'Resize the terminal', tabindex: '0', 'aria-valuemin': '320', 'aria-valuemax': String(Math.max(320, window.innerWidth - 320)), 'aria-valuenow': String(Math.round(window.innerWidth * 0.46)) });
     this.root = h(
       'aside',
       { class: 'terminal-dock', 'aria-label': 'Terminal', 'data-testid': 'terminal-dock' },
@@ -247,6 +248,8 @@ export class TerminalDock {
     const setWidth = (px: number) => {
       const width = Math.min(Math.max(px, 320), window.innerWidth - 320);
       document.documentElement.style.setProperty('--terminal-width', `${width}px`);
+      grip.setAttribute('aria-valuenow', String(Math.round(width)));
+      grip.setAttribute('aria-valuemax', String(Math.max(320, window.innerWidth - 320)));
       this.refit();
     };
     grip.addEventListener('pointerdown', (event) => {

@@ -1,5 +1,6 @@
 import MarkdownIt from 'markdown-it';
 import type { Token } from 'markdown-it';
+import { describeDiagram } from './diagram-text.ts';
 import { highlightCode } from './highlight.ts';
 import { rewriteLinks, type LinkContext } from './links.ts';
 import { escapeHtml } from './text.ts';
@@ -58,8 +59,14 @@ export function fenceLang(token: Token): string {
   return token.info.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
 }
 
+/** The diagram's source (mermaid draws it in the browser) and its text alternative, readable by anyone. */
 export function diagramHtml(source: string): string {
-  return `<div class="diagram" data-diagram="mermaid"><pre class="mermaid-source">${escapeHtml(source)}</pre></div>\n`;
+  const text = describeDiagram(source);
+  const lines = text.lines.map((line) => `<li>${escapeHtml(line)}</li>`).join('');
+  return (
+    `<div class="diagram" data-diagram="mermaid"><pre class="mermaid-source">${escapeHtml(source)}</pre>` +
+    `<details class="diagram-text"><summary>The diagram as text</summary><div class="diagram-text-body"><p>${escapeHtml(text.summary)}</p>${lines ? `<ul>${lines}</ul>` : ''}</div></details></div>\n`
+  );
 }
 
 export function codeBlockHtml(source: string, meta: CodeMeta | null, lang: string): string {

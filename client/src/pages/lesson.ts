@@ -1,7 +1,7 @@
 import type { LessonProgressView, LessonResponse, SandboxView } from '../../../server/protocol.ts';
 import { ApiError, getJson, putJson } from '../api.ts';
 import { enhanceCodeBlocks } from '../code-blocks.ts';
-import { drawDiagrams } from '../diagrams.ts';
+import { drawDiagrams, redrawOnThemeChange } from '../diagrams.ts';
 import { h } from '../dom.ts';
 import { levelLabel, progressBadge } from '../format.ts';
 import { setupQuiz } from '../quiz.ts';
@@ -106,4 +106,5 @@ export async function showLesson(main: HTMLElement, slug: string, url: URL): Pro
   if (url.hash) document.getElementById(decodeURIComponent(url.hash.slice(1)))?.scrollIntoView();
   else window.scrollTo(0, 0);
   await drawDiagrams(body);
+  redrawOnThemeChange(body);
 }

@@ -109,10 +109,11 @@ describe('rendering', () => {
     expect(html).toContain('<div class="code-block" data-lang="bash" data-index="4" data-run="true"><pre>');
     expect(html.match(/class="code-block"/g)).toHaveLength(6);
 
-    // Diagrams are left for the browser to draw, escaped.
+    // Diagrams are left for the browser to draw, escaped, with their text alternative beside them.
     expect(result.diagrams).toBe(1);
     expect(html).toContain(
-      '<div class="diagram" data-diagram="mermaid"><pre class="mermaid-source">graph TB\n    P[&quot;Pod&lt;br/&gt;web&quot;] --&gt; C[Container]\n    style P fill:#4caf50\n</pre></div>',
+      '<div class="diagram" data-diagram="mermaid"><pre class="mermaid-source">graph TB\n    P[&quot;Pod&lt;br/&gt;web&quot;] --&gt; C[Container]\n    style P fill:#4caf50\n</pre>' +
+        '<details class="diagram-text"><summary>The diagram as text</summary><div class="diagram-text-body"><p>A flowchart from top to bottom: 2 boxes and 1 arrow.</p><ul><li>Pod, web → Container</li></ul></div></details></div>',
     );
   });
 
