@@ -128,7 +128,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/api', sandboxRoutes({ sandboxes: deps.sandboxes, lessons, session, limits, placement: (learner) => workshops.sandboxPlacement(learner) }));
   app.use('/api', blockRoutes({ blocks: deps.services.blocks, session, limits }));
   app.use('/api', recordingRoutes({ recordings: deps.recordings, canReplay: (viewer, key) => workshops.instructsLearnerKey(viewer, key) }));
-  app.use('/api', checkRoutes({ grading, session, limits }));
+  app.use('/api', checkRoutes({ grading, lessons, session, limits }));
   app.use('/api', workshopRoutes({ workshops, learners, recordings: deps.recordings, session, limits }));
   app.use('/api', adminRoutes({ sandboxes: deps.sandboxes, probe, session }));
   app.use('/api', ltiRoutes({ lti: deps.services.lti, session }));

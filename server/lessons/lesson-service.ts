@@ -173,6 +173,16 @@ export class LessonService extends EventEmitter<{ answered: [{ learnerId: string
     return { questionId, state, progress: this.progressView(lesson, row, correct) };
   }
 
+  /**
+   * Real progress on a lesson (its sandbox started, a check run): it is "in progress" from now
+   * on, unless it is further along already. Opening a page is not progress.
+   */
+  markStarted(slug: string, learnerId: string): void {
+    const lesson = this.library.bySlug.get(slug);
+    if (!lesson || this.progress.lesson(learnerId, lesson.canonicalId)) return;
+    this.progress.record(learnerId, lesson.canonicalId, 'started', null);
+  }
+
   updateProgress(slug: string, learnerId: string, status: 'started' | 'completed', section: string | undefined): LessonProgressView {
     const { lesson } = this.get(slug);
     if (section !== undefined && !lesson.rendered.anchors.includes(section)) {

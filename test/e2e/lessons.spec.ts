@@ -42,10 +42,12 @@ test.describe('a learner takes a lesson', () => {
     await expect(lesson.toc.getByRole('link', { name: 'Quiz' })).toBeVisible();
     await expect(page.locator('.code-block .copy-button').first()).toBeVisible();
     await expect(page.locator('.link-unavailable', { hasText: 'Service Mesh Fundamentals' })).toBeVisible();
-    await expect(lesson.progress).toHaveText(`In progress · quiz 0/${quiz.length}`);
+    // Opening a lesson is not progress; answering a question is.
+    await expect(lesson.progress).toHaveText('Not started');
 
     await lesson.answer(first.id, wrong);
     await expect(lesson.result(first.id)).toContainText(`Not quite: ${wrong} is not the answer`);
+    await expect(lesson.progress).toHaveText(`In progress · quiz 0/${quiz.length}`);
     await expect(lesson.explanation(first.id)).toHaveCount(0);
 
     await lesson.answer(first.id, first.answer);

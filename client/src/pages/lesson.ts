@@ -100,9 +100,7 @@ export async function showLesson(main: HTMLElement, slug: string, url: URL): Pro
   complete.addEventListener('click', () => {
     putJson<LessonProgressView>(`/api/lessons/${encodeURIComponent(lesson.slug)}/progress`, { status: 'completed' }).then(showProgress, () => undefined);
   });
-  if (lesson.progress.status === 'not-started') {
-    putJson<LessonProgressView>(`/api/lessons/${encodeURIComponent(lesson.slug)}/progress`, { status: 'started' }).then(showProgress, () => undefined);
-  }
+  // Opening a lesson is not progress: it is "in progress" once the learner answers, starts the lab or checks.
   if (url.hash) document.getElementById(decodeURIComponent(url.hash.slice(1)))?.scrollIntoView();
   else window.scrollTo(0, 0);
   await drawDiagrams(body);

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { GradingService } from '../../grading/service.ts';
+import type { LessonService } from '../../lessons/lesson-service.ts';
 import type { CheckRunListResponse, CheckRunRequest } from '../../protocol.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
@@ -19,7 +20,7 @@ const runParams = z.object({ id: z.uuid('must be a check run id') });
  * Check: grade a learner's own sandbox. The POST answers at once (202) with the run, whose
  * progress arrives over socket.io; `?wait=true` answers when it has finished, for scripts.
  */
-export function checkRoutes(deps: { grading: GradingService; session: ReturnType<typeof sessionMiddleware>; limits: EdgeLimits }): Router {
+export function checkRoutes(deps: { grading: GradingService; session: ReturnType<typeof sessionMiddleware>; limits: EdgeLimits; lessons: Pick<LessonService, 'markStarted'> }): Router {
   const router = Router();
   const { grading, session } = deps;
 
@@ -40,6 +41,8 @@ export function checkRoutes(deps: { grading: GradingService; session: ReturnType
     const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
     const { wait } = res.locals.query as z.infer<typeof runQuery>;
     const started = await grading.start(currentLearner(res).id, namespace, (req.body as z.infer<typeof runBody>).exercise);
+    // A check is real progress: the lesson is "in progress" from now on.
+    deps.lessons.markStarted(started.run.lesson, currentLearner(res).id);
     if (wait === 'true') {
       res.json(await started.done);
       return;

@@ -51,6 +51,7 @@ export function sandboxRoutes(deps: {
     if (!deps.lessons.lessons.some((l) => l.slug === body.lesson)) throw new NotFound(`there is no lesson "${body.lesson}"`);
     const learner = currentLearner(res);
     const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, ...deps.placement(learner) });
+    deps.lessons.markStarted(body.lesson, learner.id);
     res.status(access.created || access.fromPool ? 201 : 200).json(sandboxView(access.sandbox, await sandboxes.realNode()));
   });
 
