@@ -35,6 +35,7 @@ export interface ClusterInfoResponse {
   kind: ClusterKind;
   /** Why this cluster was chosen. */
   reason: string;
+  /** The API server's address and the kubeconfig context: for admins only (null for everyone else). */
   server: string | null;
   context: string | null;
   reachable: boolean;

@@ -8,7 +8,7 @@ import { servedForSuite } from './server.ts';
 test.describe('the first page, served with the embedded cluster', () => {
   const app = servedForSuite(test);
 
-  test('says which cluster kubedojo is connected to and shows its nodes', async ({ page }) => {
+  test('says which cluster kubedojo is connected to and shows its nodes; only an admin sees the API server address', async ({ page }) => {
     const versions = JSON.parse(await fs.readFile(path.join(projectRoot, 'sandboxes/controlplane/versions.json'), 'utf8')) as { kubernetes: string };
     const home = new HomePage(page);
     await home.open(app().url);
@@ -17,8 +17,17 @@ test.describe('the first page, served with the embedded cluster', () => {
     await expect(home.version).toHaveText(versions.kubernetes);
     // Seven simulated nodes and, as root (as the browser tests run), the real one.
     await expect(home.nodes).toHaveText('8 of 8 Ready · zones zone-a, zone-b, zone-c');
-    await expect(home.server).toHaveText(/^https:\/\/127\.0\.0\.1:\d+$/);
     await expect(home.problem).toHaveCount(0);
+    // A guest is not told where the cluster's API server listens (neither on the page nor in the API).
+    await expect(home.server).toHaveCount(0);
+    expect(((await (await page.request.get(`${app().url}/api/cluster`)).json()) as { server: string | null }).server).toBeNull();
+    await page.goto(app().setupUrl());
+    await page.getByTestId('username').fill('operator');
+    await page.getByTestId('password').fill('a good long password');
+    await page.getByTestId('submit').click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Admin' })).toBeVisible();
+    await home.open(app().url);
+    await expect(home.server).toHaveText(/^https:\/\/127\.0\.0\.1:\d+$/);
   });
 
   test('the Content-Security-Policy refuses a script injected into the page', async ({ page }) => {

@@ -52,9 +52,10 @@ describe('health and readiness', () => {
     expect(body.checks.cluster.message).toContain('run "kubedojo cluster up"');
   });
 
-  it('/api/cluster describes the configured cluster even when it is down', async () => {
+  it('/api/cluster describes the configured cluster even when it is down, without its address to a visitor', async () => {
     const body = (await (await fetch(`${unreachable.url}/api/cluster`)).json()) as ClusterInfoResponse;
-    expect(body).toMatchObject({ kind: 'kubeconfig', server: `https://127.0.0.1:${deadPort}`, reachable: false, version: null, nodes: null });
+    // Where the API server listens is for admins (the e2e home test signs one in and sees it).
+    expect(body).toMatchObject({ kind: 'kubeconfig', server: null, context: null, reachable: false, version: null, nodes: null });
     expect(body.problem).toBeTruthy();
   });
 });

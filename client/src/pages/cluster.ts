@@ -27,7 +27,8 @@ export function renderCluster(info: ClusterInfoResponse): HTMLElement {
       'dl',
       { class: 'kvs' },
       row('Connected to', kindLabel[info.kind], 'cluster-kind'),
-      row('API server', h('code', {}, info.server ?? '—'), 'cluster-server'),
+      // Shown to admins only: the server leaves it out for everyone else.
+      info.server ? row('API server', h('code', {}, info.server), 'cluster-server') : null,
       row('Kubernetes', info.version ?? '—', 'cluster-version'),
       row('Nodes', nodes, 'cluster-nodes'),
       info.context ? row('Context', info.context) : null,
