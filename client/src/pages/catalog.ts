@@ -22,7 +22,7 @@ function lessonCard(lesson: LessonSummary): HTMLElement {
     after.length > 0
       ? h('p', { class: 'lesson-after' }, 'After ', ...after.flatMap((p, i) => [i > 0 ? ', ' : '', h('a', { href: `/lessons/${p.slug ?? ''}` }, p.title ?? '')]))
       : null,
-    h('ul', { class: 'tags', 'aria-label': 'Topics' }, ...lesson.tags.map((t) => h('li', {}, t))),
+    h('ul', { class: 'tags', 'aria-label': 'Topics' }, ...lesson.tags.map((t) => h('li', {}, h('a', { href: `/?tag=${encodeURIComponent(t)}`, 'aria-label': `Lessons about ${t}` }, t)))),
   );
 }
 
@@ -31,7 +31,8 @@ function render(main: HTMLElement, catalog: CatalogResponse, tag: string | undef
     'div',
     { class: 'tag-filter', role: 'group', 'aria-label': 'Filter by topic' },
     h('button', { type: 'button', 'aria-pressed': String(tag === undefined), 'data-tag': '' }, 'All topics'),
-    ...catalog.tags.slice(0, 14).map((t) => h('button', { type: 'button', 'aria-pressed': String(tag === t.tag), 'data-tag': t.tag }, `${t.tag} (${t.count})`)),
+    // Every topic a lesson carries: a filter that leaves some out cannot find those lessons.
+    ...catalog.tags.map((t) => h('button', { type: 'button', 'aria-pressed': String(tag === t.tag), 'data-tag': t.tag }, `${t.tag} (${t.count})`)),
   );
   filters.addEventListener('click', (event) => {
     const button = (event.target as Element).closest('button');
