@@ -191,6 +191,8 @@ export async function loadFiles(root: string, files: readonly string[], labFiles
       prerequisites: data.prerequisites,
       lines: source.front?.prerequisiteLines ?? [],
       keyLine: source.front?.keyLines.prerequisites ?? 1,
+      links: results.get(source.file)?.links.resolved ?? [],
+      unresolvedLinks: results.get(source.file)?.links.unresolved ?? [],
     })),
   );
   for (const lesson of lessonsOut) {

@@ -2,9 +2,9 @@ import type { LineMessage } from './front-matter.ts';
 import { LEVELS, type Level, type Prerequisite } from './types.ts';
 
 /**
- * Prerequisites are lesson numbers, and numbers repeat across levels. A number resolves to a
- * lesson with that number in the same level (never the lesson itself), else the nearest lower
- * level, else any level. What cannot be resolved, and cycles, are warnings; nothing here loops.
+ * Prerequisites are lesson numbers, and numbers repeat across levels. A number resolves to the
+ * lesson with that number the lesson links to (its author's own pointer), else one in the same
+ * level (never the lesson itself), else the nearest lower level, else any level. What cannot be resolved, and cycles, are warnings; nothing here loops.
  */
 
 export interface PrerequisiteInput {
@@ -15,6 +15,9 @@ export interface PrerequisiteInput {
   /** Line of each entry, and of the `prerequisites` key for messages about the whole list. */
   lines: readonly number[];
   keyLine: number;
+  /** Lesson slugs this lesson links to, and links to lessons not in the library (as written). */
+  links?: readonly string[];
+  unresolvedLinks?: readonly string[];
 }
 
 export interface PrerequisiteResult {
@@ -26,6 +29,9 @@ const rank = (level: Level) => LEVELS.indexOf(level);
 
 function choose(lesson: PrerequisiteInput, candidates: readonly PrerequisiteInput[]): PrerequisiteInput | undefined {
   const others = candidates.filter((c) => c.slug !== lesson.slug);
+  // The lesson's own links say which lesson of that number its author meant.
+  const linked = others.filter((c) => lesson.links?.includes(c.slug));
+  if (linked.length === 1) return linked[0];
   const own = rank(lesson.level);
   const same = others.find((c) => rank(c.level) === own);
   if (same) return same;
@@ -59,7 +65,10 @@ export function resolvePrerequisites(lessons: readonly PrerequisiteInput[]): Pre
         edges.set(lesson.slug, [...(edges.get(lesson.slug) ?? []), target.slug]);
       } else {
         list.push({ number, slug: null });
-        warn(lesson.slug, line, number === lesson.number ? `prerequisite ${number} is this lesson itself` : `prerequisite ${number} matches no lesson in this library`);
+        // A link to a lesson file numbered like this one, but missing, is the lesson the author meant.
+        const meant = lesson.unresolvedLinks?.find((href) => new RegExp(`(?:^|/)0*${number}\\.[^/]*\\.md(?:#.*)?$`).test(href));
+        const hint = meant ? `; it links to ${meant}, a lesson ${number} that is not in this library` : '';
+        warn(lesson.slug, line, `${number === lesson.number ? `prerequisite ${number} is this lesson itself` : `prerequisite ${number} matches no lesson in this library`}${hint}`);
       }
     });
     resolved.set(lesson.slug, list);

@@ -109,6 +109,27 @@ describe('prerequisites that cannot be resolved', () => {
     expect(library.lessons[0]?.warnings).toEqual(['01_beginner/01. Alone.md:7: prerequisite 1 is this lesson itself']);
   });
 
+  it('resolves an advanced lesson 1 with prerequisites [1] to the lesson 1 it links to, and says which one it meant when that is missing', async () => {
+    const linking = (to: string) =>
+      lessonText({ slug: '"patterns"', canonical_id: '"patterns"', level: '"advanced"', number: '1', prerequisites: '[1]' }, `# Patterns\n\n## Overview\n\nBuilds on [the basics](${to}).\n`);
+    // Two lessons numbered 1 below it: the nearest lower level would win; the link decides instead.
+    const library = await loadLibrary(
+      await tempLibrary({
+        '01_beginner/01. Pods.md': lesson('pods', 'beginner', 1, []),
+        '02_intermediate/01. Fundamentals.md': lesson('fundamentals', 'intermediate', 1, []),
+        '03_advanced/01. Patterns.md': linking('../01_beginner/01.%20Pods.md'),
+      }),
+    );
+    expect(library.bySlug.get('patterns')?.prerequisites).toEqual([{ number: 1, slug: 'pods' }]);
+    expect(library.bySlug.get('patterns')?.warnings).toEqual([]);
+    // Alone in its library, it is itself: the warning names the lesson it links to instead.
+    const alone = await loadLibrary(await tempLibrary({ '03_advanced/01. Patterns.md': linking('../02_intermediate/01.%20Kubernetes%20Fundamentals.md') }));
+    expect(alone.lessons[0]?.prerequisites).toEqual([{ number: 1, slug: null }]);
+    expect(alone.lessons[0]?.warnings).toContain(
+      '03_advanced/01. Patterns.md:7: prerequisite 1 is this lesson itself; it links to ../02_intermediate/01.%20Kubernetes%20Fundamentals.md, a lesson 1 that is not in this library',
+    );
+  });
+
   it('warns about unknown numbers', async () => {
     const library = await loadLibrary(await tempLibrary({ '01_beginner/01. A.md': lesson('a', 'beginner', 1, [7]) }));
     expect(library.lessons[0]?.prerequisites).toEqual([{ number: 7, slug: null }]);
