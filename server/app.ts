@@ -130,7 +130,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/api', recordingRoutes({ recordings: deps.recordings, canReplay: (viewer, key) => workshops.instructsLearnerKey(viewer, key) }));
   app.use('/api', checkRoutes({ grading, lessons, session, limits }));
   app.use('/api', workshopRoutes({ workshops, learners, recordings: deps.recordings, session, limits }));
-  app.use('/api', adminRoutes({ sandboxes: deps.sandboxes, probe, session }));
+  app.use('/api', adminRoutes({ sandboxes: deps.sandboxes, terminals: deps.terminals, probe, session }));
   app.use('/api', ltiRoutes({ lti: deps.services.lti, session }));
   app.use('/api', apiNotFound);
 

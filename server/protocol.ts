@@ -497,6 +497,11 @@ export interface CapacityResponse {
   checkedAt: string;
 }
 
+/** GET /api/admin/sandboxes: every learner's sandbox, for the platform's admins. */
+export interface AdminSandboxListResponse {
+  sandboxes: (SandboxView & { learnerName: string; workshop: string | null; lastActivity: string; terminalOpen: boolean })[];
+}
+
 /** POST /api/admin/reap: the sandboxes removed (expired, idle, left over from a failed create). */
 export interface ReapResponse {
   reaped: { namespace: string; reason: string }[];

@@ -1,7 +1,7 @@
-import type { AccountListResponse, CapacityResponse, LearnerView, ReapResponse } from '../../../server/protocol.ts';
-import { ApiError, getJson, postJson } from '../api.ts';
+import type { AccountListResponse, AdminSandboxListResponse, CapacityResponse, LearnerView, ReapResponse } from '../../../server/protocol.ts';
+import { ApiError, deleteJson, getJson, postJson } from '../api.ts';
 import { h } from '../dom.ts';
-import { field, showError } from '../forms.ts';
+import { field, plainError, showError } from '../forms.ts';
 import { ltiCard } from './admin-lti.ts';
 
 /** Sandboxes in use against the capacity, the warm pool, terminals and workshops; reap on demand. */
@@ -45,6 +45,60 @@ async function capacityCard(): Promise<HTMLElement> {
   return card;
 }
 
+function minutesLeft(expiresAt: string): string {
+  const minutes = Math.round((Date.parse(expiresAt) - Date.now()) / 60_000);
+  return minutes <= 0 ? 'expired' : minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+}
+
+/** Every learner's sandbox: whose, for which lesson or workshop, how long it has left; delete one. */
+async function sandboxesCard(): Promise<HTMLElement> {
+  const card = h('section', { class: 'card', 'aria-labelledby': 'sandboxes-heading', 'data-testid': 'admin-sandboxes' });
+  const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+  const render = (list: AdminSandboxListResponse) => {
+    const rows = list.sandboxes.map((s) => {
+      const who = !s.learnerName || s.learnerName === 'guest' ? 'a guest' : s.learnerName;
+      const remove = h('button', { type: 'button', class: 'link-button', 'aria-label': `Delete the sandbox ${s.namespace} of ${who}` }, 'Delete');
+      remove.addEventListener('click', () => {
+        if (!confirm(`Delete ${s.namespace} and everything in it?`)) return;
+        remove.disabled = true;
+        deleteJson(`/api/admin/sandboxes/${encodeURIComponent(s.namespace)}`).then(
+          async () => {
+            status.textContent = `Deleting ${s.namespace}.`;
+            render(await getJson<AdminSandboxListResponse>('/api/admin/sandboxes'));
+          },
+          (error: unknown) => {
+            remove.disabled = false;
+            status.textContent = plainError(error);
+          },
+        );
+      });
+      return h(
+        'tr',
+        { 'data-namespace': s.namespace },
+        h('td', {}, h('code', {}, s.namespace)),
+        h('td', {}, who),
+        h('td', {}, h('a', { href: `/lessons/${s.lesson}` }, s.lesson), s.workshop ? h('span', { class: 'muted' }, ' · workshop') : null),
+        h('td', {}, `${s.state}${s.terminalOpen ? ' · terminal open' : ''}`),
+        h('td', {}, minutesLeft(s.expiresAt)),
+        h('td', {}, remove),
+      );
+    });
+    card.replaceChildren(
+      h('h2', { id: 'sandboxes-heading' }, `Sandboxes (${list.sandboxes.length})`),
+      list.sandboxes.length === 0
+        ? h('p', { class: 'muted' }, 'No learner has a sandbox right now.')
+        : h(
+            'div',
+            { class: 'table-wrap' },
+            h('table', { class: 'plain' }, h('thead', {}, h('tr', {}, ...['Namespace', 'Learner', 'Lesson', 'State', 'Time left', ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, ...rows)),
+          ),
+      status,
+    );
+  };
+  render(await getJson<AdminSandboxListResponse>('/api/admin/sandboxes'));
+  return card;
+}
+
 /** The admin's page: accounts (instructors are made here), and the platform's capacity. */
 export async function showAdmin(main: HTMLElement): Promise<void> {
   document.title = 'Admin · kubedojo';
@@ -61,9 +115,21 @@ export async function showAdmin(main: HTMLElement): Promise<void> {
   const displayName = field('Display name', 'displayName', { 'data-testid': 'acc-name' });
   const role = h('select', { id: 'f-role', 'data-testid': 'acc-role' }, ...['instructor', 'learner', 'admin'].map((r) => h('option', { value: r }, r)));
   const submit = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'acc-create' }, 'Create account');
-  const list = h('ul', { class: 'plain-list', 'data-testid': 'accounts' });
+  const list = h('tbody', { 'data-testid': 'accounts' });
   const renderList = (items: AccountListResponse['accounts']) => {
-    list.replaceChildren(...items.map((a) => h('li', {}, h('strong', {}, a.username ?? ''), ` · ${a.displayName ?? ''} · `, h('span', { class: 'badge info' }, a.role))));
+    // The name only when it says more than the username (sign-up copies one into the other).
+    list.replaceChildren(
+      ...items.map((a) =>
+        h(
+          'tr',
+          { 'data-username': a.username ?? '' },
+          h('td', {}, h('strong', {}, a.username ?? '')),
+          h('td', {}, a.displayName && a.displayName !== a.username ? a.displayName : h('span', { class: 'muted' }, '—')),
+          h('td', {}, h('span', { class: 'badge info' }, a.role)),
+          h('td', {}, new Date(a.createdAt).toLocaleDateString()),
+        ),
+      ),
+    );
   };
   renderList(accounts.accounts);
   const form = h('form', { class: 'card form', novalidate: '' }, h('h2', {}, 'New account'), username.wrap, password.wrap, displayName.wrap, h('div', { class: 'field' }, h('label', { for: 'f-role' }, 'Role'), role), submit, status);
@@ -87,5 +153,7 @@ export async function showAdmin(main: HTMLElement): Promise<void> {
   });
   const capacity = await capacityCard().catch((error: unknown) => h('p', { class: 'problem', role: 'alert' }, `Could not read the capacity: ${error instanceof Error ? error.message : String(error)}`));
   const lti = await ltiCard().catch((error: unknown) => h('p', { class: 'problem', role: 'alert' }, `Could not read the LTI settings: ${error instanceof Error ? error.message : String(error)}`));
-  main.replaceChildren(h('h1', {}, 'Admin'), capacity, h('section', { class: 'card' }, h('h2', {}, 'Accounts'), list), form, lti);
+  const sandboxes = await sandboxesCard().catch((error: unknown) => h('p', { class: 'problem', role: 'alert' }, `Could not list the sandboxes: ${plainError(error)}`));
+  const accountsTable = h('div', { class: 'table-wrap' }, h('table', { class: 'plain' }, h('thead', {}, h('tr', {}, ...['Username', 'Name', 'Role', 'Created'].map((t) => h('th', { scope: 'col' }, t)))), list));
+  main.replaceChildren(h('h1', {}, 'Admin'), capacity, sandboxes, h('section', { class: 'card', 'aria-labelledby': 'accounts-heading' }, h('h2', { id: 'accounts-heading' }, 'Accounts'), accountsTable), form, lti);
 }
