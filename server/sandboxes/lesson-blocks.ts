@@ -9,6 +9,7 @@ import { Conflict, Invalid } from '../errors.ts';
 import type { CodeBlock, Library } from '../lessons/types.ts';
 import type { Logger } from '../logger.ts';
 import type { AppliedObject, ApplyBlockResponse, SaveBlockResponse } from '../protocol-blocks.ts';
+import type { HomeWrite } from '../terminal/home.ts';
 import type { Sandbox, SandboxService } from './service.ts';
 
 /**
@@ -45,7 +46,7 @@ function crdKind(object: KubernetesObject): string {
 export class LessonBlockService {
   private readonly library: Library;
   private readonly sandboxes: SandboxService;
-  private readonly writeHome: (sandbox: Sandbox, relative: string, content: string, overwrite: boolean) => Promise<'written' | 'exists'>;
+  private readonly writeHome: (sandbox: Sandbox, relative: string, content: string, overwrite: boolean) => Promise<HomeWrite>;
   private readonly log: Logger;
 
   constructor(deps: { library: Library; sandboxes: SandboxService; writeHome: LessonBlockService['writeHome']; logger: Logger }) {
@@ -132,6 +133,11 @@ export class LessonBlockService {
     const block = this.block(sandbox, index);
     const outcome = await this.writeHome(sandbox, file, block.source, overwrite);
     if (outcome === 'exists') throw new Conflict(`~/${file} exists already; choose another name or replace it`, { issues: [{ field: 'body.path', message: `~/${file} exists already` }] });
+    if (typeof outcome === 'object') {
+      // A link the learner made in their home leads out of it: nothing was written anywhere.
+      const why = `${outcome.linkOutside === file ? 'it is' : `${outcome.linkOutside} is`} a link to somewhere outside your home`;
+      throw new Conflict(`could not save ~/${file}: ${why}`, { issues: [{ field: 'body.path', message: why }] });
+    }
     return { path: `~/${file}`, command: `kubectl apply -f ${file}` };
   }
 }

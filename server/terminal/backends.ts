@@ -3,7 +3,7 @@ import { fillPlaceholders } from '../lessons/placeholders.ts';
 import type { LabSetup, Sandbox } from '../sandboxes/service.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ensureHome, writeInHome } from './home.ts';
+import { ensureHome, writeInHome, type HomeWrite } from './home.ts';
 import { jailPaths, prepareJail, removeJailFiles, type JailLimits } from './jail.ts';
 
 /** A shell attached to a terminal, whatever runs it. Output arrives as raw bytes. */
@@ -29,7 +29,7 @@ export interface ShellBackend {
    * Puts a file into the sandbox's home as the learner would (the home is made, with the lab's
    * files, if no terminal has made it yet); 'exists' when it is there and `overwrite` is false.
    */
-  writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<'written' | 'exists'>;
+  writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<HomeWrite>;
 }
 
 /** Lab starter files for a sandbox's home, with the learner's values filled in. */
@@ -59,7 +59,7 @@ export class JailBackend implements ShellBackend {
     return removeJailFiles(this.jailDir, namespace);
   }
 
-  async writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<'written' | 'exists'> {
+  async writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<HomeWrite> {
     await fs.mkdir(path.join(this.jailDir, 'homes'), { recursive: true, mode: 0o711 });
     const paths = jailPaths(this.jailDir, sandbox.namespace);
     await ensureHome(paths, homeFilesFor(sandbox, await this.labs(sandbox.lesson)));

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.ts';
 import type { Sandbox, SandboxService } from '../sandboxes/service.ts';
 import type { ShellBackend } from './backends.ts';
+import type { HomeWrite } from './home.ts';
 import type { RecordingStore } from './recorder.ts';
 import { runnerOf } from './runner.ts';
 import { TerminalSession, type SessionSettings } from './session.ts';
@@ -48,7 +49,7 @@ export class TerminalManager {
   }
 
   /** A file into the sandbox's home, through its backend (Save to my home). */
-  writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<'written' | 'exists'> {
+  writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<HomeWrite> {
     return this.backend.writeFile(sandbox, relative, content, overwrite);
   }
 

@@ -8,6 +8,7 @@ import type { LabSetup, Sandbox } from '../sandboxes/service.ts';
 
 const NODE_KIND_LABEL = 'kubedojo.dev/node';
 import { homeFilesFor, type Shell, type ShellBackend } from './backends.ts';
+import type { HomeWrite } from './home.ts';
 import { PROMPT_MARK } from './runner.ts';
 
 /**
@@ -176,7 +177,7 @@ export class PodBackend implements ShellBackend {
     return Promise.resolve(); // the home lives in the toolbox Pod, gone with the namespace
   }
 
-  async writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<'written' | 'exists'> {
+  async writeFile(sandbox: Sandbox, relative: string, content: string, overwrite: boolean): Promise<HomeWrite> {
     const kc = this.options.kubeConfig();
     await this.ensureToolbox(kc, sandbox);
     // In the toolbox as its user: symbolic links the learner made resolve inside their own Pod.
