@@ -79,7 +79,7 @@ export function labPanel(slug: string): { root: HTMLElement; setSandbox(namespac
       if (result.hint !== undefined) details.append(h('p', { class: 'check-hint' }, `Hint: ${result.hint}`));
       if (ui.exercise.section) details.append(h('p', { class: 'check-read' }, h('a', { href: `#${ui.exercise.section}` }, 'Read the section again')));
     } else {
-      details.append(h('p', { class: 'check-message muted' }, result.message));
+      details.append(h('p', { class: 'check-message muted', 'data-testid': 'check-message' }, result.message));
     }
     el.replaceChildren(h('span', { class: 'check-mark', 'aria-hidden': 'true' }, MARK[result.status]), details);
   };
