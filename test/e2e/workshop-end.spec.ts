@@ -57,7 +57,7 @@ test.describe('the end of a workshop', () => {
 
     await room.end();
     // The room: ended, and nothing offered that acts on the sandboxes that are going.
-    await expect(room.status).toHaveText('Ended. 1 sandboxes are being removed.');
+    await expect(room.status).toHaveText('Ended. 1 sandbox is being removed.');
     await expect(room.state).toHaveText('ended');
     await expect(room.warm).toHaveText('');
     await expect(room.liveActions()).toHaveCount(0);

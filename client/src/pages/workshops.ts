@@ -21,6 +21,12 @@ function ago(iso: string | null): string {
   return minutes < 1 ? 'just now' : minutes < 60 ? `${minutes} min ago` : `${Math.round(minutes / 60)} h ago`;
 }
 
+/** What the room says once it has ended: how many participant sandboxes are going. */
+function endedMessage(sandboxes: number): string {
+  if (sandboxes === 0) return 'Ended. There were no participant sandboxes to remove.';
+  return `Ended. ${sandboxes === 1 ? '1 sandbox is' : `${sandboxes} sandboxes are`} being removed.`;
+}
+
 /** An instructor's workshops, and the form that creates one. */
 export async function showWorkshops(main: HTMLElement, go: (path: string) => void): Promise<void> {
   document.title = 'Workshops · kubedojo';
@@ -168,7 +174,7 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
     endButton.disabled = true;
     postJson<{ deleted: number }>(`/api/workshops/${id}/end`, {}).then(
       (r) => {
-        markEnded(`Ended. ${r.deleted} sandboxes are being removed.`);
+        markEnded(endedMessage(r.deleted));
       },
       (error: unknown) => {
         endButton.disabled = false;
@@ -203,7 +209,7 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
         h(
           'thead',
           {},
-          h('tr', {}, h('th', { rowspan: '2', scope: 'col' }, 'Participant'), h('th', { rowspan: '2', scope: 'col' }, 'Quiz'), ...lessonsOf.map((l) => h('th', { colspan: String(grid.columns.filter((c) => c.lesson === l).length), scope: 'colgroup' }, w.lessons.find((x) => x.slug === l)?.title ?? l)), h('th', { rowspan: '2', scope: 'col' }, 'Last active'), h('th', { rowspan: '2', scope: 'col' }, '')),
+          h('tr', {}, h('th', { rowspan: '2', scope: 'col' }, 'Participant'), h('th', { rowspan: '2', scope: 'col' }, 'Quiz'), ...lessonsOf.map((l) => h('th', { colspan: String(grid.columns.filter((c) => c.lesson === l).length), scope: 'colgroup' }, w.lessons.find((x) => x.slug === l)?.title ?? l)), h('th', { rowspan: '2', scope: 'col' }, 'Last active'), h('th', { rowspan: '2', scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions'))),
           h('tr', {}, ...grid.columns.map((c, i) => h('th', { scope: 'col', title: c.title, class: 'exercise-col' }, String(i + 1)))),
         ),
         tbody,
@@ -229,7 +235,7 @@ export async function showWorkshop(main: HTMLElement, id: string): Promise<void>
   const socket = liveSocket();
   // Every instructor watching this room hears the end at once, whoever pressed the button.
   socket.on('workshop:ended', (event: WorkshopEndedEvent) => {
-    if (event.workshopId === id) markEnded(`Ended. ${event.sandboxes} sandboxes are being removed.`);
+    if (event.workshopId === id) markEnded(endedMessage(event.sandboxes));
   });
   const watch = () => {
     void socket.emitWithAck('grid:watch', { workshopId: id });
