@@ -10,14 +10,16 @@ import { servedForSuite } from './server.ts';
 /**
  * An axe-core audit (WCAG 2.2 A and AA rules, and axe's best practices) of the pages people
  * spend their day on: the catalog, a lesson with its lab and the terminal open, sign-in, the
- * workshop room and admin, in the light and the dark theme. No serious or critical violation.
+ * workshop room (with a participant in its grid) and admin, in the light and the dark theme. No
+ * serious or critical violation.
  */
 
 async function audit(page: Page, info: TestInfo, name: string): Promise<string[]> {
   const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']).analyze();
   const grave = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   await info.attach(`axe ${name}`, { body: JSON.stringify(result.violations, null, 2), contentType: 'application/json' });
-  console.log(`axe ${name}: ${result.passes.length} rules pass, ${result.violations.length} violations (${grave.length} serious or critical)`);
+  const others = result.violations.map((v) => `${v.id} (${v.impact ?? 'no impact'})`).join(', ');
+  console.log(`axe ${name}: ${result.passes.length} rules pass, ${result.violations.length} violations (${grave.length} serious or critical)${others ? `: ${others}` : ''}`);
   return grave.map((v) => `${name}: ${v.impact ?? ''} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(' | ')}`);
 }
 
@@ -25,7 +27,7 @@ test.describe('accessibility audit (axe-core)', () => {
   const app = servedForSuite(test);
 
   for (const theme of ['light', 'dark'] as const) {
-    test(`catalog, lesson with lab and terminal, sign-in, workshop room and admin (${theme})`, async ({ page }, info) => {
+    test(`catalog, lesson with lab and terminal, sign-in, workshop room and admin (${theme})`, async ({ page, browser }, info) => {
       test.setTimeout(180_000);
       const found: string[] = [];
       await page.emulateMedia({ colorScheme: theme });
@@ -72,6 +74,15 @@ test.describe('accessibility audit (axe-core)', () => {
       await new WorkshopsPage(page).create(`Audit ${theme}`, ['kubernetes-fundamentals'], 2);
       const room = new WorkshopRoom(page);
       await expect(room.code).toBeVisible();
+      // A participant in the grid, so its row and live actions are audited too.
+      const participant = await browser.newContext();
+      const them = await participant.newPage();
+      await them.goto(`${app().url}/join/${(await room.code.textContent()) ?? ''}`);
+      await them.getByTestId('join-name').fill(`Ada ${theme}`);
+      await them.getByTestId('join-submit').click();
+      await expect(them.getByTestId('workshop-title')).toHaveText(`Audit ${theme}`);
+      await expect(room.row(`Ada ${theme}`)).toBeVisible();
+      await participant.close();
       found.push(...(await audit(page, info, `workshop room (${theme})`)));
       expect(found, 'serious or critical axe violations').toEqual([]);
     });

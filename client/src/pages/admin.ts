@@ -90,7 +90,7 @@ async function sandboxesCard(): Promise<HTMLElement> {
         : h(
             'div',
             { class: 'table-wrap' },
-            h('table', { class: 'plain' }, h('thead', {}, h('tr', {}, ...['Namespace', 'Learner', 'Lesson', 'State', 'Time left', ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, ...rows)),
+            h('table', { class: 'plain' }, h('thead', {}, h('tr', {}, ...['Namespace', 'Learner', 'Lesson', 'State', 'Time left'].map((t) => h('th', { scope: 'col' }, t)), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))), h('tbody', {}, ...rows)),
           ),
       status,
     );
