@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { lstatSync, readlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sandboxesDir } from '../cluster/paths.ts';
 import { createCgroup, type Cgroup, type Limits } from './cgroup.ts';
+import { startApiProxy } from './api-proxy.ts';
 import { ensureHome } from './home.ts';
 import { PROMPT_MARK } from './runner.ts';
 
@@ -154,29 +154,6 @@ complete -o default -F __start_kubectl k
 cd ~
 `;
 
-/** Serves the jail's Unix socket by connecting each connection to the real API server. */
-async function startApiProxy(socket: string, target: { host: string; port: number }): Promise<net.Server> {
-  await fs.rm(socket, { force: true });
-  const server = net.createServer((inner) => {
-    const outer = net.connect(target.port, target.host);
-    inner.pipe(outer).pipe(inner);
-    const end = () => {
-      inner.destroy();
-      outer.destroy();
-    };
-    inner.on('error', end);
-    outer.on('error', end);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socket, () => {
-      resolve();
-    });
-  });
-  await fs.chmod(socket, 0o666);
-  return server;
-}
-
 function serverOf(kubeconfigText: string): { host: string; port: number } {
   const match = /server:\s*(https?:\/\/[^\s]+)/.exec(kubeconfigText);
   if (!match?.[1]) throw new Error('the learner kubeconfig names no server');
@@ -307,11 +284,7 @@ export async function prepareJail(spec: JailSpec, command?: string[]): Promise<P
     async close() {
       await cgroup?.kill();
       await cgroup?.remove();
-      await new Promise<void>((resolve) => {
-        proxy.close(() => {
-          resolve();
-        });
-      });
+      await proxy.close();
     },
   };
 }
