@@ -3,6 +3,54 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/**
+ * The server's layers, lowest first. A file may import its own layer's folders and those below,
+ * never above: leaf modules (errors, logger, config, protocol…) ← cluster, db ← checks ← auth,
+ * lessons ← sandboxes ← grading ← terminal, workshops ← lti ← http ← cli. Held for runtime and
+ * type imports alike; test/unit/lint-boundaries.test.ts proves a violating import fails.
+ */
+/** @type {string[][]} */
+const LAYERS = [
+  ['cluster', 'db'],
+  ['checks'],
+  ['auth', 'lessons'],
+  ['sandboxes'],
+  ['grading'],
+  ['terminal', 'workshops'],
+  ['lti'],
+  ['http'],
+  ['cli'],
+];
+/** @param {string} folder */
+const folderPattern = (folder) => [`**/${folder}/*`, `**/${folder}/**`, `./${folder}/*`, `./${folder}/**`];
+/**
+ * @param {string[]} files
+ * @param {string[]} forbidden
+ * @param {string} name
+ */
+const boundary = (files, forbidden, name) => ({
+  files,
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: [{ group: forbidden.flatMap(folderPattern), message: `${name} may not import a higher layer (see LAYERS in eslint.config.js: http/terminal/workshops → services → cluster, db).` }] },
+    ],
+  },
+});
+/** @type {{ files: string[], rules: Record<string, unknown> }[]} */
+export const layerBoundaries = [
+  // Leaf modules at the top of server/ (config may read cluster/paths.ts, nothing else above);
+  // app.ts, services.ts, main.ts and cli.ts are the composition root and may import anything.
+  boundary(['server/{errors,logger,fields,config,progress,limits,protocol*}.ts'], LAYERS.slice(1).flat(), 'a leaf module'),
+];
+LAYERS.forEach((folders, index) => {
+  const higher = LAYERS.slice(index + 1).flat();
+  for (const folder of folders) {
+    const forbidden = [...higher, ...folders.filter((f) => f !== folder)];
+    if (forbidden.length > 0) layerBoundaries.push(boundary([`server/${folder}/**/*.ts`], forbidden, `server/${folder}`));
+  }
+});
+
 export default defineConfig(
   { ignores: ['node_modules/', 'dist/', 'client/dist/', 'test-results/', 'playwright-report/'] },
   js.configs.recommended,
@@ -27,6 +75,7 @@ export default defineConfig(
     files: ['server/cli.ts', 'server/cli/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
+  ...layerBoundaries,
   {
     files: ['client/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },

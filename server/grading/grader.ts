@@ -6,7 +6,7 @@ import type { Lesson, Library } from '../lessons/types.ts';
 import type { Logger } from '../logger.ts';
 import { runChecks } from './runner.ts';
 import { SandboxScope, type SandboxIdentity } from './scope.ts';
-import type { CheckDefinition } from './schema.ts';
+import type { CheckDefinition } from '../checks/schema.ts';
 import type { ExerciseResult, GradeProgress, GradeReport } from './types.ts';
 import type { UsageSimulator } from './usage.ts';
 

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import { messageOf } from '../errors.ts';
 import { evaluators } from './kinds/index.ts';
 import { namespaceQuiet } from './quiet.ts';
-import type { CheckDefinition, CheckKind } from './schema.ts';
+import type { CheckDefinition, CheckKind } from '../checks/schema.ts';
 import type { SandboxScope } from './scope.ts';
 import type { CheckContext, CheckEvaluator, CheckResult, GradeProgress, Outcome } from './types.ts';
 import type { UsageSimulator } from './usage.ts';

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { CheckResultView, CheckStatusName, ExerciseResultView, GradeReportView } from '../protocol.ts';
-import type { CheckKind, CheckOf } from './schema.ts';
+import type { CheckKind, CheckOf } from '../checks/schema.ts';
 import type { SandboxScope } from './scope.ts';
 import type { UsageSimulator } from './usage.ts';
 

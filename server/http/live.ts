@@ -4,7 +4,7 @@ import type { Learner, LearnerRepository } from '../db/learners.ts';
 import type { GradingService } from '../grading/service.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkshopService } from '../workshops/service.ts';
-import { socketSession } from './session.ts';
+import { socketSession } from '../auth/socket-session.ts';
 
 const watchSchema = z.strictObject({ workshopId: z.uuid('workshopId must be a workshop id') });
 

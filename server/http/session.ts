@@ -4,7 +4,9 @@ import { parseCookie } from 'cookie';
 import type { Learner, LearnerRepository, Role } from '../db/learners.ts';
 import { Forbidden, Unauthenticated } from '../errors.ts';
 
-export const SESSION_COOKIE = 'kd_session';
+import { SESSION_COOKIE } from '../auth/socket-session.ts';
+
+export { SESSION_COOKIE };
 /** Double-submit CSRF token: a cookie the page's script reads and echoes in a header. */
 export const CSRF_COOKIE = 'kd_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -193,21 +195,3 @@ export const csrf: RequestHandler = (req, res, next) => {
   next();
 };
 
-/**
- * The socket.io counterpart of `read`: a connection is authenticated by the same session cookie
- * (or token), and refused without one (`refusal` says what to do instead).
- */
-export function socketSession(learners: LearnerRepository, refusal: string): (socket: { handshake: { headers: { cookie?: string | undefined }; auth: unknown }; data: unknown }, next: (error?: Error) => void) => void {
-  return (socket, next) => {
-    // Pages inside an LMS frame send their session token in the handshake's auth (no cookies there).
-    const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    const token = typeof auth?.token === 'string' ? auth.token : parseCookie(socket.handshake.headers.cookie ?? '')[SESSION_COOKIE];
-    const learner = token ? learners.bySession(token) : undefined;
-    if (!learner) {
-      next(new Error(refusal));
-      return;
-    }
-    (socket.data as { learner?: Learner }).learner = learner;
-    next();
-  };
-}

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { CHECK_KINDS, checkSchemas, type CheckDefinition } from '../grading/schema.ts';
+import { CHECK_KINDS, checkSchemas, type CheckDefinition } from '../checks/schema.ts';
 
 /**
  * The platform's lab file, `<lesson base name>.lab.yaml` beside the lesson:
@@ -26,7 +26,7 @@ export const SANDBOX_SIZES = ['small', 'medium', 'large'] as const;
  */
 export const SANDBOX_NODES = ['auto', 'simulated'] as const;
 
-export { CHECK_KINDS, type CheckKind } from '../grading/schema.ts';
+export { CHECK_KINDS, type CheckKind } from '../checks/schema.ts';
 
 // Checked for content but kept as written: instructions are markdown, where whitespace can matter.
 const text = (what: string) => z.string({ error: `must be ${what}` }).refine((s) => s.trim() !== '', `must be ${what}`);

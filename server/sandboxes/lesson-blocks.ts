@@ -9,7 +9,7 @@ import { Conflict, Invalid } from '../errors.ts';
 import type { CodeBlock, Library } from '../lessons/types.ts';
 import type { Logger } from '../logger.ts';
 import type { AppliedObject, ApplyBlockResponse, SaveBlockResponse } from '../protocol-blocks.ts';
-import type { HomeWrite } from '../terminal/home.ts';
+import type { HomeWrite } from './home-write.ts';
 import type { Sandbox, SandboxService } from './service.ts';
 
 /**

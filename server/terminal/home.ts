@@ -3,6 +3,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { HOME, JAIL_GID, JAIL_UID, rootLinks, type JailPaths } from './jail.ts';
+import type { HomeWrite } from '../sandboxes/home-write.ts';
+
+export type { HomeWrite };
 
 const run = promisify(execFile);
 
@@ -32,13 +35,6 @@ export async function ensureHome(paths: JailPaths, homeFiles: Readonly<Record<st
   const { uid, gid } = homeOwner();
   await run('chown', ['-R', `${uid}:${gid}`, paths.home]);
 }
-
-/**
- * What a write into a home did: written, refused because the file exists (and no overwrite was
- * asked), or refused because the path runs through a symbolic link that leads out of the home
- * (`linkOutside`: that link, relative to the home).
- */
-export type HomeWrite = 'written' | 'exists' | { linkOutside: string };
 
 /**
  * In the jail: exit 17 when the file exists (unless overwriting); exit 18, printing the first

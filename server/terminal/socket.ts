@@ -3,7 +3,7 @@ import type { Server } from 'socket.io';
 import { z } from 'zod';
 import type { Learner, LearnerRepository } from '../db/learners.ts';
 import { isAppError } from '../errors.ts';
-import { socketSession } from '../http/session.ts';
+import { socketSession } from '../auth/socket-session.ts';
 import type { Logger } from '../logger.ts';
 import type { TerminalAttachResponse, TerminalClientEvents, TerminalServerEvents } from '../protocol.ts';
 import type { SandboxService } from '../sandboxes/service.ts';

@@ -5,7 +5,7 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RawClient } from '../../server/cluster/raw.ts';
 import { runCheck } from '../../server/grading/runner.ts';
-import { checkSchemas, type CheckDefinition } from '../../server/grading/schema.ts';
+import { checkSchemas, type CheckDefinition } from '../../server/checks/schema.ts';
 import { SandboxScope } from '../../server/grading/scope.ts';
 import { silentLogger } from '../../server/logger.ts';
 import type { ApiErrorBody, CheckProgressEvent, CheckRunListResponse, CheckRunView, LabResponse, SandboxView } from '../../server/protocol.ts';

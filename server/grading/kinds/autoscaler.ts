@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubernetesObject, V2HorizontalPodAutoscaler, V2HPAScalingRules, V2MetricSpec } from '@kubernetes/client-node';
 import { sameQuantity } from '../quantity.ts';
-import type { CheckOf, HpaMetricExpectation, ScalingRulesExpectation } from '../schema.ts';
+import type { CheckOf, HpaMetricExpectation, ScalingRulesExpectation } from '../../checks/schema.ts';
 import type { CheckContext, CheckEvaluator, Outcome } from '../types.ts';
 import { apiOutcome } from './common.ts';
 

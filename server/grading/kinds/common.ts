@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ApiError } from '../../cluster/api.ts';
-import { evaluateRule } from '../cel.ts';
-import type { CelRule, Target } from '../schema.ts';
+import { evaluateRule } from '../../checks/cel.ts';
+import type { CelRule, Target } from '../../checks/schema.ts';
 import type { SandboxScope } from '../scope.ts';
 import { selectorString } from '../scope.ts';
 import type { Outcome } from '../types.ts';

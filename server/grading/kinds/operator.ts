@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { evaluateRule } from '../cel.ts';
-import type { CheckOf, NamedTarget } from '../schema.ts';
+import { evaluateRule } from '../../checks/cel.ts';
+import type { CheckOf, NamedTarget } from '../../checks/schema.ts';
 import type { CheckContext, CheckEvaluator, Outcome } from '../types.ts';
 import { apiOutcome } from './common.ts';
 

@@ -1,6 +1,6 @@
 import type { CoreV1Event, KubernetesObject, V1PriorityClass, V1ReplicaSet } from '@kubernetes/client-node';
 import { summarizeMismatches, expectedSide, foundSide, partialMatch } from '../match.ts';
-import type { CheckOf } from '../schema.ts';
+import type { CheckOf } from '../../checks/schema.ts';
 import type { CheckContext, CheckEvaluator, Outcome } from '../types.ts';
 import { apiOutcome, plural } from './common.ts';
 import { loadWorkload } from './workloads.ts';

@@ -1,6 +1,6 @@
 import type { KubernetesObject, V1CronJob, V1EndpointSlice, V1Job, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { CronExpressionParser } from 'cron-parser';
-import type { CheckOf } from '../schema.ts';
+import type { CheckOf } from '../../checks/schema.ts';
 import type { SandboxScope } from '../scope.ts';
 import type { CheckContext, CheckEvaluator, Outcome } from '../types.ts';
 import { apiOutcome } from './common.ts';

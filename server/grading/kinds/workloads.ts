@@ -1,5 +1,5 @@
 import type { KubernetesObject, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
-import type { NamedTarget } from '../schema.ts';
+import type { NamedTarget } from '../../checks/schema.ts';
 import type { SandboxScope } from '../scope.ts';
 import type { Outcome } from '../types.ts';
 import { apiOutcome } from './common.ts';

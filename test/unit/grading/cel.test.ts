@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileError, evaluateRule } from '../../../server/grading/cel.ts';
+import { compileError, evaluateRule } from '../../../server/checks/cel.ts';
 
 const object = { metadata: { name: 'web', labels: { app: 'web' } }, spec: { replicas: 3, ratio: 0.5, containers: [{ name: 'a', resources: { requests: { cpu: '50m' } } }] } };
 
