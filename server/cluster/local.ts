@@ -15,6 +15,7 @@ import { decideRealNode, missingForRealNode } from './node/support.ts';
 import { clusterDirs, sandboxesDir, type ClusterDirs } from './paths.ts';
 import { ensurePki, nodeLeaves, type Pki } from './pki.ts';
 import { resolvePorts } from './ports-plan.ts';
+import { CLUSTER_GRAPH, isControlPlaneProcess, type StartStep } from './start-plan.ts';
 import type { ClusterStatus, ComponentStatus, DownReport, UpReport } from './reports.ts';
 import { isAlive, tailFile } from './process.ts';
 import { StateFile, type State } from './state.ts';
@@ -136,55 +137,24 @@ export class LocalCluster {
       return supervisor.ensure(def);
     };
     const logFile = (id: ComponentId) => this.logFile(id);
-
-    await ensure('etcd');
-    await ensure('kube-apiserver');
-    const kc = this.kubeConfig(kubeconfigFor(this.dirs, 'super-admin'));
-    await Promise.all([
-      ensure('kube-controller-manager'),
-      ensure('kube-scheduler'),
-      (async () => {
-        // Cheap and idempotent, so always: it also restores a deleted binding. kwok's and
-        // metrics-server's RBAC and kwok's usage objects must exist before they start, or they
-        // back off and the nodes and metrics come late.
-        await applyBootstrap(kc);
-        // The nodes and the metrics API come up side by side (each waits on its own process).
-        await Promise.all([
-          (async () => {
-            await ensure('kwok');
-            await ensureNodePool({ progress, logFile }, kc, supervisor.started.length > 0);
-          })(),
-          (async () => {
-            await ensure('metrics-server');
-            await ensureMetricsApi({ progress, logFile }, kc, pki, ports, state.processes['metrics-server']);
-          })(),
-        ]);
-      })(),
-    ]);
-
+    let admin: KubeConfig | undefined;
+    const kc = () => (admin ??= this.kubeConfig(kubeconfigFor(this.dirs, 'super-admin')));
     let realNode: RealNodeReport | null = null;
-    if (layout && controlPlane.node) {
-      const nodeSupervisor = new Supervisor({ state, store: this.store, logsDir: this.dirs.logs, cwd: this.dirs.root, env: componentEnv(this.options.env, this.dirs.root), pkiStamp: await stampOf(pki.dir), progress, logger: this.log });
-      realNode = await this.node.up(layout, {
-        state,
-        supervisor: nodeSupervisor,
-        pki,
-        kc: this.kubeConfig(this.dirs.adminKubeconfig),
-        apiPort: ports.apiserver,
-        binaries: controlPlane.node,
-        kubectl: controlPlane.binaries.kubectl,
-        caData: await fs.readFile(pki.file('ca.crt'), 'utf8'),
-        clientCert: async (name) => ({ cert: await fs.readFile(pki.file(`${name}.crt`), 'utf8'), key: await fs.readFile(pki.file(`${name}.key`), 'utf8') }),
-      });
-      supervisor.started.push(...nodeSupervisor.started);
-      supervisor.repaired.push(...nodeSupervisor.repaired);
-      supervisor.notes.push(...nodeSupervisor.notes);
-      state.node = { ...state.node, slot: layout.slot, crictl: controlPlane.node.crictl };
-    } else if (state.node) {
-      // The real node was on and is not wanted now: take it away cleanly.
-      const { leftovers } = await this.node.down(state, supervisor, state.node.crictl, this.nodeDefinitions(state, ports, pki));
-      notes.push('the real node is off now (--real-node off, or not root): it was stopped and removed', ...leftovers.map((l) => `the real node left behind: ${l}`));
-    }
+    const steps: Record<StartStep, () => Promise<void>> = {
+      etcd: () => ensure('etcd'),
+      'kube-apiserver': () => ensure('kube-apiserver'),
+      'kube-controller-manager': () => ensure('kube-controller-manager'),
+      'kube-scheduler': () => ensure('kube-scheduler'),
+      bootstrap: () => applyBootstrap(kc()),
+      kwok: () => ensure('kwok'),
+      'node-pool': () => ensureNodePool({ progress, logFile }, kc(), supervisor.started.length > 0),
+      'metrics-server': () => ensure('metrics-server'),
+      'metrics-api': () => ensureMetricsApi({ progress, logFile }, kc(), pki, ports, state.processes['metrics-server']),
+      'real-node': async () => {
+        realNode = await this.realNodeUp({ state, supervisor, layout, controlPlane, pki, ports, notes });
+      },
+    };
+    await CLUSTER_GRAPH.start((step) => steps[step]());
     state.desired = 'up';
     await this.store.write(state);
 
@@ -199,6 +169,35 @@ export class LocalCluster {
       realNode,
       notes: [...notes, ...supervisor.notes],
     };
+  }
+
+  /** Brings the real node up when this `up` wants one; takes it away cleanly when it was on and is not wanted now. */
+  private async realNodeUp(o: { state: State; supervisor: Supervisor; layout: NodeLayout | undefined; controlPlane: ControlPlane; pki: Pki; ports: Ports; notes: string[] }): Promise<RealNodeReport | null> {
+    const { state, supervisor, layout, controlPlane, pki, ports } = o;
+    if (layout && controlPlane.node) {
+      const nodeSupervisor = new Supervisor({ state, store: this.store, logsDir: this.dirs.logs, cwd: this.dirs.root, env: componentEnv(this.options.env, this.dirs.root), pkiStamp: await stampOf(pki.dir), progress: this.options.progress, logger: this.log });
+      const report = await this.node.up(layout, {
+        state,
+        supervisor: nodeSupervisor,
+        pki,
+        kc: this.kubeConfig(this.dirs.adminKubeconfig),
+        apiPort: ports.apiserver,
+        binaries: controlPlane.node,
+        kubectl: controlPlane.binaries.kubectl,
+        caData: await fs.readFile(pki.file('ca.crt'), 'utf8'),
+        clientCert: async (name) => ({ cert: await fs.readFile(pki.file(`${name}.crt`), 'utf8'), key: await fs.readFile(pki.file(`${name}.key`), 'utf8') }),
+      });
+      supervisor.started.push(...nodeSupervisor.started);
+      supervisor.repaired.push(...nodeSupervisor.repaired);
+      supervisor.notes.push(...nodeSupervisor.notes);
+      state.node = { ...state.node, slot: layout.slot, crictl: controlPlane.node.crictl };
+      return report;
+    }
+    if (state.node) {
+      const { leftovers } = await this.node.down(state, supervisor, state.node.crictl, this.nodeDefinitions(state, ports, pki));
+      o.notes.push('the real node is off now (--real-node off, or not root): it was stopped and removed', ...leftovers.map((l) => `the real node left behind: ${l}`));
+    }
+    return null;
   }
 
   /** The real node's definitions for status and down: paths of binaries do not matter there. */
@@ -235,17 +234,20 @@ export class LocalCluster {
       const supervisor = new Supervisor({ state, store: this.store, logsDir: this.dirs.logs, cwd: this.dirs.root, env: {}, pkiStamp: '', progress: this.options.progress, logger: this.log });
       const stopped: DownReport['stopped'] = [];
       let leftovers: string[] = [];
-      if (state.node || nodeComponentIds.some((id) => state.processes[id])) {
-        const node = await this.node.down(state, supervisor, state.node?.crictl, this.nodeDefinitions(state, state.ports, this.pki()));
-        stopped.push(...node.stopped);
-        leftovers = node.leftovers;
-        await this.store.write(state);
-      }
-      for (const id of [...controlPlaneIds].reverse()) {
-        stopped.push({ id, result: await supervisor.stop({ id }) });
+      await CLUSTER_GRAPH.stop(async (step) => {
+        if (step === 'real-node') {
+          if (!state.node && !nodeComponentIds.some((id) => state.processes[id])) return;
+          const node = await this.node.down(state, supervisor, state.node?.crictl, this.nodeDefinitions(state, state.ports, this.pki()));
+          stopped.push(...node.stopped);
+          leftovers = node.leftovers;
+        } else if (isControlPlaneProcess(step)) {
+          stopped.push({ id: step, result: await supervisor.stop({ id: step }) });
+        } else {
+          return;
+        }
         // Forgotten only once the process is gone, so a failed down can be retried.
         await this.store.write(state);
-      }
+      });
       state.desired = 'down';
       await this.store.write(state);
       return { stopped, leftovers };

@@ -1,6 +1,17 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 
+/** The local API server a learner kubeconfig names; the jail reaches nothing else. */
+export function apiServerOf(kubeconfigText: string): { host: string; port: number } {
+  const match = /server:\s*(https?:\/\/[^\s]+)/.exec(kubeconfigText);
+  if (!match?.[1]) throw new Error('the learner kubeconfig names no server');
+  const url = new URL(match[1]);
+  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
+    throw new Error(`the jailed terminal needs the embedded cluster's local API server, not ${url.hostname}`);
+  }
+  return { host: '127.0.0.1', port: Number(url.port || 443) };
+}
+
 /**
  * The jail's only way out: a Unix socket inside it whose every connection is joined to the real
  * API server. kubectl and the API server speak TLS and never half-close a connection on purpose,

@@ -2,21 +2,15 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { HOME, JAIL_GID, JAIL_UID, rootLinks, type JailPaths } from './jail.ts';
 import type { HomeWrite } from '../sandboxes/home-write.ts';
+import { HOME, type JailPaths } from './jail-args.ts';
+import { asRoot, jailOwner, rootLinks } from './jail-files.ts';
 
 export type { HomeWrite };
 
 const run = promisify(execFile);
 
 /** The learner's home in the jail backend: made once per sandbox and seeded with the lab's files. */
-
-const asRoot = () => process.getuid?.() === 0;
-
-/** Who owns the homes: the jail user as root, else the server's own user (bubblewrap runs as it). */
-export function homeOwner(): { uid: number; gid: number } {
-  return asRoot() ? { uid: JAIL_UID, gid: JAIL_GID } : { uid: process.getuid?.() ?? JAIL_UID, gid: process.getgid?.() ?? JAIL_GID };
-}
 
 /** Makes the home if it is new, with the lab's files; an existing home (the learner's work) is kept. */
 export async function ensureHome(paths: JailPaths, homeFiles: Readonly<Record<string, string>>): Promise<void> {
@@ -32,7 +26,7 @@ export async function ensureHome(paths: JailPaths, homeFiles: Readonly<Record<st
     await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.writeFile(target, content);
   }
-  const { uid, gid } = homeOwner();
+  const { uid, gid } = jailOwner();
   await run('chown', ['-R', `${uid}:${gid}`, paths.home]);
 }
 
@@ -67,7 +61,7 @@ export async function writeInHome(paths: JailPaths, relative: string, content: s
     '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin', '--setenv', 'HOME', HOME, '--cap-drop', 'ALL',
     '--', '/bin/sh', '-c', script, 'sh', relative, overwrite ? 'overwrite' : 'keep',
   ];
-  const { uid, gid } = homeOwner();
+  const { uid, gid } = jailOwner();
   const command = asRoot() ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', ...bwrap] : bwrap;
   const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
     const child = spawn(command[0] ?? 'bwrap', command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });

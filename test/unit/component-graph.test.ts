@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { ComponentGraph } from '../../server/cluster/component-graph.ts';
+import { CLUSTER_GRAPH } from '../../server/cluster/start-plan.ts';
+
+/** A run that finishes when the test says, recording when each component began and ended. */
+function recorder<Id extends string>() {
+  const events: string[] = [];
+  const pending = new Map<Id, { resolve: () => void; reject: (e: Error) => void }>();
+  const run = (id: Id) =>
+    new Promise<void>((resolve, reject) => {
+      events.push(`+${id}`);
+      pending.set(id, {
+        resolve: () => {
+          events.push(`-${id}`);
+          resolve();
+        },
+        reject,
+      });
+    });
+  const settle = async () => {
+    for (let i = 0; i < 5; i += 1) await Promise.resolve();
+  };
+  /** Finishes a component that has begun; fails the test if it has not. */
+  const finish = async (id: Id, error?: Error) => {
+    await settle();
+    const p = pending.get(id);
+    if (!p) throw new Error(`${id} has not begun (events: ${events.join(' ')})`);
+    pending.delete(id);
+    if (error) p.reject(error);
+    else p.resolve();
+    await settle();
+  };
+  return { events, run, finish, begun: () => [...pending.keys()].sort() };
+}
+
+describe('ComponentGraph', () => {
+  const graph = new ComponentGraph({ a: [], b: ['a'], c: ['a'], d: ['b', 'c'] });
+
+  it('groups components into waves that need only earlier waves', () => {
+    expect(graph.levels()).toEqual([['a'], ['b', 'c'], ['d']]);
+  });
+
+  it('refuses a need that is not a component, and a cycle', () => {
+    expect(() => new ComponentGraph({ a: ['x' as 'a'] })).toThrow('a needs x, which is not a component');
+    expect(() => new ComponentGraph({ a: ['c'], b: ['a'], c: ['b'], d: [] })).toThrow('the start graph has a cycle among a, b, c');
+  });
+
+  it('starts each component once all it needs have started, side by side where they can', async () => {
+    const r = recorder<'a' | 'b' | 'c' | 'd'>();
+    const started = graph.start(r.run);
+    await r.finish('a');
+    expect(r.begun()).toEqual(['b', 'c']);
+    await r.finish('b');
+    // d needs c too.
+    expect(r.begun()).toEqual(['c']);
+    await r.finish('c');
+    await r.finish('d');
+    await started;
+    expect(r.events).toEqual(['+a', '-a', '+b', '+c', '-b', '-c', '+d', '-d']);
+  });
+
+  it('stops in reverse: a component once everything that needs it has stopped', async () => {
+    const r = recorder<'a' | 'b' | 'c' | 'd'>();
+    const stopped = graph.stop(r.run);
+    expect(r.begun()).toEqual(['d']);
+    await r.finish('d');
+    expect(r.begun()).toEqual(['b', 'c']);
+    await r.finish('c');
+    expect(r.begun()).toEqual(['b']);
+    await r.finish('b');
+    await r.finish('a');
+    await stopped;
+    expect(r.events.at(-1)).toBe('-a');
+  });
+
+  it('after a failure starts nothing more, waits for what runs, then throws the first error', async () => {
+    const r = recorder<'a' | 'b' | 'c' | 'd'>();
+    let settled = false;
+    const started = graph.start(r.run).finally(() => {
+      settled = true;
+    });
+    const outcome = started.catch((e: unknown) => e);
+    await r.finish('a');
+    await r.finish('b', new Error('b broke'));
+    expect(settled).toBe(false);
+    await r.finish('c', new Error('c broke too'));
+    expect(await outcome).toEqual(new Error('b broke'));
+    expect(r.events).not.toContain('+d');
+  });
+
+  it('treats a run that throws at once like one that rejects', async () => {
+    const one = new ComponentGraph({ a: [], b: ['a'] });
+    await expect(
+      one.start((id) => {
+        if (id === 'a') throw new Error('no a');
+        return Promise.resolve();
+      }),
+    ).rejects.toThrow('no a');
+  });
+});
+
+describe("the embedded cluster's start graph", () => {
+  it('starts etcd, then the API server, then the rest as early as their needs allow, the real node last', () => {
+    expect(CLUSTER_GRAPH.levels()).toEqual([
+      ['etcd'],
+      ['kube-apiserver'],
+      ['kube-controller-manager', 'kube-scheduler', 'bootstrap'],
+      ['kwok', 'metrics-server'],
+      ['node-pool', 'metrics-api'],
+      ['real-node'],
+    ]);
+  });
+
+  it('stops the real node first and etcd last', async () => {
+    const order: string[] = [];
+    await CLUSTER_GRAPH.stop((id) => {
+      order.push(id);
+      return Promise.resolve();
+    });
+    expect(order[0]).toBe('real-node');
+    expect(order.at(-1)).toBe('etcd');
+    expect(order.indexOf('kube-apiserver')).toBeGreaterThan(Math.max(order.indexOf('kwok'), order.indexOf('kube-controller-manager'), order.indexOf('metrics-server')));
+  });
+});
