@@ -9,7 +9,9 @@ import { showDeepLink } from './pages/lti-deep-link.ts';
 import { showLogin, showSetup } from './pages/auth.ts';
 import { showJoin } from './pages/join.ts';
 import { showMe, showMyWorkshop } from './pages/me.ts';
-import { showParticipantRecordings, showWorkshop, showWorkshops } from './pages/workshops.ts';
+import { showParticipantRecordings } from './pages/participant-recordings.ts';
+import { showWorkshops } from './pages/workshop-list.ts';
+import { showWorkshop } from './pages/workshop-room.ts';
 import { Router } from './router.ts';
 import { renderAccount } from './session.ts';
 import { setupTheme } from './theme.ts';
@@ -45,7 +47,7 @@ if (main) {
     })
     .add('/workshop', () => showMyWorkshop(main))
     .add('/workshops', () => showWorkshops(main, go))
-    .add('/workshops/:id', (params) => showWorkshop(main, params.id ?? ''))
+    .add('/workshops/:id', (params, _url, leave) => showWorkshop(main, params.id ?? '', leave))
     .add('/workshops/:id/recordings/:learner', (params) => showParticipantRecordings(main, params.id ?? '', params.learner ?? ''))
     .add('/admin', () => showAdmin(main))
     .add('/lti/deep-link/:id', (params) => showDeepLink(main, params.id ?? ''));

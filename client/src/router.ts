@@ -1,5 +1,8 @@
-/** A small history router: same-origin links change the page without a reload. */
-export type RouteHandler = (params: Record<string, string>, url: URL) => Promise<void> | void;
+/**
+ * A small history router: same-origin links change the page without a reload. A handler gets
+ * `leave`, aborted when another page is shown: what the page started (sockets, timers) stops then.
+ */
+export type RouteHandler = (params: Record<string, string>, url: URL, leave: AbortSignal) => Promise<void> | void;
 
 interface Route {
   pattern: RegExp;
@@ -10,6 +13,7 @@ interface Route {
 export class Router {
   private readonly routes: Route[] = [];
   private readonly notFound: RouteHandler;
+  private page: AbortController | undefined;
 
   constructor(notFound: RouteHandler) {
     this.notFound = notFound;
@@ -44,6 +48,9 @@ export class Router {
   }
 
   async dispatch(url: URL): Promise<void> {
+    this.page?.abort();
+    const page = new AbortController();
+    this.page = page;
     for (const route of this.routes) {
       const match = route.pattern.exec(url.pathname);
       if (!match) continue;
@@ -51,9 +58,9 @@ export class Router {
       route.keys.forEach((key, i) => {
         params[key] = decodeURIComponent(match[i + 1] ?? '');
       });
-      await route.handler(params, url);
+      await route.handler(params, url, page.signal);
       return;
     }
-    await this.notFound({}, url);
+    await this.notFound({}, url, page.signal);
   }
 }

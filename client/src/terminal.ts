@@ -8,6 +8,7 @@ import { io, type Socket } from 'socket.io-client';
 import { socketAuth } from './lti.ts';
 import { storedGet, storedSet } from './storage.ts';
 import type { TerminalAttachResponse, TerminalEnded } from '../../server/protocol.ts';
+import { Disposables } from './disposables.ts';
 import { h } from './dom.ts';
 import { RunClient } from './terminal-run.ts';
 import { terminalKeys, TERMINAL_FONT } from './terminal-keys.ts';
@@ -30,7 +31,9 @@ const ACK_EVERY = 32 * 1024;
 /**
  * The learner's terminal: xterm.js over socket.io to the sandbox's shell. The shell belongs to
  * the sandbox, not to this page: a reload or a dropped connection reattaches to the same shell
- * and the server restores the screen.
+ * and the server restores the screen. Keystrokes go through one listener for the dock's life,
+ * whatever the state (a reattach or a restart adds none); everything the dock sets up (socket,
+ * xterm, resize observer, listeners, timers) is kept in `disposables` and undone by `dispose`.
  */
 export class TerminalDock {
   readonly root: HTMLElement;
@@ -41,7 +44,10 @@ export class TerminalDock {
   private readonly badge: HTMLElement;
   private readonly message: HTMLElement;
   private readonly host: HTMLElement;
+  private readonly disposables = new Disposables();
   private state: State = 'connecting';
+  /** The shell ended by itself: Enter starts a new one. */
+  private restartable = false;
   private unacked = 0;
   private ackTimer: number | undefined;
   private pending: { text: string; resolve: (summary: string) => void }[] = [];
@@ -79,7 +85,7 @@ export class TerminalDock {
     this.resizable(grip);
 
     const dark = document.documentElement.dataset.theme === 'dark';
-    this.term = new Terminal({
+    this.term = this.disposables.use(new Terminal({
       cursorBlink: true,
       // Bundled, so every machine draws the same glyphs in cells measured for them: with a
       // fallback font the DOM renderer's rows clipped underscores ("database operator.py").
@@ -88,15 +94,22 @@ export class TerminalDock {
       scrollback: 5000,
       theme: dark ? { background: '#0f1115', foreground: '#e6e9ef' } : { background: '#1b1f24', foreground: '#e6e9ef' },
       allowProposedApi: false,
-    });
+    }));
     this.term.loadAddon(this.fit);
     this.term.loadAddon(new WebLinksAddon());
-    this.term.onData((data) => {
-      if (this.state === 'connected') this.socket.emit('input', data);
-      else this.note('Not connected: input was not sent.');
-    });
+    this.disposables.use(
+      this.term.onData((data) => {
+        this.input(data);
+      }),
+    );
 
     this.socket = io('/terminal', { transports: ['websocket'], reconnectionDelay: 500, reconnectionDelayMax: 3000, auth: socketAuth });
+    this.disposables.add(() => {
+      this.socket.close();
+    });
+    this.disposables.add(() => {
+      window.clearTimeout(this.ackTimer);
+    });
     this.runs = new RunClient(this.socket, (text) => {
       this.note(text);
     });
@@ -119,14 +132,9 @@ export class TerminalDock {
     });
     this.socket.on('ended', (ended: TerminalEnded) => {
       this.setState('ended');
+      this.restartable = true;
       this.note(ended.message);
       this.term.write(`\r\n\x1b[2m[${ended.message} Press Enter to start a new shell.]\x1b[0m\r\n`);
-      const restart = this.term.onData((data) => {
-        if (data === '\r') {
-          restart.dispose();
-          void this.attach();
-        }
-      });
     });
     this.socket.on('notice', (notice: string) => {
       this.note(notice);
@@ -141,14 +149,21 @@ export class TerminalDock {
       .load(`14px ${TERMINAL_FONT}`)
       .catch(() => [])
       .then(() => {
+        // Closed while the font loaded: nothing to open.
+        if (this.disposables.disposed) return;
         this.term.open(this.host);
         this.refit();
-        new ResizeObserver(() => {
+        const resized = new ResizeObserver(() => {
           this.refit();
-        }).observe(this.host);
+        });
+        resized.observe(this.host);
+        this.disposables.add(() => {
+          resized.disconnect();
+        });
         // A multi-line paste runs command by command, like a block (the server types each line
         // once the prompt is back); inside a running program it is typed as it is.
-        this.host.addEventListener(
+        this.disposables.listen(
+          this.host,
           'paste',
           (event) => {
             const text = event.clipboardData?.getData('text/plain') ?? '';
@@ -181,13 +196,27 @@ export class TerminalDock {
   }
 
   dispose(): void {
-    this.socket.close();
-    this.term.dispose();
+    this.disposables.dispose();
     this.root.remove();
     document.body.classList.remove('with-terminal');
   }
 
+  /**
+   * What a keystroke does: typed into the shell when connected; Enter starts a new shell once
+   * the last one ended; otherwise it is not sent, and the dock says so.
+   */
+  private input(data: string): void {
+    if (this.state === 'connected') {
+      this.socket.emit('input', data);
+      return;
+    }
+    this.note('Not connected: input was not sent.');
+    if (this.restartable && data === '\r') void this.attach();
+  }
+
   private async attach(): Promise<void> {
+    if (this.disposables.disposed) return;
+    this.restartable = false;
     this.setState(this.state === 'ended' ? 'connecting' : this.state);
     const reply = (await this.socket.emitWithAck('attach', { namespace: this.namespace, cols: this.term.cols, rows: this.term.rows })) as TerminalAttachResponse;
     if (!reply.ok) {

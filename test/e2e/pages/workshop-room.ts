@@ -10,6 +10,8 @@ export class WorkshopRoom {
   readonly status: Locator;
   readonly watchScreen: Locator;
   readonly watchState: Locator;
+  /** The read-only terminal views on the page (one at most). */
+  readonly watchPanels: Locator;
   /** "scheduled", "running" or "ended". */
   readonly state: Locator;
   /** " · N sandboxes ready" while the warm pool serves it; empty once ended. */
@@ -26,6 +28,7 @@ export class WorkshopRoom {
     this.status = scope.getByTestId('ws-status');
     this.watchScreen = scope.getByTestId('watch-screen').locator('.xterm-rows');
     this.watchState = scope.getByTestId('watch-state');
+    this.watchPanels = scope.getByTestId('watch-panel');
     this.state = scope.getByTestId('ws-state');
     this.warm = scope.getByTestId('ws-warm');
     this.endButton = scope.getByTestId('end-workshop');
@@ -47,6 +50,10 @@ export class WorkshopRoom {
 
   async watch(name: string): Promise<void> {
     await this.row(name).getByTestId('watch').click();
+  }
+
+  async closeWatch(): Promise<void> {
+    await this.watchPanels.getByRole('button', { name: 'Close the view' }).click();
   }
 
   async end(): Promise<void> {
