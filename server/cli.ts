@@ -5,6 +5,7 @@ import { ClusterStartError } from './cluster/local.ts';
 import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
 import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts';
 import { grade } from './cli/grade.ts';
+import { deployManifests, helmCommand } from './cli/deploy.ts';
 import { imagesBuild, imagesPush } from './cli/images-deploy.ts';
 import { imagesImport, imagesList } from './cli/images.ts';
 import { adminCreate } from './cli/admin.ts';
@@ -93,6 +94,22 @@ export function buildProgram(): Command {
     .action(async function (this: Command, image: string, destination: string) {
       process.exitCode = await imagesPush(contextFor(this, { logLevel: 'warn' }), image, destination, this.opts());
     });
+
+  program
+    .command('helm')
+    .description('run the pinned helm (built once from the Go module proxy into the cache), e.g. kubedojo helm -- install kubedojo deploy/helm/kubedojo')
+    .argument('[args...]', "helm's arguments (after --)")
+    .allowUnknownOption()
+    .action(async function (this: Command, args: string[]) {
+      process.exitCode = await helmCommand(contextFor(this, { logLevel: 'warn' }), args);
+    });
+  program
+    .command('deploy')
+    .description('Kubernetes deployment of kubedojo itself')
+    .command('manifests')
+    .description('render deploy/manifests/kubedojo.yaml from the chart (deploy/helm/kubedojo) with its default values')
+    .option('--check', 'only say whether the file is current (exit 1 when not)')
+    .action(action(deployManifests));
 
   program
     .command('grade')

@@ -24,7 +24,7 @@ import { fillPlaceholdersDeep } from '../lessons/placeholders.ts';
 import { clusterEndpoint, requestToken, writeLearnerKubeconfig, type ClusterEndpoint, type LearnerToken } from './credentials.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { groupOf, learnerKey, lessonKey, poolNamespace, priorityClassPrefixOf, sandboxNamespace, GROUP_SUFFIX } from './names.ts';
-import { DEFAULT_FENCES, ensureClusterPolicies } from './policies.ts';
+import { DEFAULT_FENCES, ensureClusterPolicies, verifyClusterPolicies } from './policies.ts';
 import { RealNodeCache } from './nodes.ts';
 import { loadTemplates, renderSandbox, type SandboxNodes, type SandboxSize } from './template.ts';
 
@@ -74,6 +74,8 @@ export interface SandboxSettings {
   learnerPriorityMax?: number;
   /** LoadBalancer Services per sandbox, whatever its size (0 when unset: they can cost money). */
   loadBalancers?: number;
+  /** Install the learner roles and admission policies (default), or only verify an operator did (policies.ts). */
+  policies?: 'install' | 'verify';
 }
 
 export interface LabSetup {
@@ -266,7 +268,8 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
 
   private async ensurePolicies(kc: KubeConfig): Promise<void> {
     if (this.policiesInstalled) return;
-    await ensureClusterPolicies(kc, { learnerPriorityMax: this.settings.learnerPriorityMax ?? DEFAULT_FENCES.learnerPriorityMax, sandboxDomain: this.settings.domain ?? DEFAULT_FENCES.sandboxDomain });
+    const fences = { learnerPriorityMax: this.settings.learnerPriorityMax ?? DEFAULT_FENCES.learnerPriorityMax, sandboxDomain: this.settings.domain ?? DEFAULT_FENCES.sandboxDomain };
+    await (this.settings.policies === 'verify' ? verifyClusterPolicies(kc, fences) : ensureClusterPolicies(kc, fences));
     this.policiesInstalled = true;
   }
 
@@ -531,6 +534,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
     const old = await this.get(namespace);
     return this.locks.run(`${old.learnerKey}/${lessonKey(old.lesson)}`, async () => {
       const kc = this.kc();
+      await this.ensurePolicies(kc);
       await this.remove(kc, namespace);
       await this.waitGone(namespace);
       const lab = await this.labs(old.lesson);

@@ -75,6 +75,9 @@ function substitute(value: unknown, values: TemplateValues): unknown {
 
 const managed = { 'kubedojo.dev/managed-by': 'kubedojo' };
 
+/** The learner's custom-resources Role grants every verb on their own API group (sandbox.yaml). */
+export const CUSTOM_RESOURCES_ROLE = 'kubedojo-learner-custom-resources';
+
 /** Every object of a sandbox, namespace first; `quota` overrides entries of the size's quota (settings). */
 export function renderSandbox(values: TemplateValues, templates = loadTemplates(), quota: Record<string, string> = {}): KubernetesObject[] {
   const size = templates.sizes[values.size];
