@@ -153,6 +153,8 @@ export interface Config {
     realNode: 'auto' | 'on' | 'off';
     /** The process runs as root, which a real node needs. */
     root: boolean;
+    /** The API server as a pod sees it (KUBERNETES_SERVICE_HOST/PORT), when running in one. */
+    inCluster: { host: string; port: string } | undefined;
   };
   sandboxes: {
     ttlMinutes: number;
@@ -303,6 +305,7 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
         etcdUnsafeNoFsync: v.etcdUnsafeNoFsync,
         realNode: v.realNode,
         root: process.getuid?.() === 0,
+        inCluster: inCluster ? { host: env.KUBERNETES_SERVICE_HOST ?? '', port: env.KUBERNETES_SERVICE_PORT ?? '' } : undefined,
       },
       sandboxes: {
         ttlMinutes: v.sandboxTtl,

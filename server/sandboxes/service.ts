@@ -18,6 +18,7 @@ import {
 import { call, firstError, type ApiError } from '../cluster/api.ts';
 import { applyObjects, rawClient } from '../cluster/apply.ts';
 import type { ClusterConnection } from '../cluster/connection.ts';
+import { whoAmI, type Subject } from '../cluster/identity.ts';
 import { Conflict, NotFound, Unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { fillPlaceholdersDeep } from '../lessons/placeholders.ts';
@@ -153,6 +154,8 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private policiesInstalled = false;
+  /** The platform's own identity, bound in each sandbox to the learner's custom-resources Role. */
+  private platform: Subject | undefined;
   /** A watch of every sandbox namespace, once started: reads for caps and lookups stay local. */
   private informer: (Informer<V1Namespace> & ObjectCache<V1Namespace>) | undefined;
   /** Our own writes, shown until the watch has caught up with them. */
@@ -270,6 +273,9 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
     if (this.policiesInstalled) return;
     const fences = { learnerPriorityMax: this.settings.learnerPriorityMax ?? DEFAULT_FENCES.learnerPriorityMax, sandboxDomain: this.settings.domain ?? DEFAULT_FENCES.sandboxDomain };
     await (this.settings.policies === 'verify' ? verifyClusterPolicies(kc, fences) : ensureClusterPolicies(kc, fences));
+    const me = await whoAmI(kc);
+    if (!me.ok) this.log.warn({ error: me.error.message }, "could not tell the platform's own identity (SelfSubjectReview): checks on learners' custom resources need cluster-wide rights");
+    this.platform = me.ok ? me.value.subject : undefined;
     this.policiesInstalled = true;
   }
 
@@ -348,7 +354,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
       nodes: spec.nodes,
       createdAt,
       expiresAt: spec.expiresAt,
-    }, loadTemplates(), { 'services.loadbalancers': String(this.settings.loadBalancers ?? 0) });
+    }, loadTemplates(), { 'services.loadbalancers': String(this.settings.loadBalancers ?? 0) }, this.platform);
     if (!namespaceObject) throw new Error('the sandbox template has no namespace');
     if (spec.pool) (namespaceObject.metadata as { labels: Record<string, string> }).labels[L.pool] = 'available';
     const objects = rawClient(kc);
