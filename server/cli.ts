@@ -5,6 +5,8 @@ import { ClusterStartError } from './cluster/local.ts';
 import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
 import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts';
 import { grade } from './cli/grade.ts';
+import { deployManifests, helmCommand } from './cli/deploy.ts';
+import { imagesBuild, imagesPush } from './cli/images-deploy.ts';
 import { imagesImport, imagesList } from './cli/images.ts';
 import { adminCreate } from './cli/admin.ts';
 import { lessonsCheck, lessonsRender } from './cli/lessons.ts';
@@ -72,6 +74,42 @@ export function buildProgram(): Command {
     .action(async function (this: Command, file: string) {
       process.exitCode = await imagesImport(contextFor(this, { logLevel: 'warn' }), file);
     });
+  images
+    .command('build')
+    .description("build kubedojo's own image (app: kubedojo.dev/kubedojo:<version>) or its database's (postgres), offline and reproducibly; cached")
+    .argument('<image>', 'app or postgres')
+    .option('--force', 'rebuild even when cached')
+    .option('--load', "also load it into the embedded cluster's runtime")
+    .option('--json', 'print the result as JSON')
+    .action(async function (this: Command, image: string) {
+      process.exitCode = await imagesBuild(contextFor(this, { logLevel: 'warn' }), image, this.opts());
+    });
+  images
+    .command('push')
+    .description('push a built image (by name) or an OCI archive to a registry with skopeo (credentials: skopeo login)')
+    .argument('<image>', 'a name from "kubedojo images list", or an OCI archive file')
+    .argument('<destination>', 'registry/repository:tag')
+    .option('--no-tls-verify', 'plain http or a self-signed registry')
+    .option('--authfile <file>', "the registry credentials (default: skopeo's)")
+    .action(async function (this: Command, image: string, destination: string) {
+      process.exitCode = await imagesPush(contextFor(this, { logLevel: 'warn' }), image, destination, this.opts());
+    });
+
+  program
+    .command('helm')
+    .description('run the pinned helm (built once from the Go module proxy into the cache), e.g. kubedojo helm -- install kubedojo deploy/helm/kubedojo')
+    .argument('[args...]', "helm's arguments (after --)")
+    .allowUnknownOption()
+    .action(async function (this: Command, args: string[]) {
+      process.exitCode = await helmCommand(contextFor(this, { logLevel: 'warn' }), args);
+    });
+  program
+    .command('deploy')
+    .description('Kubernetes deployment of kubedojo itself')
+    .command('manifests')
+    .description('render deploy/manifests/kubedojo.yaml from the chart (deploy/helm/kubedojo) with its default values')
+    .option('--check', 'only say whether the file is current (exit 1 when not)')
+    .action(action(deployManifests));
 
   program
     .command('grade')

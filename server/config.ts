@@ -72,6 +72,7 @@ export const fields = {
     z.enum(['auto', 'on', 'off'], { error: 'must be auto, on or off' }),
     () => 'auto',
   ),
+  clusterPolicies: field('--cluster-policies', ['KUBEDOJO_CLUSTER_POLICIES'], z.enum(['install', 'verify'], { error: 'must be install or verify' }), () => 'install'),
   etcdUnsafeNoFsync: field('--etcd-unsafe-no-fsync', ['KUBEDOJO_ETCD_UNSAFE_NO_FSYNC'], bool, () => false),
   sandboxTtl: field('--sandbox-ttl', ['KUBEDOJO_SANDBOX_TTL'], z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(10, 'must be at least 10 minutes').max(1440, 'must be at most 1440 minutes (a day)'), () => 120),
   sandboxIdle: field('--sandbox-idle', ['KUBEDOJO_SANDBOX_IDLE'], z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(5, 'must be at least 5 minutes').max(1440, 'must be at most 1440 minutes'), () => 60),
@@ -152,6 +153,8 @@ export interface Config {
     realNode: 'auto' | 'on' | 'off';
     /** The process runs as root, which a real node needs. */
     root: boolean;
+    /** The API server as a pod sees it (KUBERNETES_SERVICE_HOST/PORT), when running in one. */
+    inCluster: { host: string; port: string } | undefined;
   };
   sandboxes: {
     ttlMinutes: number;
@@ -169,6 +172,8 @@ export interface Config {
     maxPriorityClasses: number;
     /** LoadBalancer Services per sandbox, whatever the size (they can cost money). */
     loadBalancers: number;
+    /** Learner roles and admission policies: "install" them at start, or "verify" an operator did (the Helm chart: no right to write them needed). */
+    policies: 'install' | 'verify';
   };
   /** What one visitor may consume at the HTTP and socket.io edge, and whom to believe about addresses. */
   http: { trustProxy: TrustProxy; rateLimits: RateLimitSettings };
@@ -300,6 +305,7 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
         etcdUnsafeNoFsync: v.etcdUnsafeNoFsync,
         realNode: v.realNode,
         root: process.getuid?.() === 0,
+        inCluster: inCluster ? { host: env.KUBERNETES_SERVICE_HOST ?? '', port: env.KUBERNETES_SERVICE_PORT ?? '' } : undefined,
       },
       sandboxes: {
         ttlMinutes: v.sandboxTtl,
@@ -314,6 +320,7 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
         maxCrds: v.sandboxCrds,
         maxPriorityClasses: v.sandboxPriorityClasses,
         loadBalancers: v.sandboxLoadBalancers,
+        policies: v.clusterPolicies,
       },
       http: { trustProxy: v.trustProxy, rateLimits: v.rateLimits },
       terminals: {

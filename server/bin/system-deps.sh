@@ -4,7 +4,8 @@
 #             python3-kubernetes (tools learners use in it)
 #   real node (as root only: a real node needs root): containerd, runc, the CNI plugins,
 #             iptables, conntrack (kube-proxy), busybox-static, mmdebstrap, gcc (offline images)
-#   tests:    the above and chromium (browser tests)
+#   tests:    the above and chromium (browser tests); as root skopeo and docker-registry
+#             (kubedojo images push, and a registry on loopback to push to)
 # As root it installs them with apt-get; otherwise it names the command to run.
 # usage: system-deps.sh start|test   (start: a missing package is a warning, not an error)
 set -eu
@@ -32,6 +33,10 @@ if [ "$(id -u)" -eq 0 ] && [ "${KUBEDOJO_REAL_NODE:-auto}" != off ]; then
   need mmdebstrap command -v mmdebstrap
   need gcc command -v gcc
   need libc6-dev test -f /usr/lib/x86_64-linux-gnu/libc.a -o -f /usr/lib/aarch64-linux-gnu/libc.a
+  if [ "$mode" = test ]; then
+    need skopeo command -v skopeo
+    need docker-registry command -v docker-registry
+  fi
 fi
 
 [ -z "$missing" ] && exit 0

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import type { ClusterMode, Config } from '../config.ts';
 import { call, type ApiResult } from './api.ts';
+import { inClusterKubeConfig } from './identity.ts';
 import { clusterDirs } from './paths.ts';
 
 /**
@@ -46,10 +47,9 @@ export function connectionFromConfig(config: Config): ClusterConnection {
   const load = (): ApiResult<KubeConfig> => {
     try {
       if (mode === 'in-cluster') {
-        if (!cached) {
-          cached = new KubeConfig();
-          cached.loadFromCluster();
-        }
+        const endpoint = config.cluster.inCluster;
+        if (!endpoint) return { ok: false, error: { kind: 'invalid', message: 'in-cluster mode outside a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set' } };
+        cached ??= inClusterKubeConfig(endpoint);
         return { ok: true, value: cached };
       }
       const file = mode === 'embedded' ? clusterDirs(config.dataDir).adminKubeconfig : (config.cluster.kubeconfig ?? '');

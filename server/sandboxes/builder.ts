@@ -1,13 +1,14 @@
 import { ApiextensionsV1Api, RbacAuthorizationV1Api, SchedulingV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import { call, firstError } from '../cluster/api.ts';
 import { applyObjects, rawClient } from '../cluster/apply.ts';
+import { whoAmI, type Subject } from '../cluster/identity.ts';
 import { Conflict, Unavailable } from '../errors.ts';
 import { fillPlaceholdersDeep } from '../lessons/placeholders.ts';
 import type { Logger } from '../logger.ts';
 import { requestToken, type Credentials } from './credentials.ts';
 import { ANNOTATION, LABEL, sandboxOf } from './labels.ts';
 import { groupOf, priorityClassPrefixOf } from './names.ts';
-import { DEFAULT_FENCES, ensureClusterPolicies } from './policies.ts';
+import { DEFAULT_FENCES, ensureClusterPolicies, verifyClusterPolicies } from './policies.ts';
 import type { SandboxStore } from './store.ts';
 import { loadTemplates, renderSandbox } from './template.ts';
 import type { BuildSpec, LabSetup, Sandbox, SandboxSettings } from './types.ts';
@@ -23,6 +24,8 @@ export class SandboxBuilder {
   private readonly settings: SandboxSettings;
   private readonly log: Logger;
   private policiesInstalled = false;
+  /** The platform's own identity, bound in each sandbox to the learner's custom-resources Role. */
+  private platform: Subject | undefined;
 
   constructor(deps: { store: SandboxStore; credentials: Credentials; settings: SandboxSettings; logger: Logger }) {
     this.store = deps.store;
@@ -34,7 +37,11 @@ export class SandboxBuilder {
   /** The cluster-wide admission policies every sandbox relies on; installed once per process. */
   async ensurePolicies(kc: KubeConfig): Promise<void> {
     if (this.policiesInstalled) return;
-    await ensureClusterPolicies(kc, { learnerPriorityMax: this.settings.learnerPriorityMax ?? DEFAULT_FENCES.learnerPriorityMax, sandboxDomain: this.settings.domain ?? DEFAULT_FENCES.sandboxDomain });
+    const fences = { learnerPriorityMax: this.settings.learnerPriorityMax ?? DEFAULT_FENCES.learnerPriorityMax, sandboxDomain: this.settings.domain ?? DEFAULT_FENCES.sandboxDomain };
+    await (this.settings.policies === 'verify' ? verifyClusterPolicies(kc, fences) : ensureClusterPolicies(kc, fences));
+    const me = await whoAmI(kc);
+    if (!me.ok) this.log.warn({ error: me.error.message }, "could not tell the platform's own identity (SelfSubjectReview): checks on learners' custom resources need cluster-wide rights");
+    this.platform = me.ok ? me.value.subject : undefined;
     this.policiesInstalled = true;
   }
 
@@ -53,7 +60,7 @@ export class SandboxBuilder {
       nodes: spec.nodes,
       createdAt,
       expiresAt: spec.expiresAt,
-    }, loadTemplates(), { 'services.loadbalancers': String(this.settings.loadBalancers ?? 0) });
+    }, loadTemplates(), { 'services.loadbalancers': String(this.settings.loadBalancers ?? 0) }, this.platform);
     if (!namespaceObject) throw new Error('the sandbox template has no namespace');
     if (spec.pool) (namespaceObject.metadata as { labels: Record<string, string> }).labels[LABEL.pool] = 'available';
     const objects = rawClient(kc);

@@ -6,7 +6,9 @@ import { applyObjects, rawClient, readManifests } from '../cluster/apply.ts';
 import { sandboxesDir } from '../cluster/paths.ts';
 import { Unavailable } from '../errors.ts';
 
-const files = ['learner-roles.yaml', 'learner-fences.yaml', 'sandbox-walls.yaml'].map((f) => path.join(sandboxesDir, 'policies', f));
+/** The learner roles and admission policies (the Helm chart carries copies of these files). */
+export const POLICY_FILES = ['learner-roles.yaml', 'learner-fences.yaml', 'sandbox-walls.yaml'] as const;
+const files = POLICY_FILES.map((f) => path.join(sandboxesDir, 'policies', f));
 
 /** The settings the admission policies read (their parameters, one ConfigMap). */
 export interface FenceSettings {
@@ -65,6 +67,41 @@ function probes(fences: FenceSettings): { object: KubernetesObject; refusedBy: s
       object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubedojo-probe', namespace: 'default', labels: { 'kubedojo.dev/managed-by': 'kubedojo' } } },
     },
   ];
+}
+
+const plural: Record<string, string> = {
+  ClusterRole: 'rbac.authorization.k8s.io/v1/clusterroles',
+  ValidatingAdmissionPolicy: 'admissionregistration.k8s.io/v1/validatingadmissionpolicies',
+  ValidatingAdmissionPolicyBinding: 'admissionregistration.k8s.io/v1/validatingadmissionpolicybindings',
+};
+
+/**
+ * For a platform that may not write admission policies (the Helm chart's ClusterRole): every
+ * learner role, policy and binding must be there, and the fences' parameters must be this
+ * server's settings. Reads only; says what is missing or different.
+ */
+export async function verifyClusterPolicies(kc: KubeConfig, fences: FenceSettings = DEFAULT_FENCES): Promise<void> {
+  const raw = rawClient(kc);
+  const wanted = (await Promise.all(files.map((f) => readManifests(f)))).flat();
+  const problems: string[] = [];
+  const failures: string[] = [];
+  const look = async <T>(what: string, url: string): Promise<T | undefined> => {
+    const found = await raw.get<T>(url);
+    if (found.ok) return found.value;
+    if (found.error.kind === 'not-found') problems.push(`${what}: missing`);
+    else failures.push(`${what}: ${found.error.message}`);
+    return undefined;
+  };
+  // One at a time: a dozen small reads, and no burst on a starting cluster.
+  for (const o of wanted) await look(`${o.kind ?? ''} ${o.metadata?.name ?? ''}`, `/apis/${plural[o.kind ?? ''] ?? ''}/${encodeURIComponent(o.metadata?.name ?? '')}`);
+  const where = `ConfigMap ${FENCES_CONFIGMAP.namespace}/${FENCES_CONFIGMAP.name}`;
+  const cm = await look<{ data?: Record<string, string> }>(where, `/api/v1/namespaces/${FENCES_CONFIGMAP.namespace}/configmaps/${FENCES_CONFIGMAP.name}`);
+  const want = (fencesConfigMap(fences) as { data: Record<string, string> }).data;
+  if (cm) for (const [key, value] of Object.entries(want)) if (cm.data?.[key] !== value) problems.push(`${where} has ${key}=${cm.data?.[key] ?? '(none)'}, this server ${value}`);
+  if (failures.length > 0) throw new Unavailable(`could not verify the sandbox policies: ${failures.join('; ')}`);
+  if (problems.length > 0) {
+    throw new Unavailable(`the sandbox policies are not installed as this server expects (--cluster-policies verify): ${problems.join('; ')}. Install them with the Helm chart (policies.install=true, the same sandboxes.* values), or let the platform install them (--cluster-policies install)`);
+  }
 }
 
 /** Installs (or updates) the learner roles, admission policies and their parameters, and waits until they bite. */

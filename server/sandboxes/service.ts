@@ -177,6 +177,7 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
     const old = await this.get(namespace);
     return this.locks.run(`${old.learnerKey}/${lessonKey(old.lesson)}`, async () => {
       const kc = this.kc();
+      await this.builder.ensurePolicies(kc);
       await this.builder.remove(kc, namespace);
       await this.store.waitGone(namespace);
       const lab = await this.labs(old.lesson);

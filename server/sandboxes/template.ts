@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parse, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
+import type { Subject } from '../cluster/identity.ts';
 import { sandboxesDir } from '../cluster/paths.ts';
 
 /**
@@ -75,8 +76,16 @@ function substitute(value: unknown, values: TemplateValues): unknown {
 
 const managed = { 'kubedojo.dev/managed-by': 'kubedojo' };
 
-/** Every object of a sandbox, namespace first; `quota` overrides entries of the size's quota (settings). */
-export function renderSandbox(values: TemplateValues, templates = loadTemplates(), quota: Record<string, string> = {}): KubernetesObject[] {
+/** The learner's custom-resources Role grants every verb on their own API group (sandbox.yaml). */
+export const CUSTOM_RESOURCES_ROLE = 'kubedojo-learner-custom-resources';
+
+/**
+ * Every object of a sandbox, namespace first; `quota` overrides entries of the size's quota
+ * (settings). `platform`, the platform's own identity, is bound to the learner's custom-resources
+ * Role: graders read and probe the learner's custom resources through it, since no ClusterRole
+ * can name a per-sandbox API group (a platform without cluster-admin has no other way in).
+ */
+export function renderSandbox(values: TemplateValues, templates = loadTemplates(), quota: Record<string, string> = {}, platform?: Subject): KubernetesObject[] {
   const size = templates.sizes[values.size];
   const objects = templates.objects.map((o) => substitute(o, values) as KubernetesObject);
   objects.push(
@@ -93,5 +102,14 @@ export function renderSandbox(values: TemplateValues, templates = loadTemplates(
       spec: { limits: [{ type: 'Container', default: size.limits.default, defaultRequest: size.limits.defaultRequest, max: size.limits.max }] },
     } as KubernetesObject,
   );
+  if (platform) {
+    objects.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'kubedojo-platform-custom-resources', namespace: values.namespace, labels: managed },
+      subjects: [platform],
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: CUSTOM_RESOURCES_ROLE },
+    } as KubernetesObject);
+  }
   return objects;
 }

@@ -20,6 +20,8 @@ export interface SandboxSettings {
   learnerPriorityMax?: number;
   /** LoadBalancer Services per sandbox, whatever its size (0 when unset: they can cost money). */
   loadBalancers?: number;
+  /** Install the learner roles and admission policies (default), or only verify an operator did (policies.ts). */
+  policies?: 'install' | 'verify';
 }
 
 export interface LabSetup {

@@ -29,7 +29,8 @@ export async function readVersions(modulesDir = controlPlaneModulesDir): Promise
   return parsed.data;
 }
 
-export type ComponentName = 'etcd' | 'kwok' | 'metrics-server' | 'kubernetes' | 'coredns' | 'kube-network-policies' | 'cri-tools';
+/** `helm` is no part of the cluster: deploy/tools builds it with the same machinery (server/deploy/helm.ts). */
+export type ComponentName = 'etcd' | 'kwok' | 'metrics-server' | 'kubernetes' | 'coredns' | 'kube-network-policies' | 'cri-tools' | 'helm';
 
 export interface ComponentSpec {
   name: ComponentName;

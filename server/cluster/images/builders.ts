@@ -5,7 +5,7 @@ import type { Logger } from '../../logger.ts';
 import { formatDuration, type Progress } from '../../progress.ts';
 import { readVersions } from '../build.ts';
 import { packImage } from './oci.ts';
-import { baseRecipes, busyboxPackage, debianVersionTag, OFFLINE_IMAGE_REPOSITORIES, pauseSources, type ImagePlan, type OfflineImageId, type Recipe, type RecipeContext } from './recipes.ts';
+import { baseRecipes, busyboxPackage, debianVersionTag, OFFLINE_IMAGE_REPOSITORIES, pauseSources, type ImageId, type ImagePlan, type OfflineImageId, type Recipe, type RecipeContext } from './recipes.ts';
 import { appVersion, toolbox } from './toolbox.ts';
 import { ImageBuildError, removeTree, sha256File, sha256Text } from './tools.ts';
 
@@ -18,7 +18,7 @@ import { ImageBuildError, removeTree, sha256File, sha256Text } from './tools.ts'
 export { OFFLINE_IMAGE_REPOSITORIES, type OfflineImageId } from './recipes.ts';
 
 export interface BuiltImage {
-  id: OfflineImageId;
+  id: ImageId;
   name: string;
   /** The OCI layout tar, ready for `ctr images import`. */
   archive: string;
@@ -56,7 +56,7 @@ const ARCHIVE = 'image.tar';
 const GiB = 1024 ** 3;
 
 const manifestSchema = z.object({
-  id: z.enum(['pause', 'busybox', 'toolbox']),
+  id: z.enum(['pause', 'busybox', 'toolbox', 'app', 'postgres']),
   name: z.string().min(1),
   digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
   size: z.number().int().positive(),
@@ -121,7 +121,7 @@ async function checkFreeSpace(dir: string, bytes: number, what: string): Promise
   }
 }
 
-async function buildImage(recipe: Recipe, ctx: RecipeContext, plan: ImagePlan, key: string, dir: string, reason: string, options: EnsureImagesOptions): Promise<BuiltImage> {
+async function buildImage(recipe: Recipe, ctx: RecipeContext, plan: ImagePlan, key: string, dir: string, reason: string, options: Omit<EnsureImagesOptions, 'only'>): Promise<BuiltImage> {
   const started = Date.now();
   const task = options.progress.begin(`building image ${plan.name} (${reason})`);
   const workDir = `${dir}.tmp-${process.pid}`;
@@ -167,26 +167,27 @@ async function buildImage(recipe: Recipe, ctx: RecipeContext, plan: ImagePlan, k
   }
 }
 
+/** One image from its recipe: the cached archive, or a new build when it is missing, stale or corrupt. */
+export async function ensureImage(recipe: Recipe, ctx: RecipeContext, options: Omit<EnsureImagesOptions, 'only'>): Promise<BuiltImage> {
+  const plan = await recipe.plan(ctx);
+  const key = imageKey(plan);
+  const dir = path.join(imagesCacheDir(options.cacheDir), `${plan.id}-${plan.tag}-${key}`);
+  const check: ImageCacheCheck = options.force ? { ok: false, reason: 'a rebuild was asked for' } : await checkCachedImage(dir, options.deep);
+  if (check.ok) return toBuilt(dir, check.manifest, false);
+  if (recipe.id !== 'pause' && recipe.id !== 'busybox') await checkFreeSpace(imagesCacheDir(options.cacheDir), 2 * GiB, `the ${recipe.id} image`);
+  ctx.logger.info({ image: plan.name, reason: check.reason }, `building ${plan.name}: ${check.reason}`);
+  const image = await buildImage(recipe, ctx, plan, key, dir, check.reason, options);
+  ctx.logger.info({ image: image.name, digest: image.digest, size: image.size, seconds: image.buildSeconds }, `built ${image.name} in ${formatDuration(image.buildSeconds * 1000)}`);
+  return image;
+}
+
 /** Returns the three offline images, building whatever is missing, stale or corrupt. */
 export async function ensureOfflineImages(options: EnsureImagesOptions): Promise<BuiltImage[]> {
-  const log = options.logger.child({ component: 'images' });
-  const ctx: RecipeContext = { env: options.env, go: options.go, kubectl: options.kubectl, logger: log };
+  const ctx: RecipeContext = { env: options.env, go: options.go, kubectl: options.kubectl, logger: options.logger.child({ component: 'images' }) };
   const results: BuiltImage[] = [];
   for (const recipe of recipes) {
-    if (options.only && !options.only.includes(recipe.id)) continue;
-    const plan = await recipe.plan(ctx);
-    const key = imageKey(plan);
-    const dir = path.join(imagesCacheDir(options.cacheDir), `${plan.id}-${plan.tag}-${key}`);
-    const check: ImageCacheCheck = options.force ? { ok: false, reason: 'a rebuild was asked for' } : await checkCachedImage(dir, options.deep);
-    if (check.ok) {
-      results.push(toBuilt(dir, check.manifest, false));
-      continue;
-    }
-    if (recipe.id === 'toolbox') await checkFreeSpace(imagesCacheDir(options.cacheDir), 2 * GiB, 'the toolbox image');
-    log.info({ image: plan.name, reason: check.reason }, `building ${plan.name}: ${check.reason}`);
-    const image = await buildImage(recipe, ctx, plan, key, dir, check.reason, options);
-    log.info({ image: image.name, digest: image.digest, size: image.size, seconds: image.buildSeconds }, `built ${image.name} in ${formatDuration(image.buildSeconds * 1000)}`);
-    results.push(image);
+    if (options.only && !options.only.some((id) => id === recipe.id)) continue;
+    results.push(await ensureImage(recipe, ctx, options));
   }
   return results;
 }

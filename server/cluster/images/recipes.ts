@@ -15,6 +15,9 @@ import { ImageBuildError, runToolOk, sha256File } from './tools.ts';
  */
 
 export type OfflineImageId = 'pause' | 'busybox' | 'toolbox';
+/** Images of kubedojo itself on a cluster (deploy/helm): built on demand, never by `cluster up`. */
+export type DeployImageId = 'app' | 'postgres';
+export type ImageId = OfflineImageId | DeployImageId;
 
 export const OFFLINE_IMAGE_REPOSITORIES: Readonly<Record<OfflineImageId, string>> = {
   pause: 'kubedojo.dev/pause',
@@ -31,7 +34,7 @@ export interface RecipeContext {
 }
 
 export interface ImagePlan {
-  id: OfflineImageId;
+  id: ImageId;
   name: string;
   tag: string;
   /** Everything that decides the image's bytes; hashed into the cache key. */
@@ -50,7 +53,7 @@ export interface RootfsBuild {
 }
 
 export interface Recipe {
-  id: OfflineImageId;
+  id: ImageId;
   plan(ctx: RecipeContext): Promise<ImagePlan>;
   build(ctx: RecipeContext, plan: ImagePlan, workDir: string, task: ProgressTask): Promise<RootfsBuild>;
 }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from '../paths.ts';
 import { OFFLINE_IMAGE_REPOSITORIES, type Recipe, type RecipeContext } from './recipes.ts';
-import { ImageBuildError, removeTree, runTool, runToolOk, sha256File } from './tools.ts';
+import { buildDebianRootfs, DPKG_OPTIONS, MIRRORS, mmdebstrapVersion, SUITE } from './debian.ts';
+import { ImageBuildError, runToolOk, sha256File } from './tools.ts';
 
 /**
  * The toolbox image of the pod terminal backend: a lean Debian 12 root file system made by
@@ -12,22 +13,9 @@ import { ImageBuildError, removeTree, runTool, runToolOk, sha256File } from './t
  */
 
 const RECIPE_VERSION = '2'; // 2: procps, netcat, dnsutils, iproute2 and a vim link
-const SUITE = 'bookworm';
-/** Debian's own mirrors, never the host's other apt sources (third-party repositories). */
-const MIRRORS = [
-  `deb http://deb.debian.org/debian ${SUITE} main`,
-  `deb http://deb.debian.org/debian ${SUITE}-updates main`,
-  `deb http://deb.debian.org/debian-security ${SUITE}-security main`,
-];
 /** What the lessons use in a shell: editors, kubectl's friends, and the tools of the networking lessons (ps, nc, dig, ip). */
 /** catatonit: process 1 that reaps orphans (sleep would leave a killed fork bomb's zombies holding every process slot). */
 export const TOOLBOX_PACKAGES = ['bash', 'bash-completion', 'ca-certificates', 'less', 'nano', 'vim-tiny', 'python3-kubernetes', 'jq', 'curl', 'procps', 'netcat-openbsd', 'dnsutils', 'iproute2', 'catatonit'] as const;
-/** No manuals, docs (copyright notices stay) or translations: a terminal image, not a workstation. */
-const DPKG_OPTIONS = ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/info/*'];
-/** merged /usr by symlinks, as debootstrap does, instead of the usrmerge package (which pulls in 50 MB of perl). */
-const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
-/** For maintainer scripts that honour it (useradd's dates, caches): a fixed time keeps their output stable. */
-const SCRIPTS_EPOCH = '1704067200';
 const LEARNER = { uid: 1000, gid: 1000, home: '/home/learner' };
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -92,40 +80,11 @@ async function addLearner(rootfs: string): Promise<void> {
   }
 }
 
-/** The newest Date of the mirror's Release files: no package file is newer, so clamping to it keeps every .pyc valid. */
-function mirrorEpoch(dates: string): number {
-  const times = dates
-    .split('\n')
-    .map((d) => Date.parse(d.trim()))
-    .filter((t) => Number.isFinite(t));
-  if (times.length === 0) throw new ImageBuildError(`mmdebstrap left no Release date of the Debian mirror (read: ${JSON.stringify(dates.slice(0, 200))})`);
-  return Math.floor(Math.max(...times) / 1000);
-}
-
-/** A line of mmdebstrap --verbose, as progress: the phase, and counts of apt's and dpkg's steps. */
-function progressReader(update: (detail: string) => void): (line: string) => void {
-  let phase = 'starting';
-  const counts = { downloaded: 0, unpacked: 0, configured: 0 };
-  return (line) => {
-    let item = '';
-    const info = /^I: (.*?)\.*$/.exec(line);
-    const get = /^Get:\d+ \S+ \S+ \S+ (\S+)/.exec(line);
-    const unpack = /^Unpacking (\S+)/.exec(line);
-    const setup = /^Setting up (\S+)/.exec(line);
-    if (info?.[1]) phase = info[1];
-    else if (get?.[1]) [counts.downloaded, item] = [counts.downloaded + 1, get[1]];
-    else if (unpack?.[1]) [counts.unpacked, item] = [counts.unpacked + 1, unpack[1]];
-    else if (setup?.[1]) [counts.configured, item] = [counts.configured + 1, setup[1]];
-    else return;
-    update(`${phase}${item ? `: ${item}` : ''} (packages: ${counts.downloaded} downloaded, ${counts.unpacked} unpacked, ${counts.configured} set up)`);
-  };
-}
-
 export const toolbox: Recipe = {
   id: 'toolbox',
   async plan(ctx) {
     const version = await appVersion();
-    const mmdebstrap = (await runToolOk('mmdebstrap', ['--version'], 'asking mmdebstrap its version', { env: ctx.env, installHint: 'apt-get install mmdebstrap' })).trim();
+    const mmdebstrap = await mmdebstrapVersion(ctx);
     const kubectl = await kubectlVersion(ctx);
     const kubectlSha = await sha256File(ctx.kubectl);
     return {
@@ -146,40 +105,9 @@ export const toolbox: Recipe = {
     };
   },
   async build(ctx, plan, workDir, task) {
-    // mmdebstrap's root mode mounts /proc in the chroot, and the learner's home must belong to uid 1000.
-    if (process.getuid?.() !== 0) throw new ImageBuildError('building the toolbox image needs root (mmdebstrap --mode=root), as the real node does');
-    const rootfs = path.join(workDir, 'rootfs');
-    const datesFile = path.join(workDir, 'release-dates');
-    if (/['\s]/.test(datesFile)) throw new ImageBuildError(`the cache directory ${workDir} must not contain quotes or spaces (mmdebstrap hooks run in sh)`);
-    const args = ['--verbose', '--mode=root', '--variant=minbase', '--format=directory', '--aptopt=Acquire::Retries "3"', `--include=${TOOLBOX_PACKAGES.join(',')}`];
-    for (const option of DPKG_OPTIONS) args.push(`--dpkgopt=${option}`);
-    if (await fs.stat(MERGED_USR_HOOKS).then(() => true, () => false)) args.push(`--hook-dir=${MERGED_USR_HOOKS}`);
-    // Read the mirror's dates before mmdebstrap's cleanup deletes the package lists.
-    args.push(`--customize-hook=for f in "$1"/var/lib/apt/lists/*Release; do sed -n 's/^Date: //p' "$f"; done > '${datesFile}'`);
-    args.push(SUITE, rootfs, ...MIRRORS);
-    const onLine = progressReader((detail) => {
-      task.update(detail);
-    });
-    ctx.logger.info({ args }, 'running mmdebstrap');
-    const result = await runTool('mmdebstrap', args, {
-      env: { ...ctx.env, SOURCE_DATE_EPOCH: SCRIPTS_EPOCH, TMPDIR: workDir },
-      onLine,
-      onStdoutLine: onLine,
-      installHint: 'apt-get install mmdebstrap',
-    });
-    if (result.code !== 0) {
-      throw new ImageBuildError(
-        `mmdebstrap could not make the toolbox's Debian root file system (exit ${result.code ?? 'signal'}); it needs Debian's mirror (deb.debian.org) reachable. ` +
-          `Or bring a toolbox image along and load it with "kubedojo images import FILE.tar".\n${result.stderrTail.join('\n')}`,
-      );
-    }
-    const epoch = mirrorEpoch(await fs.readFile(datesFile, 'utf8'));
-    await fs.rm(datesFile);
+    const { rootfs, epoch, mirrorDate } = await buildDebianRootfs(ctx, { workDir, packages: TOOLBOX_PACKAGES, what: 'the toolbox image', task });
     task.update('adding kubectl, the learner and the shell set-up');
     const at = (rel: string) => path.join(rootfs, rel);
-    // The runtime gives every container its own /dev, hostname and resolver: the host's have no place in the image.
-    for (const name of await fs.readdir(at('dev'))) await removeTree(at(`dev/${name}`));
-    for (const file of ['etc/resolv.conf', 'etc/hostname']) await fs.rm(at(file), { force: true });
     await fs.copyFile(ctx.kubectl, at('usr/local/bin/kubectl'));
     await fs.chmod(at('usr/local/bin/kubectl'), 0o755);
     // Learners type vim; vim-tiny answers to vi only.
@@ -188,7 +116,6 @@ export const toolbox: Recipe = {
     await fs.writeFile(at('usr/share/bash-completion/completions/kubectl'), completion, { mode: 0o644 });
     await fs.appendFile(at('etc/bash.bashrc'), bashrcBlock);
     await addLearner(rootfs);
-    const mirrorDate = new Date(epoch * 1000).toISOString().slice(0, 10);
     const source = `${plan.source}; Debian mirror of ${mirrorDate}`;
     return {
       rootfs,
