@@ -210,10 +210,6 @@ export class TerminalSession {
     this.watchers.delete(viewerId);
   }
 
-  get watcherCount(): number {
-    return this.watchers.size;
-  }
-
   ack(viewerId: string, bytes: number): void {
     const watcher = this.watchers.get(viewerId);
     if (watcher) {
@@ -268,14 +264,6 @@ export class TerminalSession {
       void this.end({ reason: 'idle', message: `The terminal closed after ${Math.round(this.settings.idleMs / 60_000)} minutes without input.` });
     }, this.settings.idleMs);
     this.idleTimer.unref();
-  }
-
-  get pending(): number {
-    return this.unacked;
-  }
-
-  get isPaused(): boolean {
-    return this.paused;
   }
 
   /** Kills the shell and everything it started, closes the recording, tells the viewer. */
