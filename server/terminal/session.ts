@@ -266,11 +266,11 @@ export class TerminalSession {
     this.idleTimer.unref();
   }
 
-  /** Kills the shell and everything it started, closes the recording, tells the viewer. */
   /** Settles once the shell and every process it started are gone (after `end`). */
   readonly closed: Promise<void>;
   private markClosed: () => void = () => undefined;
 
+  /** Kills the shell and everything it started, closes the recording, tells the viewer. */
   async end(ended: TerminalEnded): Promise<void> {
     if (this.ended) return;
     this.ended = ended;
