@@ -10,7 +10,7 @@ import type { ClusterConnection } from './cluster/connection.ts';
 import { projectRoot } from './cluster/paths.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
-import { ensureInstance } from './db/instance.ts';
+import { readInstance } from './db/instance.ts';
 import { apiNotFound, errorHandler } from './http/error-handler.ts';
 import { clusterRoutes } from './http/routes/cluster.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -86,10 +86,10 @@ export interface App {
 }
 
 /** Wires routes and sockets around the dependencies it is given; performs no I/O of its own
- * beyond what those dependencies do, and listens only when the caller says so. */
+ * beyond what those dependencies do, and listens only when the caller says so (the platform's
+ * start, which also makes the database rows the routes read). */
 export function createApp(deps: AppDeps): App {
   const logger = deps.logger.child({ component: 'http' });
-  const instance = ensureInstance(deps.db);
   const app = express();
   app.disable('x-powered-by');
   // Which X-Forwarded-For hops name the client (--trust-proxy); the socket.io edge uses the same rule.
@@ -123,7 +123,7 @@ export function createApp(deps: AppDeps): App {
   app.use(csrf);
   app.use('/api', sameOrigin, session.read);
   app.use('/api', authRoutes({ auth, learners, session, registration: deps.config.registration, limits }));
-  app.use('/api', clusterRoutes({ cluster: deps.cluster, instance, version: VERSION }));
+  app.use('/api', clusterRoutes({ cluster: deps.cluster, instance: () => readInstance(deps.db), version: VERSION }));
   app.use('/api', lessonRoutes({ lessons, session }));
   app.use('/api', sandboxRoutes({ sandboxes: deps.sandboxes, lessons, session, limits, placement: (learner) => workshops.sandboxPlacement(learner) }));
   app.use('/api', blockRoutes({ blocks: deps.services.blocks, session, limits }));
@@ -177,15 +177,15 @@ export function createApp(deps: AppDeps): App {
     canWatch: (viewer, namespace) => workshops.instructsSandbox(viewer, namespace),
     limitOpen: (learner, request) => limits.action('terminals', learner, proxyaddr(request, trust)),
   });
-  liveNamespace(io, { learners, grading, workshops, logger: deps.logger });
+  const live = liveNamespace(io, { learners, grading, workshops, logger: deps.logger });
 
   return {
     http: server,
     io,
+    /** Closes what the app made (its listeners, the HTTP server, socket.io); the parts it was given are the caller's. */
     async close() {
       metrics.close();
-      await deps.services.lti.stop();
-      await deps.terminals.closeAll();
+      live.close();
       // io.close() waits for the HTTP server to close, which waits for every open connection (an
       // idle browser's can take a minute): stop listening and end them first.
       if (server.listening) server.close();

@@ -84,9 +84,4 @@ export class AuthService {
     if (!this.learners.consumeSetupToken(input.token)) throw new Forbidden('the setup token is not valid (it works once; a restart prints a new one while there is no admin)');
     return this.register({ ...input, role: 'admin' });
   }
-
-  /** Prints a setup link while there is no admin yet (called at start). */
-  setupTokenIfNeeded(): string | undefined {
-    return this.learners.hasAdmin() ? undefined : this.learners.issueSetupToken();
-  }
 }

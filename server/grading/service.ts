@@ -44,6 +44,10 @@ export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
     this.checks = deps.checks;
     this.library = deps.library;
     this.log = deps.logger.child({ component: 'checks' });
+  }
+
+  /** Marks the checks a restart interrupted as errors (once, at start, before new ones can run). */
+  recover(): void {
     const abandoned = this.checks.abandonRunning();
     if (abandoned > 0) this.log.info({ abandoned }, 'marked checks interrupted by a restart as errors');
   }

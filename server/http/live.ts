@@ -1,9 +1,9 @@
 import type { Server } from 'socket.io';
 import { z } from 'zod';
 import type { Learner, LearnerRepository } from '../db/learners.ts';
-import type { GradingService } from '../grading/service.ts';
+import type { GradingEvent, GradingService } from '../grading/service.ts';
 import type { Logger } from '../logger.ts';
-import type { WorkshopService } from '../workshops/service.ts';
+import type { WorkshopEvents, WorkshopService } from '../workshops/service.ts';
 import { socketSession } from '../auth/socket-session.ts';
 
 const watchSchema = z.strictObject({ workshopId: z.uuid('workshopId must be a workshop id') });
@@ -14,7 +14,7 @@ const watchSchema = z.strictObject({ workshopId: z.uuid('workshopId must be a wo
  * to watch a workshop's grid and joins its room only if the workshop is theirs, so nobody hears
  * another learner's progress or another instructor's room.
  */
-export function liveNamespace(io: Server, deps: { learners: LearnerRepository; grading: GradingService; workshops: WorkshopService; logger: Logger }): void {
+export function liveNamespace(io: Server, deps: { learners: LearnerRepository; grading: GradingService; workshops: WorkshopService; logger: Logger }): { close(): void } {
   const log = deps.logger.child({ component: 'live' });
   const nsp = io.of('/live');
   nsp.use(socketSession(deps.learners, 'no session: open a lesson first'));
@@ -42,15 +42,27 @@ export function liveNamespace(io: Server, deps: { learners: LearnerRepository; g
       respond({ ok: true });
     });
   });
-  deps.grading.on('event', (event) => {
+  const onGrading = (event: GradingEvent) => {
     const room = nsp.to(`learner:${event.learnerId}`);
     if (event.type === 'progress') room.emit('check:progress', event.event);
     else room.emit('check:finished', event.run);
-  });
-  deps.workshops.on('row', ({ workshopId, row }) => nsp.to(`grid:${workshopId}`).emit('grid:row', { workshopId, row }));
-  deps.workshops.on('broadcast', ({ workshopId, message }) => nsp.to(`participants:${workshopId}`).emit('workshop:broadcast', message));
-  deps.workshops.on('ended', (event) => {
+  };
+  const onRow = ({ workshopId, row }: WorkshopEvents['row'][0]) => nsp.to(`grid:${workshopId}`).emit('grid:row', { workshopId, row });
+  const onBroadcast = ({ workshopId, message }: WorkshopEvents['broadcast'][0]) => nsp.to(`participants:${workshopId}`).emit('workshop:broadcast', message);
+  const onEnded = (event: WorkshopEvents['ended'][0]) => {
     nsp.to(`participants:${event.workshopId}`).to(`grid:${event.workshopId}`).emit('workshop:ended', event);
-  });
+  };
+  deps.grading.on('event', onGrading);
+  deps.workshops.on('row', onRow);
+  deps.workshops.on('broadcast', onBroadcast);
+  deps.workshops.on('ended', onEnded);
   log.debug('live events ready');
+  return {
+    close() {
+      deps.grading.off('event', onGrading);
+      deps.workshops.off('row', onRow);
+      deps.workshops.off('broadcast', onBroadcast);
+      deps.workshops.off('ended', onEnded);
+    },
+  };
 }

@@ -70,6 +70,7 @@ export class LtiService {
   private readonly deepLinks: DeepLinking;
   private readonly d: LtiDeps;
   private readonly log: Logger;
+  private started = false;
   private readonly onGrading = (event: GradingEvent) => {
     if (event.type === 'finished') this.resultChanged(event.learnerId, event.run.lesson);
   };
@@ -102,13 +103,17 @@ export class LtiService {
     return { login: `${base}/lti/login`, launch: `${base}/lti/launch`, jwks: `${base}/.well-known/jwks.json`, deepLinking: `${base}/lti/launch`, registration: `${base}/lti/register` };
   }
 
+  /** Follows results into the score queue and starts delivering; a second call does nothing. */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     this.d.grading.on('event', this.onGrading);
     this.d.lessons.on('answered', this.onAnswer);
     this.queue.start();
   }
 
   async stop(): Promise<void> {
+    this.started = false;
     this.d.grading.off('event', this.onGrading);
     this.d.lessons.off('answered', this.onAnswer);
     await this.queue.stop();

@@ -33,17 +33,21 @@ export function startObjectLimits(config: Config, cluster: ClusterConnection, lo
   }
   let handle: { close(): Promise<void> } | undefined;
   let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  let attempting: Promise<void> = Promise.resolve();
   const attempt = (): void => {
     const kc = cluster.kubeConfig();
     const started = kc.ok ? new ObjectLimitWebhook({ kubeConfig: kc.value, limits: { crds: config.sandboxes.maxCrds, priorityClasses: config.sandboxes.maxPriorityClasses }, logger }).start() : Promise.reject(new Error(kc.error.message));
-    started.then(
-      (h) => {
-        if (stopped) void h.close();
+    attempting = started.then(
+      async (h) => {
+        if (stopped) await h.close().catch(() => undefined);
         else handle = h;
       },
       (error: unknown) => {
+        if (stopped) return;
         log.warn({ err: error }, 'could not start counting learner CRDs and PriorityClasses yet; retrying in 30 s');
-        if (!stopped) setTimeout(attempt, 30_000).unref();
+        retry = setTimeout(attempt, 30_000);
+        retry.unref();
       },
     );
   };
@@ -51,6 +55,9 @@ export function startObjectLimits(config: Config, cluster: ClusterConnection, lo
   return {
     close: async () => {
       stopped = true;
+      clearTimeout(retry);
+      // A start under way finishes first: what it registers is then removed, not left behind.
+      await attempting;
       await handle?.close();
     },
   };

@@ -19,7 +19,6 @@ export interface Cgroup {
   procsFiles: string[];
   kill(): Promise<void>;
   remove(): Promise<void>;
-  pids(): Promise<number[]>;
 }
 
 const ROOT = '/sys/fs/cgroup';
@@ -82,7 +81,6 @@ export async function createCgroup(name: string, limits: Limits): Promise<Cgroup
     const procs = path.join(dir, 'cgroup.procs');
     return {
       procsFiles: [procs],
-      pids: () => readPids([procs]),
       kill: async () => {
         await write(path.join(dir, 'cgroup.kill'), '1').catch(() => undefined);
         await killAll([procs]);
@@ -106,7 +104,6 @@ export async function createCgroup(name: string, limits: Limits): Promise<Cgroup
   const procsFiles = Object.values(controllers).map((dir) => path.join(dir, 'cgroup.procs'));
   return {
     procsFiles,
-    pids: () => readPids(procsFiles),
     kill: () => killAll(procsFiles),
     remove: async () => {
       for (const dir of Object.values(controllers)) await fs.rmdir(dir).catch(() => undefined);

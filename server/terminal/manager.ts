@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import type { Sandbox, SandboxService } from '../sandboxes/service.ts';
+import type { Sandbox, SandboxEvent, SandboxService } from '../sandboxes/service.ts';
 import type { ShellBackend } from './backends.ts';
 import type { HomeWrite } from './home.ts';
 import type { RecordingStore } from './recorder.ts';
@@ -25,20 +25,23 @@ export class TerminalManager {
     this.recordings = deps.recordings;
     this.settings = deps.settings;
     this.log = deps.logger.child({ component: 'terminals' });
-    this.sandboxes.on('event', (event) => {
-      const session = this.sessions.get(event.namespace);
-      if (event.type === 'deleted' || event.type === 'reset') {
-        void (async () => {
-          await session?.end({ reason: 'sandbox-deleted', message: event.type === 'reset' ? 'The sandbox was reset.' : 'The sandbox was deleted.' });
-          await this.backend.forget(event.namespace).catch(() => undefined);
-        })();
-      } else if (session && event.type === 'extended') {
-        session.refreshCredentials().catch((error: unknown) => {
-          this.log.warn({ err: error, namespace: event.namespace }, 'could not refresh the terminal credentials');
-        });
-      }
-    });
+    this.sandboxes.on('event', this.onSandbox);
   }
+
+  /** A sandbox deleted or reset ends its session; one extended gets fresh credentials. */
+  private readonly onSandbox = (event: SandboxEvent): void => {
+    const session = this.sessions.get(event.namespace);
+    if (event.type === 'deleted' || event.type === 'reset') {
+      void (async () => {
+        await session?.end({ reason: 'sandbox-deleted', message: event.type === 'reset' ? 'The sandbox was reset.' : 'The sandbox was deleted.' });
+        await this.backend.forget(event.namespace).catch(() => undefined);
+      })();
+    } else if (session && event.type === 'extended') {
+      session.refreshCredentials().catch((error: unknown) => {
+        this.log.warn({ err: error, namespace: event.namespace }, 'could not refresh the terminal credentials');
+      });
+    }
+  };
 
   get backendKind(): 'jail' | 'pod' {
     return this.backend.kind;
@@ -114,7 +117,9 @@ export class TerminalManager {
     return session;
   }
 
-  async closeAll(): Promise<void> {
+  /** Ends every session and stops following the sandboxes. */
+  async close(): Promise<void> {
+    this.sandboxes.off('event', this.onSandbox);
     await Promise.all([...this.sessions.values()].map((s) => s.end({ reason: 'closed', message: 'The server is shutting down.' })));
   }
 }

@@ -210,10 +210,6 @@ export class TerminalSession {
     this.watchers.delete(viewerId);
   }
 
-  get watcherCount(): number {
-    return this.watchers.size;
-  }
-
   ack(viewerId: string, bytes: number): void {
     const watcher = this.watchers.get(viewerId);
     if (watcher) {
@@ -270,19 +266,11 @@ export class TerminalSession {
     this.idleTimer.unref();
   }
 
-  get pending(): number {
-    return this.unacked;
-  }
-
-  get isPaused(): boolean {
-    return this.paused;
-  }
-
-  /** Kills the shell and everything it started, closes the recording, tells the viewer. */
   /** Settles once the shell and every process it started are gone (after `end`). */
   readonly closed: Promise<void>;
   private markClosed: () => void = () => undefined;
 
+  /** Kills the shell and everything it started, closes the recording, tells the viewer. */
   async end(ended: TerminalEnded): Promise<void> {
     if (this.ended) return;
     this.ended = ended;

@@ -1,21 +1,16 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { renderKubeconfig } from '../../server/cluster/kubeconfig.ts';
 import { freePort } from '../../server/cluster/ports.ts';
-import { createApp, type App } from '../../server/app.ts';
-import { connectionFromConfig } from '../../server/cluster/connection.ts';
+import type { App } from '../../server/app.ts';
 import { loadConfig, type FlagValues } from '../../server/config.ts';
-import { createServices, type Services } from '../../server/services.ts';
+import type { Services } from '../../server/services.ts';
 import type { Clock } from '../../server/lti/clock.ts';
-import { openDatabase } from '../../server/db/database.ts';
-import { loadLibrary } from '../../server/lessons/library.ts';
 import { silentLogger } from '../../server/logger.ts';
-import { sandboxServiceFromConfig } from '../../server/sandboxes/from-config.ts';
+import { buildPlatform } from '../../server/platform.ts';
 import type { SandboxService } from '../../server/sandboxes/service.ts';
 import type { ShellBackend } from '../../server/terminal/backends.ts';
-import { recordingStoreFromConfig, shellBackendFromConfig, terminalManagerFromConfig } from '../../server/terminal/from-config.ts';
 import type { RecordingStore } from '../../server/terminal/recorder.ts';
 
 export interface TestServer {
@@ -28,36 +23,25 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A real app (real SQLite file in a temp data dir) listening on a free port. */
+/**
+ * The platform as `kubedojo serve` builds and starts it (server/platform.ts), with a real SQLite
+ * file in a temp data dir, on a free loopback port. It never starts an embedded cluster (the
+ * integration suite shares one) nor the cluster-wide object-limit webhook (walls.test.ts does).
+ */
 export async function startTestServer(flags: FlagValues = {}, options: { clientDir?: string; ltiClock?: Clock } = {}): Promise<TestServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-app-'));
-  const result = loadConfig({ dataDir, port: 0, ...flags }, { HOME: os.homedir(), PATH: process.env.PATH ?? '' });
+  const result = loadConfig({ dataDir, port: 0, clusterUp: false, ...flags }, { HOME: os.homedir(), PATH: process.env.PATH ?? '' });
   if (!result.ok) throw new Error(result.problems.join('\n'));
-  const db = openDatabase(path.join(dataDir, 'kubedojo.db'));
-  const library = await loadLibrary(result.config.lessonsDir);
-  const cluster = connectionFromConfig(result.config);
-  const sandboxes = sandboxServiceFromConfig(result.config, cluster, library, silentLogger());
-  const recordings = recordingStoreFromConfig(result.config, db);
-  const backend = shellBackendFromConfig(result.config, cluster, library, silentLogger());
-  const terminals = terminalManagerFromConfig(result.config, { sandboxes, backend, recordings, logger: silentLogger() });
-  let url = '';
-  const services = createServices({ config: result.config, db, cluster, library, sandboxes, terminals, logger: silentLogger(), baseUrl: () => url, ...(options.ltiClock ? { ltiClock: options.ltiClock } : {}) });
-  const app = createApp({ config: result.config, db, cluster, logger: silentLogger(), library, sandboxes, terminals, recordings, services, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  const { port } = app.http.address() as AddressInfo;
-  url = `http://127.0.0.1:${port}`;
-  services.workshops.start();
+  const platform = await buildPlatform(result.config, { logger: silentLogger(), objectLimits: false, ...options });
+  const url = await platform.start();
   return {
     url,
     dataDir,
-    app,
-    services,
-    parts: { sandboxes, backend, recordings },
+    app: platform.app,
+    services: platform.services,
+    parts: { sandboxes: platform.sandboxes, backend: platform.backend, recordings: platform.recordings },
     async close() {
-      services.workshops.stop();
-      await services.grading.stop();
-      await app.close();
-      db.close();
+      await platform.close();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -33,8 +33,10 @@ function recorder<Id extends string>() {
   return { events, run, finish, begun: () => [...pending.keys()].sort() };
 }
 
+type Id = 'a' | 'b' | 'c' | 'd';
+
 describe('ComponentGraph', () => {
-  const graph = new ComponentGraph({ a: [], b: ['a'], c: ['a'], d: ['b', 'c'] });
+  const graph = new ComponentGraph<Id>({ a: [], b: ['a'], c: ['a'], d: ['b', 'c'] });
 
   it('groups components into waves that need only earlier waves', () => {
     expect(graph.levels()).toEqual([['a'], ['b', 'c'], ['d']]);
@@ -42,11 +44,11 @@ describe('ComponentGraph', () => {
 
   it('refuses a need that is not a component, and a cycle', () => {
     expect(() => new ComponentGraph({ a: ['x' as 'a'] })).toThrow('a needs x, which is not a component');
-    expect(() => new ComponentGraph({ a: ['c'], b: ['a'], c: ['b'], d: [] })).toThrow('the start graph has a cycle among a, b, c');
+    expect(() => new ComponentGraph<Id>({ a: ['c'], b: ['a'], c: ['b'], d: [] })).toThrow('the start graph has a cycle among a, b, c');
   });
 
   it('starts each component once all it needs have started, side by side where they can', async () => {
-    const r = recorder<'a' | 'b' | 'c' | 'd'>();
+    const r = recorder<Id>();
     const started = graph.start(r.run);
     await r.finish('a');
     expect(r.begun()).toEqual(['b', 'c']);
@@ -60,7 +62,7 @@ describe('ComponentGraph', () => {
   });
 
   it('stops in reverse: a component once everything that needs it has stopped', async () => {
-    const r = recorder<'a' | 'b' | 'c' | 'd'>();
+    const r = recorder<Id>();
     const stopped = graph.stop(r.run);
     expect(r.begun()).toEqual(['d']);
     await r.finish('d');
@@ -74,7 +76,7 @@ describe('ComponentGraph', () => {
   });
 
   it('after a failure starts nothing more, waits for what runs, then throws the first error', async () => {
-    const r = recorder<'a' | 'b' | 'c' | 'd'>();
+    const r = recorder<Id>();
     let settled = false;
     const started = graph.start(r.run).finally(() => {
       settled = true;
@@ -89,7 +91,7 @@ describe('ComponentGraph', () => {
   });
 
   it('treats a run that throws at once like one that rejects', async () => {
-    const one = new ComponentGraph({ a: [], b: ['a'] });
+    const one = new ComponentGraph<'a' | 'b'>({ a: [], b: ['a'] });
     await expect(
       one.start((id) => {
         if (id === 'a') throw new Error('no a');

@@ -5,7 +5,7 @@ import type { ClusterInfoResponse, InstanceResponse } from '../../protocol.ts';
 import { learnerOf } from '../session.ts';
 
 /** What the first page shows: which cluster this kubedojo is connected to, and its shape. */
-export function clusterRoutes(deps: { cluster: ClusterConnection; instance: Instance; version: string }): Router {
+export function clusterRoutes(deps: { cluster: ClusterConnection; instance: () => Instance; version: string }): Router {
   const router = Router();
   router.get('/cluster', async (_req, res) => {
     const described = deps.cluster.describe();
@@ -25,7 +25,7 @@ export function clusterRoutes(deps: { cluster: ClusterConnection; instance: Inst
     res.json(body);
   });
   router.get('/instance', (_req, res) => {
-    const body: InstanceResponse = { ...deps.instance, version: deps.version };
+    const body: InstanceResponse = { ...deps.instance(), version: deps.version };
     res.json(body);
   });
   return router;

@@ -37,7 +37,6 @@ let restarted: LtiService | undefined;
 beforeAll(async () => {
   clock = new ManualClock();
   server = await startTestServer({ cluster: 'embedded', clusterUp: false, ltiAllowHttp: true }, { ltiClock: clock });
-  server.services.lti.start();
   ({ mock } = await connectedPlatform(server.url, server.services.lti));
   library = await loadLibrary(path.join(projectRoot, 'lessons'));
 });

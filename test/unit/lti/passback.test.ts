@@ -33,7 +33,6 @@ let max: number;
 
 beforeAll(async () => {
   server = await startTestServer({ cluster: 'embedded', clusterUp: false, ltiAllowHttp: true });
-  server.services.lti.start();
   ({ mock, platformId } = await connectedPlatform(server.url, server.services.lti));
   library = await loadLibrary(path.join(projectRoot, 'lessons'));
   const lesson = library.bySlug.get(LESSON);

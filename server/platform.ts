@@ -1,0 +1,201 @@
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createApp, type App } from './app.ts';
+import { connectionFromConfig, type ClusterConnection } from './cluster/connection.ts';
+import { localClusterFromConfig } from './cluster/local.ts';
+import type { Config } from './config.ts';
+import { openDatabase, type Db } from './db/database.ts';
+import { ensureInstance } from './db/instance.ts';
+import { Conflict } from './errors.ts';
+import { loadLibrary } from './lessons/library.ts';
+import type { Library } from './lessons/types.ts';
+import { silentLogger, type Logger } from './logger.ts';
+import type { Clock } from './lti/clock.ts';
+import { silentProgress, type Progress } from './progress.ts';
+import { sandboxServiceFromConfig, startObjectLimits } from './sandboxes/from-config.ts';
+import type { SandboxService } from './sandboxes/service.ts';
+import { createServices, type Services } from './services.ts';
+import type { ShellBackend } from './terminal/backends.ts';
+import { recordingStoreFromConfig, reportJailLimits, shellBackendFromConfig, terminalManagerFromConfig } from './terminal/from-config.ts';
+import type { TerminalManager } from './terminal/manager.ts';
+import type { RecordingStore } from './terminal/recorder.ts';
+
+/**
+ * The one composition root: `kubedojo serve` and the tests build the platform here, from the
+ * config, and start and close it the same way. Building wires the parts (the database opened,
+ * the library loaded, the embedded cluster up when asked); `start` does the I/O the parts need
+ * once (database rows, background work) and listens; `close` undoes everything `start` began.
+ */
+
+export interface PlatformOptions {
+  logger?: Logger;
+  progress?: Progress;
+  /** The built browser app; defaults to client/dist. */
+  clientDir?: string;
+  /** The time of the LTI score queue's backoff (tests move it by hand). */
+  ltiClock?: Clock;
+  /**
+   * Count learners' CRDs and PriorityClasses with this server's admission webhook (on unless
+   * false). There is one webhook per cluster, so servers that share a cluster with others for
+   * a moment (the tests) leave it to the one suite that tests it.
+   */
+  objectLimits?: boolean;
+}
+
+export interface Platform {
+  config: Config;
+  db: Db;
+  cluster: ClusterConnection;
+  library: Library;
+  sandboxes: SandboxService;
+  backend: ShellBackend;
+  recordings: RecordingStore;
+  terminals: TerminalManager;
+  services: Services;
+  app: App;
+  /** Prepares the database, begins the background work and listens; resolves with the URL. */
+  start(): Promise<string>;
+  /** Stops every listener, timer and process the platform began; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Housekeeping that runs until it succeeds once, retrying every 30 s; `close` ends it. */
+function keepTrying(task: () => Promise<void>, log: Logger, what: string): { close(): Promise<void> } {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let closed = false;
+  const attempt = (): void => {
+    running = task().catch((error: unknown) => {
+      if (closed) return;
+      log.warn({ err: error }, `could not ${what} yet; retrying in 30 s`);
+      timer = setTimeout(attempt, 30_000);
+      timer.unref();
+    });
+  };
+  attempt();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+export async function buildPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
+  const logger = options.logger ?? silentLogger();
+  // The component name serve's log lines have always carried.
+  const log = logger.child({ component: 'main' });
+  const db = openDatabase(path.join(config.dataDir, 'kubedojo.db'), logger);
+  let library: Library;
+  try {
+    if (config.cluster.mode === 'embedded' && config.cluster.autoStart) {
+      const report = await localClusterFromConfig(config, logger, options.progress ?? silentProgress).up();
+      log.info({ server: report.server, alreadyRunning: report.alreadyRunning, ms: report.durationMs }, 'local cluster ready');
+    }
+    library = await loadLibrary(config.lessonsDir);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const lessonsLog = logger.child({ component: 'lessons' });
+  for (const problem of library.errors) lessonsLog.warn(problem, `${problem.file}:${problem.line}: ${problem.message}`);
+  lessonsLog.info({ dir: config.lessonsDir, lessons: library.lessons.length, errors: library.errors.length }, `loaded ${library.lessons.length} lessons`);
+
+  const cluster = connectionFromConfig(config);
+  log.info({ ...cluster.describe() }, 'using cluster');
+  const sandboxes = sandboxServiceFromConfig(config, cluster, library, logger);
+  const recordings = recordingStoreFromConfig(config, db);
+  const backend = shellBackendFromConfig(config, cluster, library, logger);
+  const terminals = terminalManagerFromConfig(config, { sandboxes, backend, recordings, logger });
+  let url = `http://${config.host}:${config.port}`;
+  const services = createServices({ config, db, cluster, library, sandboxes, terminals, logger, baseUrl: () => url, ...(options.ltiClock ? { ltiClock: options.ltiClock } : {}) });
+  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
+
+  const background: { close(): Promise<void> }[] = [];
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let pruning: Promise<void> = Promise.resolve();
+  let closing: Promise<void> | undefined;
+
+  const close = () =>
+    (closing ??= (async () => {
+      sandboxes.stop();
+      clearInterval(pruneTimer);
+      await Promise.all([pruning, ...background.map((b) => b.close())]);
+      services.workshops.stop();
+      await services.lti.stop();
+      await services.grading.stop();
+      await terminals.close();
+      await app.close();
+      db.close();
+    })());
+
+  /** Deletes recordings past their retention now and daily. */
+  const prune = () => {
+    pruning = recordings.prune(config.terminals.recordingRetentionDays).then(
+      (count) => {
+        if (count > 0) log.info({ count, days: config.terminals.recordingRetentionDays }, 'deleted old terminal recordings');
+      },
+      (error: unknown) => {
+        log.warn({ err: error }, 'could not prune recordings');
+      },
+    );
+  };
+
+  const listen = async (): Promise<string> => {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        app.http.once('error', reject);
+        app.http.listen(config.port, config.host, () => {
+          app.http.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      await close();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        throw new Conflict(`Port ${config.port} on ${config.host} is already in use by another program. Choose another with --port (or KUBEDOJO_PORT), or 0 for any free port.`);
+      }
+      if (code === 'EACCES') throw new Conflict(`Not allowed to listen on ${config.host}:${config.port}; ports below 1024 need privileges. Choose another with --port.`);
+      throw error;
+    }
+    const address = app.http.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  };
+
+  return {
+    config,
+    db,
+    cluster,
+    library,
+    sandboxes,
+    backend,
+    recordings,
+    terminals,
+    services,
+    app,
+    async start() {
+      ensureInstance(db);
+      services.grading.recover();
+      await reportJailLimits(config, backend, logger);
+      // Adopting, reaping and pooling sandboxes waits for the cluster to answer; serving does not.
+      background.push(
+        keepTrying(async () => {
+          await sandboxes.start();
+          log.info('sandboxes adopted and reaped; reaper running');
+        }, log, 'start sandbox housekeeping'),
+      );
+      if (options.objectLimits ?? true) background.push(startObjectLimits(config, cluster, logger));
+      prune();
+      pruneTimer = setInterval(prune, 86_400_000);
+      pruneTimer.unref();
+      url = await listen();
+      services.workshops.start();
+      services.lti.start();
+      return url;
+    },
+    close,
+  };
+}
