@@ -1,11 +1,11 @@
-import { generateKeyPair, randomBytes } from 'node:crypto';
+import { generateKeyPair } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { ApiextensionsV1Api, SchedulingV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import forge from 'node-forge';
 import { z } from 'zod';
 import { call, firstError } from '../cluster/api.ts';
+import { issueCertificate } from '../cluster/certificates.ts';
 import { applyObjects, rawClient } from '../cluster/apply.ts';
 import { Unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -52,23 +52,9 @@ interface Decision {
 
 async function selfSigned(): Promise<{ key: string; cert: string }> {
   const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
-  cert.serialNumber = `0${randomBytes(15).toString('hex')}`;
-  cert.validity.notBefore = new Date(Date.now() - 300_000);
-  cert.validity.notAfter = new Date(Date.now() + 3650 * 86_400_000);
-  const subject = [{ name: 'commonName', value: 'kubedojo-object-limits' }];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
   // Self-signed and handed to the API server as its own caBundle: a CA that signs only itself.
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: true },
-    { name: 'keyUsage', keyCertSign: true, digitalSignature: true, keyEncipherment: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-  ]);
-  cert.sign(forge.pki.privateKeyFromPem(privateKey), forge.md.sha256.create());
-  return { key: privateKey, cert: forge.pki.certificateToPem(cert) };
+  const cert = await issueCertificate({ cn: 'kubedojo-object-limits', keys: { privatePem: privateKey, publicPem: publicKey }, ca: true, usage: 'server', names: { dns: [], ip: ['127.0.0.1'] }, days: 3650 });
+  return { key: privateKey, cert };
 }
 
 export class ObjectLimitWebhook {

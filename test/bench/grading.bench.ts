@@ -6,7 +6,8 @@
  *     and the autoscaler's load test, which watch behaviour over time) in a sandbox holding the
  *     reference solutions: median and slowest of `repeat` runs;
  *   - `learners` learners pressing "Check all" on the fundamentals lab at once, through the REST
- *     API of a real server: time until every result is in, and each run's p50/p99.
+ *     API of `kubedojo serve` in its own process (as in production): time until every result is
+ *     in, and each run's p50/p99.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -18,12 +19,11 @@ import { isBehavioural } from '../../server/grading/grader.ts';
 import { namespaceQuiet } from '../../server/grading/quiet.ts';
 import { SandboxScope } from '../../server/grading/scope.ts';
 import type { CheckRunView, SandboxView } from '../../server/protocol.ts';
-import { startTestServer } from '../helpers/app.ts';
 import { projectRoot, runCli, runCliOk } from '../helpers/cli.ts';
 import { adminKubeConfig } from '../helpers/cluster.ts';
 import { gradingKit } from '../helpers/grading.ts';
 import { browser } from '../helpers/http.ts';
-import { percentile, printTable, verdict } from './report.ts';
+import { percentile, printTable, serveFor, verdict, type Served } from './report.ts';
 
 const { values } = parseArgs({ options: { repeat: { type: 'string', default: '9' }, learners: { type: 'string', default: '50' } } });
 const counts = { repeat: Number(values.repeat), learners: Number(values.learners) };
@@ -42,6 +42,7 @@ async function until(what: string, test: () => Promise<boolean>, timeoutMs = 180
 async function main(): Promise<void> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-bench-grade-'));
   console.log(`kubedojo bench: grading  (${os.availableParallelism()} cores, Node ${process.version}; fresh local cluster, etcd with fsync)`);
+  let server: Served | undefined;
   try {
     const up = JSON.parse((await runCliOk(['cluster', 'up', '--json', '--data-dir', dataDir])).stdout) as { kubeconfig: string };
     const kit = await gradingKit(up.kubeconfig);
@@ -81,20 +82,22 @@ async function main(): Promise<void> {
     // ---- many learners pressing "Check all" at once, through the server
     phase(`${counts.learners} learners: sandboxes and their solutions`);
     // Every learner here comes from this one machine: the per-address limits are for strangers, not this bench.
-    const server = await startTestServer({ kubeconfig: up.kubeconfig, sandboxCapacity: 10_000, rateLimits: 'guests=100000/1m,sandboxes-address=100000/1m,checks-address=100000/1m' });
+    const platform = path.join(dataDir, 'platform');
+    server = await serveFor(['--data-dir', platform, '--kubeconfig', up.kubeconfig, '--sandbox-capacity', '10000', '--reap-interval', '0', '--rate-limits', 'guests=100000/1m,sandboxes-address=100000/1m,checks-address=100000/1m']);
+    const url = server.url;
     const fundamentals = kit.library.bySlug.get('kubernetes-fundamentals');
     if (!fundamentals?.lab) throw new Error('the fundamentals lesson has no lab');
     const solutionFiles = (await Promise.all(['expose-web', 'labels', 'rolling-update'].map((id) => readSubmission(path.join(path.dirname(fundamentals.absPath), `labs/kubernetes-fundamentals/${id}/solution`))))).flat();
     const learners = await Promise.all(
       Array.from({ length: counts.learners }, async () => {
-        const send = browser(() => server.url);
+        const send = browser(() => url);
         const created = await send('POST', '/api/sandboxes', { lesson: fundamentals.slug });
         if (created.status >= 300) throw new Error(`sandbox: ${created.text}`);
         const view = created.json as SandboxView;
         const values = { namespace: view.namespace, group: view.group, priorityClassPrefix: view.priorityClassPrefix };
         // Later exercises change earlier objects (rolling-update's web): the last version of each wins.
     const unique = new Map(manifestsOf(solutionFiles, values).objects.map((o) => [`${o.object.kind ?? ''}/${o.object.metadata?.name ?? ''}`, o]));
-        const problems = await applyAsLearner(path.join(server.dataDir, 'sandboxes', view.namespace, 'kubeconfig'), view.namespace, [...unique.values()]);
+        const problems = await applyAsLearner(path.join(platform, 'sandboxes', view.namespace, 'kubeconfig'), view.namespace, [...unique.values()]);
         if (problems.length > 0) throw new Error(problems.join('\n'));
         return { send, namespace: view.namespace };
       }),
@@ -119,7 +122,8 @@ async function main(): Promise<void> {
     const passed = finished.filter((f) => f.run.status === 'passed').length;
     const firstFailure = finished.find((f) => f.run.status !== 'passed');
     if (firstFailure) for (const c of firstFailure.run.report?.exercises.flatMap((e) => e.checks).filter((c) => c.status !== 'passed') ?? []) phase(`  did not pass: ${c.name}: ${c.message}`);
-    await server.close();
+    await server.stop();
+    server = undefined;
 
     const rows = [
       ['MEASURE', 'RESULT', 'GOAL', ''],
@@ -131,6 +135,7 @@ async function main(): Promise<void> {
     ];
     printTable(rows, `; lessons from ${path.relative(process.cwd(), path.join(projectRoot, 'lessons')) || 'lessons'}`);
   } finally {
+    await server?.stop();
     await runCli(['cluster', 'down', '--data-dir', dataDir]);
     await fs.rm(dataDir, { recursive: true, force: true });
   }

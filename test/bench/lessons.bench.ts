@@ -6,8 +6,9 @@
  * folder, then prints, measured now:
  *   - loadLibrary (read, validate, render, highlight, quiz, links, prerequisites), several runs
  *     in one process: the first is cold (module compilation, worker start-up);
- *   - serving a lesson page from cache over HTTP: GET /api/lessons/:slug against the real app
- *     (Express, SQLite session and progress lookups) on loopback, p50 and p99.
+ *   - serving a lesson page from cache over HTTP: GET /api/lessons/:slug from `kubedojo serve`
+ *     in its own process (as in production), as a signed-in learner, so each request does its
+ *     SQLite session and progress lookups, on loopback: p50 and p99.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -15,8 +16,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../../server/cluster/paths.ts';
 import { loadLibrary } from '../../server/lessons/library.ts';
-import { startTestServer } from '../helpers/app.ts';
-import { percentile, verdict } from './report.ts';
+import { browser } from '../helpers/http.ts';
+import { percentile, serveFor, verdict } from './report.ts';
 
 const { values } = parseArgs({
   options: { lessons: { type: 'string', default: '200' }, runs: { type: 'string', default: '7' }, requests: { type: 'string', default: '2000' } },
@@ -126,25 +127,31 @@ async function main(): Promise<void> {
     }
     inline.sort((a, b) => a - b);
 
-    // Serving from cache: the real app on loopback, one request after another.
-    const server = await startTestServer({ lessonsDir: generated.dir, cluster: 'embedded', clusterUp: false });
+    // Serving from cache: the real server in its own process, no cluster (lessons need none).
+    const platform = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-lessons-bench-data-'));
+    const server = await serveFor(['--data-dir', platform, '--lessons-dir', generated.dir, '--cluster', 'embedded', '--no-cluster-up']);
     const serve: number[] = [];
     let bytesOut = 0;
     try {
+      const learner = browser(() => server.url);
+      const registered = await learner('POST', '/api/auth/register', { username: 'bench-learner', password: 'a long enough passphrase 42' });
+      if (registered.status >= 300) throw new Error(`register: ${registered.text}`);
+      const session = await learner('GET', '/api/session');
+      if (!session.text.includes('bench-learner')) throw new Error(`not signed in: ${session.text}`);
       for (let i = 0; i < requests + 100; i += 1) {
         const slug = generated.slugs[(i * 37) % generated.slugs.length] ?? '';
         const started = performance.now();
-        const response = await fetch(`${server.url}/api/lessons/${slug}`);
-        const body = await response.text();
+        const response = await learner('GET', `/api/lessons/${slug}`);
         const elapsed = performance.now() - started;
         if (response.status !== 200) throw new Error(`GET /api/lessons/${slug}: HTTP ${response.status}`);
         if (i >= 100) {
           serve.push(elapsed);
-          bytesOut += body.length;
+          bytesOut += response.text.length;
         }
       }
     } finally {
-      await server.close();
+      await server.stop();
+      await fs.rm(platform, { recursive: true, force: true });
     }
     serve.sort((a, b) => a - b);
 
