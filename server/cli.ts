@@ -5,6 +5,7 @@ import { ClusterStartError } from './cluster/local.ts';
 import { clusterBuild, clusterDown, clusterKubeconfig, clusterStatus, clusterUp } from './cli/cluster.ts';
 import { contextFor, EXIT, UsageError, type CliContext } from './cli/context.ts';
 import { grade } from './cli/grade.ts';
+import { dbBackup } from './cli/db.ts';
 import { deployManifests, helmCommand } from './cli/deploy.ts';
 import { imagesBuild, imagesPush } from './cli/images-deploy.ts';
 import { imagesImport, imagesList } from './cli/images.ts';
@@ -133,6 +134,16 @@ export function buildProgram(): Command {
     .option('--display-name <name>', 'the name shown to others')
     .option('--password-stdin', 'read the password from standard input')
     .action(action(adminCreate));
+
+  program
+    .command('db')
+    .description("kubedojo's SQLite database")
+    .command('backup')
+    .description('a consistent copy of the database while kubedojo serves (online backup, integrity-checked); - writes it to stdout')
+    .argument('<file>', 'where the copy goes, or - for stdout')
+    .action(async function (this: Command, file: string) {
+      process.exitCode = await dbBackup(contextFor(this, { logLevel: 'warn' }), file);
+    });
 
   const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
   const lti = program

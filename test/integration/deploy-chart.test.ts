@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { call } from '../../server/cluster/api.ts';
 import { parseManifests, rawClient } from '../../server/cluster/apply.ts';
@@ -153,9 +154,11 @@ describe("kubedojo installed by helm on the embedded cluster's real node", () =>
     expect((await ready.json()) as ReadyResponse).toEqual({ status: 'ready', checks: { database: { ok: true }, cluster: { ok: true } } });
   });
 
+  const username = uniqueName('pod-alice');
+
   it('signs a learner up, makes their sandbox and runs a Check through the REST API', async () => {
     const learner = browser(() => url);
-    const signup = await learner('POST', '/api/auth/register', { username: uniqueName('pod-alice'), password: 'correct horse battery staple' });
+    const signup = await learner('POST', '/api/auth/register', { username, password: 'correct horse battery staple' });
     expect(signup.status, signup.text).toBe(201);
     const made = await learner('POST', '/api/sandboxes', { lesson: 'kubernetes-fundamentals' });
     expect(made.status, made.text).toBe(201);
@@ -171,6 +174,25 @@ describe("kubedojo installed by helm on the embedded cluster's real node", () =>
     expect((await learner('DELETE', `/api/sandboxes/${sandbox.namespace}`)).status).toBe(204);
     const core = admin.makeApiClient(CoreV1Api);
     await eventually(async () => ((await call(() => core.readNamespace({ name: sandbox.namespace }))).ok ? undefined : true), `${sandbox.namespace} deleted`, 120_000, 250);
+  });
+
+  it('backs its database up while it serves (kubectl exec … -- kubedojo db backup -)', async () => {
+    const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-backup-')), 'kubedojo.db');
+    const out = await fs.open(file, 'w');
+    const exec = spawn(kubectl.path, [`--kubeconfig=${inject('kubeconfig')}`, '-n', namespace, 'exec', `deploy/${RELEASE}`, '--', 'kubedojo', 'db', 'backup', '-'], { stdio: ['ignore', out.fd, 'pipe'] });
+    let stderr = '';
+    exec.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => exec.on('close', resolve));
+    await out.close();
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('integrity ok');
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.prepare('SELECT kind FROM learners WHERE username = ?').pluck().get(username)).toBe('account');
+    } finally {
+      db.close();
+      await fs.rm(path.dirname(file), { recursive: true, force: true });
+    }
   });
 
   it('keeps the platform inside its ClusterRole: its logs name no refusal', async () => {

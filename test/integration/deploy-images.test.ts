@@ -140,6 +140,10 @@ describe('the postgres image', () => {
       expect(query.stdout).toMatch(/^PostgreSQL 15\.\d+ .*Debian/);
       const wrong = await kubectl(['-n', namespace, 'exec', 'postgres', '--', 'env', 'PGPASSWORD=wrong', 'psql', '-h', '127.0.0.1', '-U', 'kubedojo', '-d', 'kubedojo', '-tAc', 'select 1']);
       expect(wrong.stderr).toContain('password authentication failed');
+      // The README's backup: pg_dump in the container, over the local socket.
+      const dump = await kubectl(['-n', namespace, 'exec', 'postgres', '--', 'pg_dump', '-U', 'kubedojo', 'kubedojo']);
+      expect(dump.code, dump.stderr).toBe(0);
+      expect(dump.stdout).toContain('PostgreSQL database dump complete');
     } finally {
       await call(() => core.deleteNamespace({ name: namespace }));
     }

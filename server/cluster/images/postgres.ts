@@ -12,7 +12,7 @@ import { ImageBuildError, removeTree, runTool, sha256Text } from './tools.ts';
  */
 
 export const POSTGRES_REPOSITORY = 'kubedojo.dev/postgres';
-const RECIPE_VERSION = '2'; // 2: the cluster in pgdata/ below the volume
+const RECIPE_VERSION = '4'; // 2: the cluster in pgdata/ below the volume; 3: PGHOST=/tmp for its tools; 4: no snakeoil key
 /** Debian 12's PostgreSQL. */
 export const POSTGRES_MAJOR = '15';
 const PACKAGE = `postgresql-${POSTGRES_MAJOR}`;
@@ -69,6 +69,16 @@ async function accountOf(rootfs: string, name: string): Promise<{ uid: number; g
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+async function removeSnakeoil(rootfs: string): Promise<void> {
+  const certs = path.join(rootfs, 'etc/ssl/certs');
+  for (const name of await fs.readdir(certs)) {
+    const link = await fs.readlink(path.join(certs, name)).catch(() => '');
+    if (link.endsWith('ssl-cert-snakeoil.pem')) await fs.rm(path.join(certs, name));
+  }
+  await fs.rm(path.join(certs, 'ssl-cert-snakeoil.pem'), { force: true });
+  await fs.rm(path.join(rootfs, 'etc/ssl/private/ssl-cert-snakeoil.key'), { force: true });
+}
+
 export const postgresRecipe: Recipe = {
   id: 'postgres',
   async plan(ctx) {
@@ -92,6 +102,9 @@ export const postgresRecipe: Recipe = {
     // The package's postinst made a "main" cluster with its own config: the image makes its own at first start.
     await removeTree(at(`var/lib/postgresql/${POSTGRES_MAJOR}`));
     await removeTree(at(`etc/postgresql/${POSTGRES_MAJOR}`));
+    // ssl-cert's postinst made a random key and a certificate naming this machine: no two builds
+    // would be alike, and the image serves no TLS of its own (mount a certificate to add it).
+    await removeSnakeoil(rootfs);
     const postgres = await accountOf(rootfs, 'postgres');
     await fs.writeFile(at('usr/local/bin/kubedojo-postgres'), entrypoint, { mode: 0o755 });
     await fs.mkdir(at(POSTGRES_VOLUME), { recursive: true });
@@ -104,7 +117,8 @@ export const postgresRecipe: Recipe = {
         entrypoint: ['/usr/local/bin/kubedojo-postgres'],
         user: `${postgres.uid}:${postgres.gid}`,
         exposedPorts: ['5432'],
-        env: [`PATH=${BIN}:/usr/local/bin:/usr/bin:/bin`, `PGDATA=${POSTGRES_DATA}`, 'LANG=C.UTF-8'],
+        // PGHOST: psql and pg_dump in the container find the server's socket in /tmp.
+        env: [`PATH=${BIN}:/usr/local/bin:/usr/bin:/bin`, `PGDATA=${POSTGRES_DATA}`, 'PGHOST=/tmp', 'LANG=C.UTF-8'],
         labels: {
           'org.opencontainers.image.title': 'kubedojo postgres',
           'org.opencontainers.image.version': plan.tag,
