@@ -1,9 +1,11 @@
+import { generateKeyPair } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import forge from 'node-forge';
+import { promisify } from 'node:util';
+import { issueCertificate } from '../../server/cluster/certificates.ts';
 
 /**
  * A transparent TLS proxy in front of the API server that remembers every refusal (401, 403)
@@ -30,27 +32,16 @@ export interface ApiRecorder {
   close(): Promise<void>;
 }
 
-function selfSigned(): { key: string; cert: string } {
-  const keys = forge.pki.rsa.generateKeyPair(2048);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = '01';
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 24 * 3600_000);
-  const attrs = [{ name: 'commonName', value: 'kubedojo api recorder' }];
-  cert.setSubject(attrs);
-  cert.setIssuer(attrs);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-  ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { key: forge.pki.privateKeyToPem(keys.privateKey), cert: forge.pki.certificateToPem(cert) };
+/** The proxy's certificate: a CA that signs only itself, for 127.0.0.1 (as the object-limits webhook's). */
+async function selfSigned(): Promise<{ key: string; cert: string }> {
+  const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const cert = await issueCertificate({ cn: 'kubedojo api recorder', keys: { privatePem: privateKey, publicPem: publicKey }, ca: true, usage: 'server', names: { dns: [], ip: ['127.0.0.1'] }, days: 1 });
+  return { key: privateKey, cert };
 }
 
 export async function startApiRecorder(upstream: { server: string; caData: string }): Promise<ApiRecorder> {
   const target = new URL(upstream.server);
-  const { key, cert } = selfSigned();
+  const { key, cert } = await selfSigned();
   const refusals: Refusal[] = [];
   let requests = 0;
   // Upgraded connections leave the HTTP server's bookkeeping: closed here by hand.
