@@ -1,9 +1,9 @@
+import { generateKeyPair } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import { issueCertificate } from '../../server/cluster/certificates.ts';
 
@@ -32,6 +32,7 @@ export interface ApiRecorder {
   close(): Promise<void>;
 }
 
+/** The proxy's certificate: a CA that signs only itself, for 127.0.0.1 (as the object-limits webhook's). */
 async function selfSigned(): Promise<{ key: string; cert: string }> {
   const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   const cert = await issueCertificate({ cn: 'kubedojo api recorder', keys: { privatePem: privateKey, publicPem: publicKey }, ca: true, usage: 'server', names: { dns: [], ip: ['127.0.0.1'] }, days: 1 });
