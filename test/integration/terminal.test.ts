@@ -53,24 +53,6 @@ describe.each(BACKENDS)('the %s terminal', (backend) => {
     expect(await aliceTerm.run('kubectl get nodes --no-headers | wc -l')).toMatch(/\b8\b/);
   });
 
-  it('runs a paste that arrives while the shell starts once its first prompt is there; a paste while a program reads goes to that program', async () => {
-    const term = new TerminalClient(env.server.url, bob.cookie);
-    try {
-      expect((await term.attach(bob.sandbox.namespace)).ok).toBe(true);
-      // At once, before the new shell has shown a prompt: run as commands, not typed into "a program".
-      const pasted = await term.runBlock('echo "one $((1 + 1))"\necho "two $((2 + 1))"\n', 180_000, 'paste');
-      expect(pasted.done).toMatchObject({ exitCodes: [0, 0], stopped: null });
-      expect(pasted.output).toContain('one 2');
-      expect(pasted.output).toContain('two 3');
-      term.type('cat > pasted.txt\n');
-      expect(await term.paste('alpha\nbeta\n')).toBe(true);
-      term.type('\x04');
-      expect(await term.run('cat pasted.txt')).toMatch(/alpha\r?\nbeta/);
-    } finally {
-      term.close();
-    }
-  });
-
   it('has the tools of the lessons: bash, vim, nano, python3 with the kubernetes client, the lab files', async () => {
     const out = await aliceTerm.run('command -v vim nano python3 bash; python3 -c "import kubernetes; print(\'k8s client\', kubernetes.__version__)"');
     expect(out).toMatch(/\/bin\/vim\b/);
