@@ -54,7 +54,11 @@ export class RunClient {
       this.note(reply.error);
       return reply.error;
     }
-    if (reply.typed) return 'Pasted into the program that runs in your terminal.';
+    if (reply.typed) {
+      const typed = 'Pasted into the program that runs in your terminal.';
+      this.note(typed);
+      return typed;
+    }
     if (reply.commands.length === 0) return 'There was no command to run.';
     this.note(`Running 1 of ${reply.commands.length}: ${short(reply.commands[0] ?? '')}`);
     return new Promise((resolve) => this.pending.set(reply.runId, { commands: reply.commands, resolve }));

@@ -26,6 +26,8 @@ export class CommandRunner {
   private readonly session: TerminalSession;
   /** A mark has come since the last Enter: the shell waits at its prompt. */
   private prompt = false;
+  /** The shell has shown a prompt at least once. */
+  private started = false;
   private tail = '';
   private readonly onMark = new Set<(status: number) => void>();
   private readonly onStop = new Set<(why: string) => void>();
@@ -50,8 +52,12 @@ export class CommandRunner {
     });
   }
 
-  get atPrompt(): boolean {
-    return this.prompt;
+  /**
+   * A program has the terminal: the shell showed its prompt once and has not shown it since the
+   * last Enter. Before the first prompt the shell is still starting, and what comes is for it.
+   */
+  get programRunning(): boolean {
+    return this.started && !this.prompt;
   }
 
   private output(chunk: Buffer): void {
@@ -61,6 +67,7 @@ export class CommandRunner {
     for (const match of text.matchAll(MARK)) {
       end = (match.index) + match[0].length;
       this.prompt = true;
+      this.started = true;
       const status = Number(match[1]);
       for (const listener of [...this.onMark]) listener(status);
     }

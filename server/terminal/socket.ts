@@ -171,8 +171,9 @@ export function terminalNamespace(
       }
       const runner = runnerOf(session);
       const runId = newRunId();
-      // A paste while a program runs (an editor, a REPL) is that program's input, as it is.
-      if (parsed.data.source === 'paste' && !runner.atPrompt) {
+      // A paste while a program runs (an editor, a REPL) is that program's input, as it is; one
+      // that comes while the shell is still starting waits for its first prompt, like a block.
+      if (parsed.data.source === 'paste' && runner.programRunning) {
         session.input(viewerId, parsed.data.text);
         respond({ ok: true, runId, commands: [], typed: true });
         return;

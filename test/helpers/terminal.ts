@@ -66,10 +66,11 @@ export class TerminalClient {
    * Types a block through the server's runner (as "Run in my terminal" does): a command at a
    * time, each once the prompt is back. Resolves with the commands and their exit statuses.
    */
-  async runBlock(text: string, timeoutMs = 600_000): Promise<{ commands: string[]; done: TerminalRunDone; output: string }> {
+  async runBlock(text: string, timeoutMs = 600_000, source: 'block' | 'paste' = 'block'): Promise<{ commands: string[]; done: TerminalRunDone; output: string }> {
     const start = this.output.length;
-    const reply = (await this.socket.emitWithAck('run', { text, source: 'block' })) as TerminalRunResponse;
+    const reply = (await this.socket.emitWithAck('run', { text, source })) as TerminalRunResponse;
     if (!reply.ok) throw new Error(reply.error);
+    if (reply.typed) throw new Error('the text was typed into a running program, not run as commands');
     const done = await new Promise<TerminalRunDone>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`the block did not finish within ${timeoutMs} ms; output so far:\n${this.output.slice(start).slice(-3000)}`));
@@ -83,6 +84,13 @@ export class TerminalClient {
       this.socket.on('run:done', listener);
     });
     return { commands: reply.commands, done, output: this.output.slice(start) };
+  }
+
+  /** Pastes text as the browser does (multi-line): resolves whether it went to a running program as typed. */
+  async paste(text: string): Promise<boolean> {
+    const reply = (await this.socket.emitWithAck('run', { text, source: 'paste' })) as TerminalRunResponse;
+    if (!reply.ok) throw new Error(reply.error);
+    return reply.typed;
   }
 
   close(): void {

@@ -53,6 +53,27 @@ describe.each(BACKENDS)('the %s terminal', (backend) => {
     expect(await aliceTerm.run('kubectl get nodes --no-headers | wc -l')).toMatch(/\b8\b/);
   });
 
+  it('runs a paste that arrives while the shell starts once its first prompt is there; a paste while a program reads goes to that program', async () => {
+    const term = new TerminalClient(env.server.url, bob.cookie);
+    try {
+      expect((await term.attach(bob.sandbox.namespace)).ok).toBe(true);
+      // At once, before the new shell has shown a prompt: run as commands, not typed into "a program".
+      const pasted = await term.runBlock('echo "one $((1 + 1))"\necho "two $((2 + 1))"\n', 180_000, 'paste');
+      expect(pasted.done).toMatchObject({ exitCodes: [0, 0], stopped: null });
+      expect(pasted.output).toContain('one 2');
+      expect(pasted.output).toContain('two 3');
+      // A program that reads two lines. The paste waits until it says it is reading: typed ahead
+      // of that, the text would arrive while the shell's line editor still held the terminal.
+      const from = term.output.length;
+      term.type("printf 'reading-%s\\n' lines; head -n 2 > pasted.txt\n");
+      await eventually(() => (term.output.includes('reading-lines', from) ? true : undefined), 'the program to start reading', 60_000, 50);
+      expect(await term.paste('alpha\nbeta\n')).toBe(true);
+      expect(await term.run('cat pasted.txt')).toMatch(/alpha\r?\nbeta/);
+    } finally {
+      term.close();
+    }
+  });
+
   it('has the tools of the lessons: bash, vim, nano, python3 with the kubernetes client, the lab files', async () => {
     const out = await aliceTerm.run('command -v vim nano python3 bash; python3 -c "import kubernetes; print(\'k8s client\', kubernetes.__version__)"');
     expect(out).toMatch(/\/bin\/vim\b/);
