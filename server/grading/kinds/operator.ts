@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { evaluateRule } from '../../checks/cel.ts';
 import type { CheckOf, NamedTarget } from '../../checks/schema.ts';
 import type { CheckContext, CheckEvaluator, Outcome } from '../types.ts';
 import { apiOutcome } from './common.ts';
+import { podsInMotion } from './pods-in-motion.ts';
 
 type K = KubernetesObject & { status?: unknown };
 
@@ -16,8 +17,9 @@ function withProbeName<T>(value: T, probe: string): T {
 
 /**
  * A wrong operator must fail in seconds, not at the check's timeout: once nothing about the probe
- * and its children has changed for this long (their resourceVersions), the operator has done all
- * it is going to do. Before it has done anything at all (no child yet) it gets longer, to start.
+ * and its children has changed for this long (their resourceVersions), and no Pod of the
+ * namespace is still starting, the operator has done all it is going to do. Before it has done
+ * anything at all (no child yet) it gets longer, to start.
  */
 export const PATIENCE_MS = 10_000;
 export const FIRST_CONTACT_MS = 20_000;
@@ -88,9 +90,13 @@ export const operatorCheck: CheckEvaluator<'operator'> = async (check, ctx) => {
   let cleanedUp = false;
   // What moves while the operator works: the probe (its status) and every child the check knows.
   const children = [...(spec.owned ?? []), ...(spec.update?.expect.map((e) => e.target) ?? [])];
+  // And the namespace's Pods: while one is still starting (the children's Pods, which the status
+  // waits on), the operator is not done, however long since anything was written.
   const moving = async () => {
-    const objects = await Promise.all([ctx.scope.get<K>(ref, probeName), ...children.map((c) => ctx.scope.get<K>(c, c.name))]);
-    return objects.map((o) => (o.ok ? (o.value?.metadata?.resourceVersion ?? '-') : '?')).join(',');
+    const [pods, ...objects] = await Promise.all([ctx.scope.list<V1Pod>({ apiVersion: 'v1', kind: 'Pod' }), ctx.scope.get<K>(ref, probeName), ...children.map((c) => ctx.scope.get<K>(c, c.name))]);
+    const motion = pods.ok ? podsInMotion(pods.value) : { fingerprint: '?', starting: false };
+    const written = objects.map((o) => (o.ok ? (o.value?.metadata?.resourceVersion ?? '-') : '?')).join(',');
+    return `${written}|${motion.fingerprint}${motion.starting ? `|starting ${Date.now()}` : ''}`;
   };
   const patient = { ms: PATIENCE_MS, moving };
   try {
