@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ComponentGraph } from '../../server/cluster/component-graph.ts';
+import { NODE_DOWN_GRAPH, NODE_UP_GRAPH } from '../../server/cluster/node/start-plan.ts';
 import { CLUSTER_GRAPH } from '../../server/cluster/start-plan.ts';
 
 /** A run that finishes when the test says, recording when each component began and ended. */
@@ -122,5 +123,33 @@ describe("the embedded cluster's start graph", () => {
     expect(order[0]).toBe('real-node');
     expect(order.at(-1)).toBe('etcd');
     expect(order.indexOf('kube-apiserver')).toBeGreaterThan(Math.max(order.indexOf('kwok'), order.indexOf('kube-controller-manager'), order.indexOf('metrics-server')));
+  });
+});
+
+describe("the real node's graphs", () => {
+  const order = async <Id extends string>(graph: ComponentGraph<Id>): Promise<Id[]> => {
+    const seen: Id[] = [];
+    await graph.start((id) => {
+      seen.push(id);
+      return Promise.resolve();
+    });
+    return seen;
+  };
+
+  it('fences the network before the kubelet runs a Pod, and waits for Ready only after the kubelet', async () => {
+    const up = await order(NODE_UP_GRAPH);
+    expect(up.indexOf('kube-network-policies')).toBeLessThan(up.indexOf('kubelet'));
+    expect(up.indexOf('images')).toBeGreaterThan(up.indexOf('containerd'));
+    expect(up.indexOf('images')).toBeLessThan(up.indexOf('kubelet'));
+    for (const after of ['kube-proxy', 'coredns', 'ready']) expect(up.indexOf(after)).toBeGreaterThan(up.indexOf('kubelet'));
+    expect(NODE_UP_GRAPH.levels()[0]).toEqual(['api-bridge', 'containerd', 'node-objects']);
+  });
+
+  it('removes the Pods after the kubelet stops and before containerd does, the network last', async () => {
+    const down = await order(NODE_DOWN_GRAPH);
+    expect(down[0]).toBe('kubelet');
+    expect(down.indexOf('pods')).toBeLessThan(down.indexOf('containerd'));
+    expect(down.indexOf('shims')).toBeGreaterThan(down.indexOf('containerd'));
+    expect(down.at(-1)).toBe('network');
   });
 });

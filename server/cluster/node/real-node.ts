@@ -22,13 +22,15 @@ import { nodeComponentDefinitions, nodeFiles, TOOLS, type NodeFiles } from './co
 import { NODE_KIND_LABEL, NODE_NAME, REGISTRY_ANNOTATION, layoutFor, type NodeLayout } from './layout.ts';
 import { ensureNodeNetwork, releaseSlot, removeNodeNetwork } from './network.ts';
 import { probeRegistry } from './registry.ts';
+import { NODE_DOWN_GRAPH, NODE_UP_GRAPH, type NodeDownStep, type NodeUpStep } from './start-plan.ts';
 import { containerdConfig, cniConfig, corefile, kubeletConfig, kubeProxyConfig, usableNameservers } from './render.ts';
 import { ensureCgroupRoot, killShims, removeAllPods, removeCgroupRoot, unmountAll } from './teardown.ts';
 
 /**
- * The real node's life: `up` makes its network, writes its configuration, starts its processes
- * in order, loads the offline images and waits until the node is Ready; `down` stops them and
- * takes away every container, mount, interface, rule and cgroup it made.
+ * The real node's life: `up` makes its network, writes its configuration, then starts its
+ * processes, loads the offline images and waits until the node is Ready along NODE_UP_GRAPH
+ * (start-plan.ts); `down` stops them along NODE_DOWN_GRAPH and takes away every container,
+ * mount, interface, rule and cgroup it made.
  */
 
 const realNodeFile = path.join(sandboxesDir, 'cluster', 'real-node.yaml');
@@ -105,16 +107,24 @@ export class RealNode {
       if (!def) throw new Error(`no definition for ${id}`);
       await o.supervisor.ensure(def);
     };
-    await ensure('api-bridge');
-    await ensure('api-bridge-node');
-    await ensure('containerd');
-    await this.loadImages(images);
-    const applied = firstError(await applyObjects(o.kc, parseManifests((await fs.readFile(realNodeFile, 'utf8')).replaceAll('${nodeIp}', layout.nodeIp), realNodeFile)));
-    if (applied) throw new ClusterStartError('real-node', `could not apply the real node's objects: ${applied.message}`);
-    // The NetworkPolicy agent first: no Pod of the node runs a moment unfenced.
-    await ensure('kube-network-policies');
-    await ensure('kubelet');
-    await Promise.all([ensure('kube-proxy'), ensure('coredns'), this.waitReady(o.kc, registry)]);
+    const applyNodeObjects = async () => {
+      const text = (await fs.readFile(realNodeFile, 'utf8')).replaceAll('${nodeIp}', layout.nodeIp);
+      const applied = firstError(await applyObjects(o.kc, parseManifests(text, realNodeFile)));
+      if (applied) throw new ClusterStartError('real-node', `could not apply the real node's objects: ${applied.message}`);
+    };
+    const steps: Record<NodeUpStep, () => Promise<void>> = {
+      'api-bridge': () => ensure('api-bridge'),
+      'api-bridge-node': () => ensure('api-bridge-node'),
+      containerd: () => ensure('containerd'),
+      images: () => this.loadImages(images),
+      'node-objects': applyNodeObjects,
+      'kube-network-policies': () => ensure('kube-network-policies'),
+      kubelet: () => ensure('kubelet'),
+      'kube-proxy': () => ensure('kube-proxy'),
+      coredns: () => ensure('coredns'),
+      ready: () => this.waitReady(o.kc, registry),
+    };
+    await NODE_UP_GRAPH.start((step) => steps[step]());
     return { node: NODE_NAME, address: layout.nodeIp, registry, images: images.map((i) => ({ name: i.name, size: i.size })) };
   }
 
@@ -206,23 +216,40 @@ export class RealNode {
     const stop = async (id: ComponentId) => {
       stopped.push({ id, result: await supervisor.stop(byId.get(id) ?? { id }) });
     };
-    await stop('kubelet');
-    await Promise.all([stop('kube-proxy'), stop('coredns')]);
-    if (crictl && state.processes.containerd) {
-      const removed = await removeAllPods(crictl, this.dirs.containerdSocket);
-      if (!removed.ok) problems.push(`removing the Pods through the runtime: ${removed.detail}`);
-    }
-    await stop('kube-network-policies');
-    await stop('containerd');
-    await killShims(this.dirs.containerdSocket);
-    await Promise.all([stop('api-bridge-node'), stop('api-bridge')]);
-    problems.push(...(await unmountAll(this.dirs)));
-    if (state.node) {
-      const layout = layoutFor(state.node.slot);
-      await removeNodeNetwork(layout, state.node);
-      await releaseSlot(layout.slot, path.join(this.options.dataDir, 'cluster'));
-      problems.push(...(await removeCgroupRoot(layout.cgroupRoot)).map((dir) => `cgroup ${dir} is still in use`));
-    }
+    const layout = state.node ? layoutFor(state.node.slot) : undefined;
+    const node = state.node;
+    const steps: Record<NodeDownStep, () => Promise<void>> = {
+      kubelet: () => stop('kubelet'),
+      'kube-proxy': () => stop('kube-proxy'),
+      coredns: () => stop('coredns'),
+      pods: async () => {
+        if (!crictl || !state.processes.containerd) return;
+        const removed = await removeAllPods(crictl, this.dirs.containerdSocket);
+        if (!removed.ok) problems.push(`removing the Pods through the runtime: ${removed.detail}`);
+      },
+      'kube-network-policies': () => stop('kube-network-policies'),
+      containerd: () => stop('containerd'),
+      shims: () => killShims(this.dirs.containerdSocket),
+      'api-bridge-node': () => stop('api-bridge-node'),
+      'api-bridge': () => stop('api-bridge'),
+      mounts: async () => {
+        problems.push(...(await unmountAll(this.dirs)));
+      },
+      network: async () => {
+        if (!layout || !node) return;
+        await removeNodeNetwork(layout, node);
+        await releaseSlot(layout.slot, path.join(this.options.dataDir, 'cluster'));
+        problems.push(...(await removeCgroupRoot(layout.cgroupRoot)).map((dir) => `cgroup ${dir} is still in use`));
+      },
+    };
+    // Going down goes on past a step that fails: what it could not remove is reported.
+    await NODE_DOWN_GRAPH.start(async (step) => {
+      try {
+        await steps[step]();
+      } catch (error) {
+        problems.push(`${step}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
     delete state.node;
     return { stopped, leftovers: problems };
   }
