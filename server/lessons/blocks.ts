@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { loadAll } from 'js-yaml';
 import { parseAllDocuments } from 'yaml';
 import { parseCommand, splitCommands } from './commands.ts';
 import type { Lab } from './lab-schema.ts';
 import { judgeBlock, type BlockContext } from './runnable.ts';
+import { yamlDocuments } from './yaml-documents.ts';
 import { embeddedNodeNames } from './sandbox-facts.ts';
 import type { CodeBlock } from './types.ts';
 
@@ -38,13 +38,11 @@ export async function blockContext(lessonFile: string, lab: Lab | null): Promise
 }
 
 function objectsOf(source: string): string[] {
-  try {
-    return loadAll(source)
-      .filter((d): d is { kind?: unknown; metadata?: { name?: unknown } } => typeof d === 'object' && d !== null)
-      .map((d) => `${typeof d.kind === 'string' ? d.kind : ''} ${typeof d.metadata?.name === 'string' ? d.metadata.name : ''}`.trim());
-  } catch {
-    return [];
-  }
+  const parsed = yamlDocuments(source);
+  if (!parsed.ok) return [];
+  return parsed.documents
+    .filter((d): d is { kind?: unknown; metadata?: { name?: unknown } } => typeof d === 'object' && d !== null)
+    .map((d) => `${typeof d.kind === 'string' ? d.kind : ''} ${typeof d.metadata?.name === 'string' ? d.metadata.name : ''}`.trim());
 }
 
 /**

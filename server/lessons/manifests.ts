@@ -1,4 +1,4 @@
-import { loadAll } from 'js-yaml';
+import { yamlDocuments } from './yaml-documents.ts';
 
 /**
  * Which code blocks the lesson page may offer to act on. js-yaml rather than `yaml` here (and in
@@ -20,13 +20,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * that does not parse is not a manifest.
  */
 export function isCompleteManifest(source: string): boolean {
-  let documents: unknown[];
-  try {
-    documents = loadAll(source);
-  } catch {
-    return false;
-  }
-  const objects = documents.filter((doc) => doc !== null && doc !== undefined);
+  const parsed = yamlDocuments(source);
+  if (!parsed.ok) return false;
+  const objects = parsed.documents.filter((doc) => doc !== null && doc !== undefined);
   if (objects.length === 0) return false;
   return objects.every((doc) => {
     if (!isRecord(doc) || typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string' || !isRecord(doc.metadata)) return false;

@@ -1,7 +1,7 @@
-import { loadAll } from 'js-yaml';
 import { parseCommand, splitCommands, type SimpleCommand } from './commands.ts';
 import { typeOfKind, type KubeType } from './kube-types.ts';
 import { judgeKubectl } from './runnable-kubectl.ts';
+import { yamlDocuments } from './yaml-documents.ts';
 
 /**
  * Whether a lesson's shell block runs as written in a fresh sandbox of its lab, decided from what
@@ -168,14 +168,12 @@ export class SandboxModel {
 
   /** Applies every document of a manifest text; false when it does not parse. */
   applyText(text: string, source: string, dryRun: boolean): boolean {
-    let documents: unknown[];
-    try {
-      documents = loadAll(text);
-    } catch (error) {
-      this.say(`${source} is not valid YAML: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}`);
+    const parsed = yamlDocuments(text);
+    if (!parsed.ok) {
+      this.say(`${source} is not valid YAML: ${parsed.message}`);
       return false;
     }
-    for (const document of documents.filter((d) => d !== null && d !== undefined)) {
+    for (const document of parsed.documents.filter((d) => d !== null && d !== undefined)) {
       const known = this.fromManifest(document, source);
       if (!known || dryRun) continue;
       const before = this.get(known.kind, known.name);

@@ -41,6 +41,14 @@ function connect(url: string, send: Browser): Promise<Socket> {
   });
 }
 
+/** Where each join's time went: the join request, the socket's connect, the first Kubernetes request. */
+interface Stages {
+  join: number[];
+  socket: number[];
+  kube: number[];
+}
+const stagesOf = (s: Stages) => `${ms(percentile(s.join, 50))} / ${ms(percentile(s.socket, 50))} / ${ms(percentile(s.kube, 50))}`;
+
 const spreadOf = (sorted: readonly number[]) => `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 99))} / ${ms(sorted[sorted.length - 1] ?? Number.NaN)}`;
 
 /** A workshop for `participants`, returned once its warm pool holds a sandbox for each seat. */
@@ -76,7 +84,7 @@ interface Joined {
  * socket and makes a request with its sandbox's credentials. Each join's latency runs from its
  * own request until that request worked; `allWorking` from the first join until the last works.
  */
-async function joinAll(url: string, platform: string, code: string, windowMs: number, sockets: Socket[]): Promise<{ joined: Joined[]; latencies: number[]; allWorking: number }> {
+async function joinAll(url: string, platform: string, code: string, windowMs: number, sockets: Socket[]): Promise<{ joined: Joined[]; latencies: number[]; allWorking: number; stages: Stages }> {
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: counts.participants }, async (_, i) => {
@@ -85,21 +93,29 @@ async function joinAll(url: string, platform: string, code: string, windowMs: nu
       const send = browser(() => url);
       const joined = await send('POST', '/api/join', { code, displayName: `Participant ${i + 1}` });
       if (joined.status !== 201) throw new Error(`join ${i}: ${joined.text}`);
+      const answered = performance.now();
       const body = joined.json as JoinResponse;
       if (!body.sandbox) throw new Error(`join ${i} got no sandbox: ${body.problem ?? ''}`);
       const socket = await connect(url, send);
       sockets.push(socket);
+      const connected = performance.now();
       const kc = new KubeConfig();
       kc.loadFromFile(path.join(platform, 'sandboxes', body.sandbox.namespace, 'kubeconfig'));
       await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: body.sandbox.namespace });
       const done = performance.now();
-      return { joined: { send, socket, learnerId: body.learner.id, namespace: body.sandbox.namespace }, latency: done - requested, at: done - started };
+      const stage = { join: answered - requested, socket: connected - answered, kube: done - connected };
+      return { joined: { send, socket, learnerId: body.learner.id, namespace: body.sandbox.namespace }, latency: done - requested, at: done - started, stage };
     }),
   );
   return {
     joined: results.map((r) => r.joined),
     latencies: results.map((r) => r.latency).sort((a, b) => a - b),
     allWorking: Math.max(...results.map((r) => r.at)),
+    stages: {
+      join: results.map((r) => r.stage.join).sort((a, b) => a - b),
+      socket: results.map((r) => r.stage.socket).sort((a, b) => a - b),
+      kube: results.map((r) => r.stage.kube).sort((a, b) => a - b),
+    },
   };
 }
 
@@ -174,8 +190,10 @@ async function main(): Promise<void> {
       [`warm pool for ${counts.participants} seats, filled before the start`, `${fillSeconds.toFixed(1)} s`, '', ''],
       [`${counts.participants} participants join within ${counts.windowMs / 1000} s: all with a working sandbox`, `${ms(participants.allWorking)} after the first join`, '≤ 15 s', verdict(participants.allWorking <= 15_000)],
       ['  each join, request to a working sandbox: p50 / p99 / max', spreadOf(participants.latencies), '', ''],
+      ['  p50 of its parts: join request / socket connect / first Kubernetes request', stagesOf(participants.stages), '', ''],
       [`${counts.participants} participants join at the same instant: all with a working sandbox`, ms(burst.allWorking), '≤ 15 s', verdict(burst.allWorking <= 15_000)],
       ['  each join, request to a working sandbox: p50 / p99 / max', spreadOf(burst.latencies), '', ''],
+      ['  p50 of its parts: join request / socket connect / first Kubernetes request', stagesOf(burst.stages), '', ''],
       [`check finished → instructor grid, ${counts.participants} checks at once: p50`, ms(percentile(delays, 50)), '', ''],
       ['check finished → instructor grid: p99 / max', `${ms(percentile(delays, 99))} / ${ms(delays[delays.length - 1] ?? Number.NaN)}${missing > 0 ? ` (${missing} never shown!)` : ''}`, '≤ 1 s', verdict(percentile(delays, 99) <= 1000 && missing === 0)],
     ];

@@ -141,7 +141,7 @@ describe("the real node's graphs", () => {
     expect(up.indexOf('kube-network-policies')).toBeLessThan(up.indexOf('kubelet'));
     expect(up.indexOf('images')).toBeGreaterThan(up.indexOf('containerd'));
     expect(up.indexOf('images')).toBeLessThan(up.indexOf('kubelet'));
-    for (const after of ['kube-proxy', 'coredns', 'ready']) expect(up.indexOf(after)).toBeGreaterThan(up.indexOf('kubelet'));
+    for (const after of ['kube-proxy', 'coredns', 'ready'] as const) expect(up.indexOf(after)).toBeGreaterThan(up.indexOf('kubelet'));
     expect(NODE_UP_GRAPH.levels()[0]).toEqual(['api-bridge', 'containerd', 'node-objects']);
   });
 

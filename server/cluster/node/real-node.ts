@@ -229,7 +229,9 @@ export class RealNode {
       },
       'kube-network-policies': () => stop('kube-network-policies'),
       containerd: () => stop('containerd'),
-      shims: () => killShims(this.dirs.containerdSocket),
+      shims: async () => {
+        await killShims(this.dirs.containerdSocket);
+      },
       'api-bridge-node': () => stop('api-bridge-node'),
       'api-bridge': () => stop('api-bridge'),
       mounts: async () => {
