@@ -5,6 +5,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import type { Subject } from '../cluster/identity.ts';
 import { sandboxesDir } from '../cluster/paths.ts';
+import type { SandboxNodes, SandboxSize } from '../vocabulary.ts';
 
 /**
  * Renders sandboxes/templates/ for one sandbox: the namespace and the objects in it. The
@@ -12,10 +13,6 @@ import { sandboxesDir } from '../cluster/paths.ts';
  * YAML values (never into YAML source), so a learner name cannot inject YAML.
  */
 
-export const SIZES = ['small', 'medium', 'large'] as const;
-export type SandboxSize = (typeof SIZES)[number];
-/** Where a sandbox's Pods run when the cluster has a real node (the lab's sandbox.nodes). */
-export type SandboxNodes = 'auto' | 'simulated';
 
 const sizeSchema = z.strictObject({
   quota: z.record(z.string(), z.string()),
