@@ -3,7 +3,6 @@ import type { Lab } from './lab-schema.ts';
 
 /** The shapes a loaded library hands to the rest of the server. Quiz answers stay server-side. */
 
-
 /** An error in the library: `file` is relative to the library folder, `line` is 1-based. */
 export interface Problem {
   file: string;

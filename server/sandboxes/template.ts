@@ -13,7 +13,6 @@ import type { SandboxNodes, SandboxSize } from '../vocabulary.ts';
  * YAML values (never into YAML source), so a learner name cannot inject YAML.
  */
 
-
 const sizeSchema = z.strictObject({
   quota: z.record(z.string(), z.string()),
   limits: z.strictObject({
