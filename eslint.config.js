@@ -5,7 +5,7 @@ import globals from 'globals';
 
 /**
  * The server's layers, lowest first. A file may import its own layer's folders and those below,
- * never above: leaf modules (errors, logger, config, protocol…) ← cluster, db ← checks ← auth,
+ * never above: leaf modules (errors, logger, config, vocabulary…) ← cluster, db ← checks ← auth,
  * lessons ← sandboxes ← grading ← terminal, workshops ← lti ← http ← cli. Held for runtime and
  * type imports alike; test/unit/lint-boundaries.test.ts proves a violating import fails.
  */
@@ -21,35 +21,67 @@ const LAYERS = [
   ['http'],
   ['cli'],
 ];
+/**
+ * The wire (server/protocol*.ts: request schemas, event maps, the types the client reads) sits at
+ * the http level: it reads the domain's types (<domain>/views.ts, vocabulary.ts), and only http,
+ * cli, the socket edge (terminal/socket.ts) and the composition root read it. Services and below
+ * define what they return themselves and never import it.
+ */
+const WIRE_LAYERS = ['http', 'cli'];
+const WIRE_EDGES = [
+  'server/terminal/socket.ts',
+  // TODO(merge): db drops protocol imports in the kysely branch
+  'server/db/**/*.ts',
+];
+const WIRE = ['**/protocol.ts', '**/protocol-*.ts', './protocol.ts', './protocol-*.ts'];
 /** @param {string} folder */
 const folderPattern = (folder) => [`**/${folder}/*`, `**/${folder}/**`, `./${folder}/*`, `./${folder}/**`];
 /**
  * @param {string[]} files
  * @param {string[]} forbidden
  * @param {string} name
+ * @param {boolean} wire whether these files may import the wire
  */
-const boundary = (files, forbidden, name) => ({
+const boundary = (files, forbidden, name, wire) => ({
   files,
   rules: {
     'no-restricted-imports': [
       'error',
-      { patterns: [{ group: forbidden.flatMap(folderPattern), message: `${name} may not import a higher layer (see LAYERS in eslint.config.js: http/terminal/workshops → services → cluster, db).` }] },
+      {
+        patterns: [
+          ...(forbidden.length > 0
+            ? [{ group: forbidden.flatMap(folderPattern), message: `${name} may not import a higher layer (see LAYERS in eslint.config.js: http/terminal/workshops → services → cluster, db).` }]
+            : []),
+          ...(wire
+            ? []
+            : [{ group: WIRE, message: `${name} may not import the wire (server/protocol*.ts, the http level's): define the type in the domain (its views.ts, or server/vocabulary.ts) and let protocol re-export it.` }]),
+        ],
+      },
     ],
   },
 });
+/** @param {string} folder its layer's higher folders and its siblings */
+const forbiddenFor = (folder) => {
+  const index = LAYERS.findIndex((folders) => folders.includes(folder));
+  return [...LAYERS.slice(index + 1).flat(), ...(LAYERS[index] ?? []).filter((f) => f !== folder)];
+};
 /** @type {{ files: string[], rules: Record<string, unknown> }[]} */
 export const layerBoundaries = [
   // Leaf modules at the top of server/ (config may read cluster/paths.ts, nothing else above);
-  // app.ts, services.ts, main.ts and cli.ts are the composition root and may import anything.
-  boundary(['server/{errors,logger,fields,config,progress,limits,protocol*}.ts'], LAYERS.slice(1).flat(), 'a leaf module'),
+  // app.ts, services.ts, platform.ts, main.ts and cli.ts are the composition root and may import anything.
+  boundary(['server/{errors,logger,fields,config,progress,limits,vocabulary}.ts'], LAYERS.slice(1).flat(), 'a leaf module', false),
+  boundary(['server/protocol*.ts'], ['http', 'cli'], 'the wire (server/protocol*.ts)', true),
 ];
-LAYERS.forEach((folders, index) => {
-  const higher = LAYERS.slice(index + 1).flat();
-  for (const folder of folders) {
-    const forbidden = [...higher, ...folders.filter((f) => f !== folder)];
-    if (forbidden.length > 0) layerBoundaries.push(boundary([`server/${folder}/**/*.ts`], forbidden, `server/${folder}`));
-  }
-});
+for (const folder of LAYERS.flat()) {
+  const forbidden = forbiddenFor(folder);
+  const wire = WIRE_LAYERS.includes(folder);
+  if (forbidden.length > 0 || !wire) layerBoundaries.push(boundary([`server/${folder}/**/*.ts`], forbidden, `server/${folder}`, wire));
+}
+// Later entries win for the same files: the edges keep their folder's layer rule, with the wire.
+for (const edge of WIRE_EDGES) {
+  const folder = edge.split('/')[1] ?? '';
+  layerBoundaries.push(boundary([edge], forbiddenFor(folder), `server/${folder}`, true));
+}
 
 export default defineConfig(
   { ignores: ['node_modules/', 'dist/', 'client/dist/', 'test-results/', 'playwright-report/'] },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './cluster/paths.ts';
 import { rateLimitsSchema, trustProxySchema, type RateLimitSettings, type TrustProxy } from './limits.ts';
+import { CLUSTER_KINDS, SANDBOX_SIZES, type ClusterKind, type SandboxSize } from './vocabulary.ts';
 
 /**
  * The one place that reads process.env. Every setting has a flag, an environment variable
@@ -59,7 +60,7 @@ export const fields = {
   cluster: field(
     '--cluster',
     ['KUBEDOJO_CLUSTER'],
-    z.enum(['auto', 'embedded', 'kubeconfig', 'in-cluster'], { error: 'must be one of auto, embedded, kubeconfig, in-cluster' }),
+    z.enum(['auto', ...CLUSTER_KINDS], { error: `must be one of ${['auto', ...CLUSTER_KINDS].join(', ')}` }),
     () => 'auto',
   ),
   kubeconfig: field('--kubeconfig', ['KUBECONFIG'], nonEmpty.optional(), () => undefined),
@@ -79,7 +80,7 @@ export const fields = {
   sandboxesPerLearner: field('--sandboxes-per-learner', ['KUBEDOJO_SANDBOXES_PER_LEARNER'], z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100'), () => 3),
   sandboxCapacity: field('--sandbox-capacity', ['KUBEDOJO_SANDBOX_CAPACITY'], z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000'), () => 300),
   warmPool: field('--warm-pool', ['KUBEDOJO_WARM_POOL'], z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(1000, 'must be at most 1000'), () => 0),
-  warmPoolSize: field('--warm-pool-size', ['KUBEDOJO_WARM_POOL_SIZE'], z.enum(['small', 'medium', 'large'], { error: 'must be small, medium or large' }), () => 'small'),
+  warmPoolSize: field('--warm-pool-size', ['KUBEDOJO_WARM_POOL_SIZE'], z.enum(SANDBOX_SIZES, { error: 'must be small, medium or large' }), () => 'small'),
   reapInterval: field('--reap-interval', ['KUBEDOJO_REAP_INTERVAL'], z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(0, 'must be 0 (off) or more').max(3600, 'must be at most 3600 seconds'), () => 30),
   terminalIdle: field('--terminal-idle', ['KUBEDOJO_TERMINAL_IDLE'], z.coerce.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(1, 'must be at least 1 minute').max(1440, 'must be at most 1440 minutes'), () => 30),
   terminalGrace: field('--terminal-grace', ['KUBEDOJO_TERMINAL_GRACE'], z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').min(5, 'must be at least 5 seconds').max(86_400, 'must be at most 86400 seconds'), () => 600),
@@ -126,8 +127,6 @@ type Values = { [K in FieldName]: z.output<Fields[K]['schema']> };
 /** What a command line supplies: commander's parsed options (strings, booleans or numbers). */
 export type FlagValues = Partial<Record<FieldName, string | number | boolean | undefined>>;
 
-export type ClusterMode = 'embedded' | 'kubeconfig' | 'in-cluster';
-
 export interface Config {
   dataDir: string;
   cacheDir: string;
@@ -136,7 +135,7 @@ export interface Config {
   host: string;
   port: number;
   cluster: {
-    mode: ClusterMode;
+    mode: ClusterKind;
     /** Why this mode was chosen, for the first page and the logs. */
     modeReason: string;
     kubeconfig: string | undefined;
@@ -162,7 +161,7 @@ export interface Config {
     maxPerLearner: number;
     capacity: number;
     warmPool: number;
-    warmPoolSize: 'small' | 'medium' | 'large';
+    warmPoolSize: SandboxSize;
     reapIntervalSeconds: number;
     /** Ingress hosts of a sandbox are <namespace>.<domain> or names under it. */
     domain: string;
@@ -256,7 +255,7 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
   if (problems.length > 0) return { ok: false, problems };
 
   const v = values as Values;
-  let mode: ClusterMode;
+  let mode: ClusterKind;
   let modeReason: string;
   const inCluster = env.KUBERNETES_SERVICE_HOST !== undefined && env.KUBERNETES_SERVICE_PORT !== undefined;
   if (v.cluster === 'auto') {

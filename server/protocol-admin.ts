@@ -1,12 +1,10 @@
 /**
- * Wire types of the admins' endpoints under /api/admin (types only; re-exported by protocol.ts
- * for the client).
+ * The wire of the admins' endpoints under /api/admin (re-exported by protocol.ts for the client,
+ * as types).
  */
 
-import type { SandboxView } from './protocol.ts';
-import type { SandboxSizeName } from './protocol-workshops.ts';
-
-export type SandboxStateName = SandboxView['state'];
+import type { SandboxView } from './sandboxes/views.ts';
+import type { SandboxSize, SandboxState } from './vocabulary.ts';
 
 /** GET /api/admin/capacity: how full the platform is. */
 export interface CapacityResponse {
@@ -15,10 +13,10 @@ export interface CapacityResponse {
     inUse: number | null;
     /** The most the platform makes (--sandbox-capacity). */
     capacity: number;
-    byState: Record<SandboxStateName, number> | null;
+    byState: Record<SandboxState, number> | null;
   };
   /** Ready sandboxes waiting to be claimed, held by this server. */
-  warmPool: { total: number; bySize: Record<SandboxSizeName, number> };
+  warmPool: { total: number; bySize: Record<SandboxSize, number> };
   terminals: { open: number };
   workshops: { running: number };
   /** Why the sandbox counts are null, in the API's or the network's words. */

@@ -1,15 +1,19 @@
 /**
- * Wire types of kubedojo's LTI 1.3 tool (types only; re-exported by protocol.ts for the client).
- * The LMS-facing endpoints (/lti/login, /lti/launch, /.well-known/jwks.json, /lti/register/…)
- * speak the LTI and OAuth formats; these are the JSON bodies of the /api endpoints.
+ * The wire of kubedojo's LTI 1.3 tool (re-exported by protocol.ts for the client, as types). The
+ * LMS-facing endpoints (/lti/login, /lti/launch, /.well-known/jwks.json, /lti/register/…) speak
+ * the LTI and OAuth formats; these are the JSON bodies of the /api endpoints. The views are the
+ * LTI service's own (lti/views.ts).
  */
 
-import type { LearnerView } from './protocol.ts';
+import { z } from 'zod';
+import { DNS_LABEL, lessonSlug } from './fields.ts';
+import type { LearnerView } from './protocol-auth.ts';
+
+export type { DeepLinkChoiceResponse, DeepLinkItemView, DeepLinkOptionsResponse, LtiAdminResponse, LtiPlatformView, LtiToolUrls, RosterResponse } from './lti/views.ts';
 
 /** POST /api/lti/session: a launch's one-time ticket becomes a session token for this page. */
-export interface LtiSessionRequest {
-  ticket: string;
-}
+export const ltiSessionRequestSchema = z.strictObject({ ticket: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, 'must be a launch ticket') });
+export type LtiSessionRequest = z.infer<typeof ltiSessionRequestSchema>;
 
 export interface LtiSessionResponse {
   /** Sent back as `Authorization: Bearer …` (and socket.io `auth.token`) by the page that holds it. */
@@ -17,100 +21,34 @@ export interface LtiSessionResponse {
   learner: LearnerView;
 }
 
-/** Something an instructor can place in a course: a whole lesson or one exercise. */
-export interface DeepLinkItemView {
-  lesson: string;
-  /** null: the whole lesson (its checks and quiz). */
-  exercise: string | null;
-  title: string;
-  lessonTitle: string;
-  level: 'beginner' | 'intermediate' | 'advanced';
-  /** The line item's maximum: checks of the exercise, or of the lesson plus its quiz questions. */
-  scoreMaximum: number;
-}
-
-/** GET /api/lti/deep-links/:id */
-export interface DeepLinkOptionsResponse {
-  platform: string;
-  acceptMultiple: boolean;
-  items: DeepLinkItemView[];
-}
-
 /** POST /api/lti/deep-links/:id */
-export interface DeepLinkChoiceRequest {
-  items: { lesson: string; exercise?: string | null | undefined }[];
-}
+export const deepLinkChoiceRequestSchema = z.strictObject({
+  items: z
+    .array(z.strictObject({ lesson: lessonSlug('must be a lesson slug'), exercise: z.string().regex(DNS_LABEL, 'must be an exercise id').nullable().optional() }), { error: 'must be a list of lessons and exercises' })
+    .min(1, 'pick at least one lesson or exercise')
+    .max(50, 'may hold at most 50 items'),
+});
+export type DeepLinkChoiceRequest = z.infer<typeof deepLinkChoiceRequestSchema>;
 
-/** The signed LtiDeepLinkingResponse and where the page posts it (as the form field `JWT`). */
-export interface DeepLinkChoiceResponse {
-  returnUrl: string;
-  jwt: string;
-}
-
-/** The URLs an LMS admin pastes. */
-export interface LtiToolUrls {
-  login: string;
-  launch: string;
-  jwks: string;
-  deepLinking: string;
-  /** The dynamic registration URL has a one-time token: make one with POST /api/admin/lti/registration-links. */
-  registration: string;
-}
-
-export interface LtiPlatformView {
-  id: string;
-  name: string;
-  issuer: string;
-  clientId: string;
-  deployments: string[];
-  authUrl: string;
-  tokenUrl: string;
-  jwksUrl: string;
-  frameOrigins: string[];
-  registeredBy: 'admin' | 'dynamic';
-  createdAt: string;
-}
+const url = z.url({ error: 'must be an absolute URL such as https://lms.example.edu/…' }).max(2000);
+const text = (max: number) => z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
 /** POST /api/admin/lti/platforms */
-export interface LtiPlatformCreateRequest {
-  name: string;
-  issuer: string;
-  clientId: string;
-  deployments: string[];
-  authUrl: string;
-  tokenUrl: string;
-  jwksUrl: string;
-  tokenAudience?: string | undefined;
-  frameOrigins?: string[] | undefined;
-}
-
-/** GET /api/admin/lti */
-export interface LtiAdminResponse {
-  tool: LtiToolUrls;
-  platforms: LtiPlatformView[];
-  scores: { pending: number; delivered: number; failed: number };
-}
+export const ltiPlatformCreateRequestSchema = z.strictObject({
+  name: text(120),
+  issuer: url,
+  clientId: text(255),
+  deployments: z.array(text(255), { error: 'must be a list of deployment ids' }).min(1, 'needs at least one deployment id').max(50),
+  authUrl: url,
+  tokenUrl: url,
+  jwksUrl: url,
+  tokenAudience: text(2000).optional(),
+  frameOrigins: z.array(url, { error: 'must be a list of origins such as https://school.instructure.com' }).max(20).optional(),
+});
+export type LtiPlatformCreateRequest = z.infer<typeof ltiPlatformCreateRequestSchema>;
 
 /** POST /api/admin/lti/registration-links */
 export interface LtiRegistrationLinkResponse {
   url: string;
   expiresAt: string;
-}
-
-export interface RosterMemberView {
-  name: string;
-  roles: string[];
-  instructor: boolean;
-  status: 'not-started' | 'started';
-  /** When they last opened a kubedojo link of the course, if ever. */
-  launchedAt: string | null;
-}
-
-/** GET /api/lti/workshops/:id/roster: the members of the LMS course whose room this is. */
-export interface RosterResponse {
-  course: string;
-  platform: string;
-  members: RosterMemberView[];
-  /** Why the platform's member list could not be read now (the stored one is shown). */
-  problem: string | null;
 }

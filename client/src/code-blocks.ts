@@ -1,5 +1,4 @@
-import type { CodeBlockView } from '../../server/protocol-blocks.ts';
-import type { SandboxView } from '../../server/protocol.ts';
+import type { CodeBlockView, SandboxView } from '../../server/protocol.ts';
 import { h } from './dom.ts';
 import { manifestActions } from './manifest-actions.ts';
 

@@ -1,4 +1,4 @@
-import type { AppliedObject, ApplyBlockResponse, CodeBlockView, SaveBlockResponse } from '../../server/protocol-blocks.ts';
+import type { AppliedObject, ApplyBlockResponse, CodeBlockView, SaveBlockResponse } from '../../server/protocol.ts';
 import { ApiError, postJson } from './api.ts';
 import type { BlockActions } from './code-blocks.ts';
 import { h } from './dom.ts';

@@ -1,8 +1,9 @@
-import { io, type Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import type { BroadcastView, SessionResponse, WorkshopEndedEvent } from '../../server/protocol.ts';
 import { getJson, postJson } from './api.ts';
 import { h } from './dom.ts';
 import { forgetLtiSession, socketAuth } from './lti.ts';
+import type { LiveSocket } from './sockets.ts';
 
 let current: Promise<SessionResponse> | undefined;
 
@@ -12,9 +13,9 @@ export function session(refresh = false): Promise<SessionResponse> {
   return current;
 }
 
-let live: Socket | undefined;
+let live: LiveSocket | undefined;
 /** The signed-in learner's live events (checks, grid, broadcasts); one connection per page. */
-export function liveSocket(): Socket {
+export function liveSocket(): LiveSocket {
   live ??= io('/live', { transports: ['websocket', 'polling'], auth: socketAuth });
   return live;
 }

@@ -1,5 +1,5 @@
-import type { Socket } from 'socket.io-client';
-import type { TerminalRunDone, TerminalRunProgress, TerminalRunResponse } from '../../server/protocol-blocks.ts';
+import type { TerminalRunDone, TerminalRunProgress } from '../../server/protocol.ts';
+import type { TerminalSocket } from './sockets.ts';
 
 interface Pending {
   commands: string[];
@@ -25,11 +25,11 @@ export function runSummary(commands: readonly string[], done: TerminalRunDone): 
  * command at a time, each once the prompt is back; progress shows in the dock's status line.
  */
 export class RunClient {
-  private readonly socket: Socket;
+  private readonly socket: TerminalSocket;
   private readonly note: (text: string) => void;
   private readonly pending = new Map<string, Pending>();
 
-  constructor(socket: Socket, note: (text: string) => void) {
+  constructor(socket: TerminalSocket, note: (text: string) => void) {
     this.socket = socket;
     this.note = note;
     socket.on('run:progress', (progress: TerminalRunProgress) => {
@@ -49,7 +49,7 @@ export class RunClient {
   }
 
   async run(text: string, source: 'block' | 'paste'): Promise<string> {
-    const reply = (await this.socket.emitWithAck('run', { text, source })) as TerminalRunResponse;
+    const reply = await this.socket.emitWithAck('run', { text, source });
     if (!reply.ok) {
       this.note(reply.error);
       return reply.error;

@@ -4,10 +4,11 @@ import '@fontsource/jetbrains-mono/700.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal } from '@xterm/xterm';
-import { io, type Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import { socketAuth } from './lti.ts';
 import { storedGet, storedSet } from './storage.ts';
-import type { TerminalAttachResponse, TerminalEnded } from '../../server/protocol.ts';
+import type { TerminalEnded } from '../../server/protocol.ts';
+import type { TerminalSocket } from './sockets.ts';
 import { Disposables } from './disposables.ts';
 import { h } from './dom.ts';
 import { RunClient } from './terminal-run.ts';
@@ -40,7 +41,7 @@ export class TerminalDock {
   private readonly namespace: string;
   private readonly term: Terminal;
   private readonly fit = new FitAddon();
-  private readonly socket: Socket;
+  private readonly socket: TerminalSocket;
   private readonly badge: HTMLElement;
   private readonly message: HTMLElement;
   private readonly host: HTMLElement;
@@ -218,7 +219,7 @@ export class TerminalDock {
     if (this.disposables.disposed) return;
     this.restartable = false;
     this.setState(this.state === 'ended' ? 'connecting' : this.state);
-    const reply = (await this.socket.emitWithAck('attach', { namespace: this.namespace, cols: this.term.cols, rows: this.term.rows })) as TerminalAttachResponse;
+    const reply = await this.socket.emitWithAck('attach', { namespace: this.namespace, cols: this.term.cols, rows: this.term.rows });
     if (!reply.ok) {
       this.setState('ended');
       this.note(reply.error);

@@ -1,9 +1,10 @@
 import '@xterm/xterm/css/xterm.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
-import { io, type Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import { socketAuth } from './lti.ts';
-import type { TerminalAttachResponse, TerminalEnded } from '../../server/protocol.ts';
+import type { TerminalEnded } from '../../server/protocol.ts';
+import type { TerminalSocket } from './sockets.ts';
 import { Disposables } from './disposables.ts';
 import { h } from './dom.ts';
 
@@ -35,7 +36,7 @@ export function watchTerminal(namespace: string, who: string): WatchPanel {
   const term = disposables.use(new Terminal({ disableStdin: true, cursorBlink: false, fontFamily: 'ui-monospace, Menlo, Consolas, monospace', fontSize: 13, scrollback: 2000 }));
   term.loadAddon(new FitAddon());
   // Its own connection, so closing it closes exactly this view's.
-  const socket: Socket = io('/terminal', { transports: ['websocket', 'polling'], auth: socketAuth, forceNew: true });
+  const socket: TerminalSocket = io('/terminal', { transports: ['websocket', 'polling'], auth: socketAuth, forceNew: true });
   disposables.add(() => {
     socket.close();
   });
@@ -55,7 +56,7 @@ export function watchTerminal(namespace: string, who: string): WatchPanel {
     term.write(`\r\n\x1b[2m[${ended.message}]\x1b[0m\r\n`);
   });
   socket.on('connect', () => {
-    void (socket.emitWithAck('watch', { namespace }) as Promise<TerminalAttachResponse>).then((reply) => {
+    void socket.emitWithAck('watch', { namespace }).then((reply) => {
       if (disposables.disposed) return;
       if (!reply.ok) {
         status.textContent = 'Unavailable';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CheckKind } from '../vocabulary.ts';
 import { compileError } from './cel.ts';
 
 /**
@@ -318,9 +319,7 @@ export const checkSchemas = {
   networkpolicy: networkPolicyCheck,
   rollout: rolloutCheck,
   cel: celCheck,
-} as const;
+} as const satisfies Record<CheckKind, z.ZodType>;
 
-export type CheckKind = keyof typeof checkSchemas;
-export const CHECK_KINDS = Object.keys(checkSchemas) as CheckKind[];
 export type CheckOf<K extends CheckKind> = z.output<(typeof checkSchemas)[K]>;
 export type CheckDefinition = { [K in CheckKind]: CheckOf<K> }[CheckKind];

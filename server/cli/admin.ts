@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { AuthService } from '../auth/auth-service.ts';
-import { passwordSchema, usernameSchema } from '../auth/passwords.ts';
+import { passwordSchema, usernameSchema } from '../fields.ts';
+import { ROLES } from '../vocabulary.ts';
 import { openDatabase } from '../db/database.ts';
 import { LearnerRepository } from '../db/learners.ts';
 import { EXIT, UsageError, type CliContext } from './context.ts';
 
 const options = z.object({
   username: usernameSchema,
-  role: z.enum(['admin', 'instructor', 'learner'], { error: '--role must be admin, instructor or learner' }).default('admin'),
+  role: z.enum(ROLES, { error: '--role must be admin, instructor or learner' }).default('admin'),
   displayName: z.string().trim().min(1).max(80).optional(),
   passwordStdin: z.boolean().optional(),
 });

@@ -6,7 +6,7 @@ import { ToolKeys } from '../lti/keys.ts';
 import { allowedUrl } from '../lti/platform-client.ts';
 import { DynamicRegistration } from '../lti/registration.ts';
 import { platformView } from '../lti/service.ts';
-import type { LtiToolUrls } from '../protocol-lti.ts';
+import type { LtiToolUrls } from '../lti/views.ts';
 import { EXIT, UsageError, type CliContext } from './context.ts';
 
 /** `kubedojo lti …`: LMS platforms, the registration link, the tool's URLs and keys, from the command line. */

@@ -5,7 +5,7 @@ import { connectionFromConfig } from '../cluster/connection.ts';
 import { loadLibrary } from '../lessons/library.ts';
 import { sandboxServiceFromConfig } from '../sandboxes/from-config.ts';
 import type { Sandbox, SandboxAccess, SandboxService } from '../sandboxes/service.ts';
-import { SIZES } from '../sandboxes/template.ts';
+import { SANDBOX_SIZES } from '../vocabulary.ts';
 import { spawn } from 'node:child_process';
 import { labsFromLibrary } from '../sandboxes/labs.ts';
 import { homeFilesFor } from '../terminal/backends.ts';
@@ -17,7 +17,7 @@ import { namespaceName } from '../fields.ts';
 const createOptions = z.object({
   learner: z.string({ error: '--learner NAME is required' }).trim().min(1, '--learner must not be empty').max(256, '--learner must be at most 256 characters'),
   lesson: z.string({ error: '--lesson SLUG is required' }).trim().min(1, '--lesson must not be empty'),
-  size: z.enum(SIZES, { error: `--size must be one of ${SIZES.join(', ')}` }).optional(),
+  size: z.enum(SANDBOX_SIZES, { error: `--size must be one of ${SANDBOX_SIZES.join(', ')}` }).optional(),
   workshop: namespaceName('--workshop must be a DNS label').optional(),
   kubeconfigOut: z.string().min(1).optional(),
   json: z.boolean().optional(),

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
-import type { ClusterMode, Config } from '../config.ts';
+import type { Config } from '../config.ts';
+import type { ClusterKind } from '../vocabulary.ts';
 import { call, type ApiResult } from './api.ts';
 import { inClusterKubeConfig } from './identity.ts';
 import { clusterDirs } from './paths.ts';
@@ -11,12 +12,12 @@ import { clusterDirs } from './paths.ts';
  * choosing a terminal backend.
  */
 export interface ClusterConnection {
-  readonly kind: ClusterMode;
+  readonly kind: ClusterKind;
   /** Why this cluster (e.g. "kubeconfig given by --kubeconfig"). */
   readonly reason: string;
   /** Admin-level client configuration. Never sent to a learner, a terminal or the browser. */
   kubeConfig(): ApiResult<KubeConfig>;
-  describe(): { kind: ClusterMode; server: string | null; context: string | null; reason: string };
+  describe(): { kind: ClusterKind; server: string | null; context: string | null; reason: string };
   /** One cheap round trip: the API server's version. */
   ping(timeoutMs?: number): Promise<ApiResult<{ gitVersion: string }>>;
   summary(timeoutMs?: number): Promise<ApiResult<ClusterSummary>>;

@@ -6,18 +6,19 @@ import { fillPlaceholders, type PlaceholderValues } from '../lessons/placeholder
 import { md } from '../lessons/render.ts';
 import type { Library } from '../lessons/types.ts';
 import type { Logger } from '../logger.ts';
-import type { CheckProgressEvent, CheckRunView, CheckStatusName, ExerciseView, LabResponse } from '../protocol.ts';
 import type { SandboxService } from '../sandboxes/service.ts';
 import type { Grader } from './grader.ts';
 import { checkName } from './runner.ts';
 import type { GradeReport } from './types.ts';
+import type { CheckProgressEvent, CheckRunView, ExerciseView, LabResponse } from './views.ts';
+import type { CheckStatus } from '../vocabulary.ts';
 
 export type GradingEvent = { type: 'progress'; learnerId: string; namespace: string; event: CheckProgressEvent } | { type: 'finished'; learnerId: string; namespace: string; run: CheckRunView };
 
 /** Shown in instructions until the learner has a sandbox whose values can fill them. */
 const GENERIC: PlaceholderValues = { namespace: '‹your namespace›', group: '‹your CRD group›', priorityClassPrefix: '‹your prefix›' };
 
-function statusOf(report: GradeReport): CheckStatusName {
+function statusOf(report: GradeReport): CheckStatus {
   if (report.passed) return 'passed';
   return report.exercises.some((e) => e.checks.some((c) => c.status === 'error')) ? 'error' : 'failed';
 }

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.ts';
-import type { CheckResultView, CheckStatusName, ExerciseResultView, GradeReportView } from '../protocol.ts';
-import type { CheckKind, CheckOf } from '../checks/schema.ts';
+import type { CheckOf } from '../checks/schema.ts';
+import type { CheckKind } from '../vocabulary.ts';
+import type { CheckResultView, ExerciseResultView, GradeReportView } from './views.ts';
 import type { SandboxScope } from './scope.ts';
 import type { UsageSimulator } from './usage.ts';
 
@@ -28,11 +29,10 @@ export interface CheckContext {
 
 export type CheckEvaluator<K extends CheckKind> = (check: CheckOf<K>, ctx: CheckContext) => Promise<Outcome>;
 
-export type CheckStatus = CheckStatusName;
-/** The wire shapes (server/protocol.ts) are the engine's own result types. */
-export type CheckResult = CheckResultView & { kind: CheckKind };
-export type ExerciseResult = Omit<ExerciseResultView, 'checks'> & { checks: CheckResult[] };
-export type GradeReport = Omit<GradeReportView, 'exercises'> & { exercises: ExerciseResult[] };
+/** The engine's results are the shapes the browser sees (views.ts). */
+export type CheckResult = CheckResultView;
+export type ExerciseResult = ExerciseResultView;
+export type GradeReport = GradeReportView;
 
 /** Progress while a grade runs: a check started, is still waiting, or finished. */
 export type GradeProgress =

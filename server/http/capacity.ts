@@ -1,13 +1,11 @@
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { CapacityResponse, SandboxStateName } from '../protocol.ts';
+import type { CapacityResponse } from '../protocol-admin.ts';
 import type { SandboxService } from '../sandboxes/service.ts';
-import { SIZES } from '../sandboxes/template.ts';
+import { SANDBOX_SIZES, SANDBOX_STATES, type SandboxState } from '../vocabulary.ts';
 import type { TerminalManager } from '../terminal/manager.ts';
 
-export const SANDBOX_STATES: readonly SandboxStateName[] = ['ready', 'creating', 'terminating'];
-
-type Listing = { ok: true; byState: Record<SandboxStateName, number>; total: number; at: number } | { ok: false; problem: string; at: number };
+type Listing = { ok: true; byState: Record<SandboxState, number>; total: number; at: number } | { ok: false; problem: string; at: number };
 
 /** Workshops that have started and not ended: what instructors see as "running". */
 export interface CapacityDeps {
@@ -65,7 +63,7 @@ export class CapacityProbe {
     });
     try {
       const all = await Promise.race([this.deps.sandboxes.list(), timeout]);
-      const byState = Object.fromEntries(SANDBOX_STATES.map((s) => [s, 0])) as Record<SandboxStateName, number>;
+      const byState = Object.fromEntries(SANDBOX_STATES.map((s) => [s, 0])) as Record<SandboxState, number>;
       for (const sandbox of all) byState[sandbox.state] += 1;
       this.failing = false;
       return { ok: true, byState, total: all.length, at: Date.now() };
@@ -85,7 +83,7 @@ export class CapacityProbe {
     const { sandboxes, terminals } = this.deps;
     return {
       sandboxes: { inUse: listing.ok ? listing.total : null, capacity: this.deps.capacity, byState: listing.ok ? { ...listing.byState } : null },
-      warmPool: { total: sandboxes.poolSize, bySize: Object.fromEntries(SIZES.map((size) => [size, sandboxes.poolSizeOf(size)])) as CapacityResponse['warmPool']['bySize'] },
+      warmPool: { total: sandboxes.poolSize, bySize: Object.fromEntries(SANDBOX_SIZES.map((size) => [size, sandboxes.poolSizeOf(size)])) as CapacityResponse['warmPool']['bySize'] },
       terminals: { open: terminals.count },
       workshops: { running: this.deps.runningWorkshops() },
       problem: listing.ok ? null : listing.problem,

@@ -1,12 +1,14 @@
-import type { Server } from 'socket.io';
-import { z } from 'zod';
+import type { DefaultEventsMap, Namespace, Server } from 'socket.io';
 import type { Learner, LearnerRepository } from '../db/learners.ts';
 import type { GradingEvent, GradingService } from '../grading/service.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkshopEvents, WorkshopService } from '../workshops/service.ts';
 import { socketSession } from '../auth/socket-session.ts';
+import { replyTo, type Untrusted } from '../protocol.ts';
+import { gridWatchSchema, type LiveClientEvents, type LiveServerEvents } from '../protocol-checks.ts';
 
-const watchSchema = z.strictObject({ workshopId: z.uuid('workshopId must be a workshop id') });
+/** /live as the server sees it: what browsers send is `unknown` until parsed, what it emits is typed. */
+type LiveNamespace = Namespace<Untrusted<LiveClientEvents>, LiveServerEvents, DefaultEventsMap, { learner: Learner }>;
 
 /**
  * The /live socket.io namespace. Every socket joins its own learner's room (their checks as they
@@ -16,17 +18,15 @@ const watchSchema = z.strictObject({ workshopId: z.uuid('workshopId must be a wo
  */
 export function liveNamespace(io: Server, deps: { learners: LearnerRepository; grading: GradingService; workshops: WorkshopService; logger: Logger }): { close(): void } {
   const log = deps.logger.child({ component: 'live' });
-  const nsp = io.of('/live');
+  const nsp = io.of('/live') as LiveNamespace;
   nsp.use(socketSession(deps.learners, 'no session: open a lesson first'));
   nsp.on('connection', (socket) => {
-    const learner = (socket.data as { learner: Learner }).learner;
+    const learner = socket.data.learner;
     void socket.join(`learner:${learner.id}`);
     if (learner.workshopId) void socket.join(`participants:${learner.workshopId}`);
-    socket.on('grid:watch', (request: unknown, reply: unknown) => {
-      const respond = (response: { ok: true } | { ok: false; error: string }) => {
-        if (typeof reply === 'function') (reply as (r: typeof response) => void)(response);
-      };
-      const parsed = watchSchema.safeParse(request);
+    socket.on('grid:watch', (request, reply) => {
+      const respond = replyTo<LiveClientEvents, 'grid:watch'>(reply);
+      const parsed = gridWatchSchema.safeParse(request);
       if (!parsed.success) {
         respond({ ok: false, error: parsed.error.issues.map((i) => i.message).join('; ') });
         return;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Invalid } from '../errors.ts';
 import { STATE_COOKIE_PREFIX, STATE_TTL_MS, stateCookieName } from '../lti/launch.ts';
 import type { LtiService } from '../lti/service.ts';
-import type { LtiSessionRequest, LtiSessionResponse } from '../protocol-lti.ts';
+import { ltiSessionRequestSchema, type LtiSessionRequest, type LtiSessionResponse } from '../protocol-lti.ts';
 import { learnerView } from './routes/auth.ts';
 import { REGISTERED_SCRIPT, REGISTERED_SCRIPT_PATH, registeredPage } from './lti-pages.ts';
 import { sameOrigin } from './session.ts';
@@ -36,7 +36,6 @@ const registerQuery = z.looseObject({
   openid_configuration: z.url({ error: 'must be the URL of the platform\'s OpenID configuration (the LMS adds it when it opens this link)' }),
   registration_token: z.string().max(4000).optional(),
 });
-const sessionBody = z.strictObject({ ticket: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, 'must be a launch ticket') }) satisfies z.ZodType<LtiSessionRequest>;
 
 /** Forms an LMS posts (login initiation, the launch itself) come url-encoded. */
 const form = express.urlencoded({ extended: false, limit: '128kb', parameterLimit: 50 });
@@ -125,8 +124,8 @@ export function ltiProtocolRoutes(deps: { lti: LtiService }): Router {
     res.type('html').send(registeredPage(platform.name, platform.clientId, platform.deployments));
   });
 
-  router.post('/api/lti/session', sameOrigin, validate({ body: sessionBody }), (req, res) => {
-    const { learner, token } = lti.exchange((req.body as z.infer<typeof sessionBody>).ticket);
+  router.post('/api/lti/session', sameOrigin, validate({ body: ltiSessionRequestSchema }), (req, res) => {
+    const { learner, token } = lti.exchange((req.body as LtiSessionRequest).ticket);
     const body: LtiSessionResponse = { token, learner: learnerView(learner) };
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);

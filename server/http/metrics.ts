@@ -1,13 +1,11 @@
 import type { Request, RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GradingEvent } from '../grading/service.ts';
-import type { CheckStatusName } from '../protocol.ts';
 import type { SandboxEvent, SandboxService } from '../sandboxes/service.ts';
-import { SIZES } from '../sandboxes/template.ts';
+import { CHECK_STATUSES, SANDBOX_SIZES, SANDBOX_STATES } from '../vocabulary.ts';
 import type { TerminalManager } from '../terminal/manager.ts';
-import { SANDBOX_STATES, type CapacityProbe } from './capacity.ts';
+import type { CapacityProbe } from './capacity.ts';
 
-const CHECK_STATUSES: readonly CheckStatusName[] = ['passed', 'failed', 'error'];
 const SANDBOX_EVENTS: readonly SandboxEvent['type'][] = ['created', 'deleted', 'reset', 'extended'];
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -71,7 +69,7 @@ export function createMetrics(deps: {
     labelNames: ['size'],
     registers,
     collect: () => {
-      for (const size of SIZES) pool.set({ size }, deps.sandboxes.poolSizeOf(size));
+      for (const size of SANDBOX_SIZES) pool.set({ size }, deps.sandboxes.poolSizeOf(size));
     },
   });
   const terminals = new Gauge({

@@ -1,7 +1,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { shown } from './text.ts';
-import { LEVELS, type Level } from './types.ts';
+import { LESSON_LEVELS, type LessonLevel } from '../vocabulary.ts';
 import { formatPath, lineOfPath } from './yaml-lines.ts';
 
 /**
@@ -13,7 +13,7 @@ const expected = {
   number: 'an integer',
   title: 'a non-empty string',
   slug: 'a url-safe string of lowercase letters, digits and single hyphens, like "pod-disruption-budgets"',
-  level: `one of ${LEVELS.join(', ')}`,
+  level: `one of ${LESSON_LEVELS.join(', ')}`,
   tags: 'a list of strings',
   prerequisites: 'a list of lesson numbers (integers)',
   estimated_minutes: 'an integer',
@@ -28,7 +28,7 @@ const frontMatterSchema = z.looseObject({
   number: z.int(must('number')).min(0, 'must not be negative'),
   title: z.string(must('title')).trim().min(1, must('title')),
   slug: z.string(must('slug')).regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, must('slug')),
-  level: z.enum(LEVELS, must('level')),
+  level: z.enum(LESSON_LEVELS, must('level')),
   tags: z.array(z.string({ error: 'must be a string' }), must('tags')),
   prerequisites: z.array(z.int({ error: 'must be a lesson number (an integer)' }), must('prerequisites')),
   estimated_minutes: z.int(must('estimated_minutes')).positive('must be greater than 0'),
@@ -40,7 +40,7 @@ export interface FrontMatter {
   number: number;
   title: string;
   slug: string;
-  level: Level;
+  level: LessonLevel;
   tags: string[];
   prerequisites: number[];
   estimatedMinutes: number;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { CHECK_KINDS, checkSchemas, type CheckDefinition } from '../checks/schema.ts';
+import { checkSchemas, type CheckDefinition } from '../checks/schema.ts';
+import { CHECK_KINDS, SANDBOX_NODES, SANDBOX_SIZES } from '../vocabulary.ts';
 
 /**
  * The platform's lab file, `<lesson base name>.lab.yaml` beside the lesson:
@@ -17,16 +18,6 @@ import { CHECK_KINDS, checkSchemas, type CheckDefinition } from '../checks/schem
  * a field name is an error instead of a silently ignored setting; checks are open, because
  * each kind has its own fields.
  */
-
-export const SANDBOX_SIZES = ['small', 'medium', 'large'] as const;
-/**
- * Where the sandbox's Pods run when the cluster has a real node: "auto" on the real node when it
- * can run them (else on simulated nodes), "simulated" always on the simulated nodes (labs about
- * scheduling many Pods over zones and GPUs, or simulated load for autoscalers).
- */
-export const SANDBOX_NODES = ['auto', 'simulated'] as const;
-
-export { CHECK_KINDS, type CheckKind } from '../checks/schema.ts';
 
 // Checked for content but kept as written: instructions are markdown, where whitespace can matter.
 const text = (what: string) => z.string({ error: `must be ${what}` }).refine((s) => s.trim() !== '', `must be ${what}`);

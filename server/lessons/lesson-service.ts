@@ -1,18 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { LessonProgress, ProgressRepository, QuizAttempt } from '../db/progress.ts';
 import { Invalid, NotFound } from '../errors.ts';
-import type {
-  CatalogResponse,
-  LessonLevel,
-  LessonProgressView,
-  LessonResponse,
-  LessonSummary,
-  ProgressResponse,
-  PublicQuestion,
-  QuestionState,
-  QuizAnswerResponse,
-} from '../protocol.ts';
-import { LEVELS, type Lesson, type Library } from './types.ts';
+import { LESSON_LEVELS, type LessonLevel } from '../vocabulary.ts';
+import type { Lesson, Library } from './types.ts';
+import type { CatalogResponse, LessonProgressView, LessonResponse, LessonSummary, ProgressResponse, PublicQuestion, QuestionState, QuizAnswerResponse } from './views.ts';
 
 /**
  * What learners see of the library: the catalog, lesson pages and their own progress. The
@@ -99,9 +90,9 @@ export class LessonService extends EventEmitter<{ answered: [{ learnerId: string
     for (const lesson of this.library.lessons) for (const tag of lesson.tags) tagCounts.set(tag, (tagCounts.get(tag) ?? 0) + 1);
     const lessons = this.library.lessons
       .filter((l) => (filter.level === undefined || l.level === filter.level) && (filter.tag === undefined || l.tags.includes(filter.tag)))
-      .sort((a, b) => LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level) || a.number - b.number || a.title.localeCompare(b.title));
+      .sort((a, b) => LESSON_LEVELS.indexOf(a.level) - LESSON_LEVELS.indexOf(b.level) || a.number - b.number || a.title.localeCompare(b.title));
     return {
-      levels: LEVELS.map((level) => ({
+      levels: LESSON_LEVELS.map((level) => ({
         level,
         lessons: lessons.filter((l) => l.level === level).map((l) => this.summary(l, this.progressView(l, rows.get(l.canonicalId), scores.get(l.canonicalId)))),
       })).filter((group) => group.lessons.length > 0),

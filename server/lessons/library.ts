@@ -8,7 +8,8 @@ import { lessonKey } from './links.ts';
 import { compileAll, defaultThreads, prestartCompilePool } from './pool.ts';
 import { resolvePrerequisites } from './prerequisites.ts';
 import { decodeText } from './text.ts';
-import { LEVELS, type Lesson, type Library, type Problem } from './types.ts';
+import type { Lesson, Library, Problem } from './types.ts';
+import { LESSON_LEVELS } from '../vocabulary.ts';
 
 /**
  * Loads a lesson library: one folder per level (`01_beginner`, `02_intermediate`, any `NN_name`),
@@ -216,7 +217,7 @@ export async function loadFiles(root: string, files: readonly string[], labFiles
 function placementWarnings(file: string, data: FrontMatter, keyLines: Record<string, number>): LineMessage[] {
   const warnings: LineMessage[] = [];
   const folder = path.dirname(file);
-  const folderLevel = LEVELS.find((level) => folder.endsWith(`_${level}`));
+  const folderLevel = LESSON_LEVELS.find((level) => folder.endsWith(`_${level}`));
   if (folderLevel !== undefined && folderLevel !== data.level) {
     warnings.push({ line: keyLines.level ?? 1, message: `level "${data.level}" differs from the folder ${folder}` });
   }

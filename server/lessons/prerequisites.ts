@@ -1,5 +1,6 @@
 import type { LineMessage } from './front-matter.ts';
-import { LEVELS, type Level, type Prerequisite } from './types.ts';
+import { LESSON_LEVELS, type LessonLevel } from '../vocabulary.ts';
+import type { Prerequisite } from './types.ts';
 
 /**
  * Prerequisites are lesson numbers, and numbers repeat across levels. A number resolves to the
@@ -9,7 +10,7 @@ import { LEVELS, type Level, type Prerequisite } from './types.ts';
 
 export interface PrerequisiteInput {
   slug: string;
-  level: Level;
+  level: LessonLevel;
   number: number;
   prerequisites: readonly number[];
   /** Line of each entry, and of the `prerequisites` key for messages about the whole list. */
@@ -25,7 +26,7 @@ export interface PrerequisiteResult {
   warnings: Map<string, LineMessage[]>;
 }
 
-const rank = (level: Level) => LEVELS.indexOf(level);
+const rank = (level: LessonLevel) => LESSON_LEVELS.indexOf(level);
 
 function choose(lesson: PrerequisiteInput, candidates: readonly PrerequisiteInput[]): PrerequisiteInput | undefined {
   const others = candidates.filter((c) => c.slug !== lesson.slug);

@@ -1,9 +1,7 @@
+import type { LessonLevel } from '../vocabulary.ts';
 import type { Lab } from './lab-schema.ts';
 
 /** The shapes a loaded library hands to the rest of the server. Quiz answers stay server-side. */
-
-export const LEVELS = ['beginner', 'intermediate', 'advanced'] as const;
-export type Level = (typeof LEVELS)[number];
 
 /** An error in the library: `file` is relative to the library folder, `line` is 1-based. */
 export interface Problem {
@@ -95,7 +93,7 @@ export interface Lesson {
   slug: string;
   canonicalId: string;
   title: string;
-  level: Level;
+  level: LessonLevel;
   number: number;
   tags: string[];
   prerequisites: Prerequisite[];

@@ -3,8 +3,9 @@ import { SignJWT } from 'jose';
 import type { DeepLinkRequest } from '../db/lti-courses.ts';
 import type { Platform } from '../db/lti-platforms.ts';
 import { Invalid } from '../errors.ts';
-import { LEVELS, type Library } from '../lessons/types.ts';
-import type { DeepLinkItemView } from '../protocol-lti.ts';
+import type { Library } from '../lessons/types.ts';
+import { LESSON_LEVELS } from '../vocabulary.ts';
+import type { DeepLinkItemView } from './views.ts';
 import { CLAIM } from './claims.ts';
 import { TOOL_ALG, type ToolKeys } from './keys.ts';
 import { scoreMaximum } from './passback.ts';
@@ -27,7 +28,7 @@ export class DeepLinking {
 
   /** Everything that can be placed in a course: a lesson (checks + quiz) and each of its exercises. */
   catalog(): DeepLinkItemView[] {
-    const lessons = [...this.library.lessons].sort((a, b) => LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level) || a.number - b.number || a.title.localeCompare(b.title));
+    const lessons = [...this.library.lessons].sort((a, b) => LESSON_LEVELS.indexOf(a.level) - LESSON_LEVELS.indexOf(b.level) || a.number - b.number || a.title.localeCompare(b.title));
     const items: DeepLinkItemView[] = [];
     for (const lesson of lessons) {
       const whole = scoreMaximum(lesson, null);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { LtiPlatformRepository, Platform } from '../db/lti-platforms.ts';
 import { Forbidden, Invalid, Unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { LtiToolUrls } from '../protocol-lti.ts';
+import type { LtiToolUrls } from './views.ts';
 import { PLATFORM_CONFIGURATION, SCOPE, TOOL_CONFIGURATION } from './claims.ts';
 import { allowedUrl, callPlatform, PlatformRefused, PlatformUnavailable } from './platform-client.ts';
 

@@ -10,7 +10,7 @@ import { Invalid, NotFound, Unauthenticated } from '../errors.ts';
 import type { GradingEvent } from '../grading/service.ts';
 import type { Library } from '../lessons/types.ts';
 import type { Logger } from '../logger.ts';
-import type { DeepLinkChoiceResponse, DeepLinkOptionsResponse, LtiAdminResponse, LtiPlatformView, LtiToolUrls, RosterResponse } from '../protocol-lti.ts';
+import type { DeepLinkChoiceResponse, DeepLinkOptionsResponse, LtiAdminResponse, LtiPlatformView, LtiToolUrls, RosterResponse } from './views.ts';
 import { teaches } from './claims.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { DeepLinking } from './deep-linking.ts';

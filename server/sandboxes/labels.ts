@@ -1,6 +1,6 @@
 import type { V1Namespace } from '@kubernetes/client-node';
 import { groupOf, priorityClassPrefixOf } from './names.ts';
-import type { SandboxSize } from './template.ts';
+import type { SandboxSize } from '../vocabulary.ts';
 import type { Sandbox } from './types.ts';
 
 /**

@@ -8,7 +8,7 @@ import { RawClient } from '../cluster/raw.ts';
 import { Conflict, Invalid } from '../errors.ts';
 import type { CodeBlock, Library } from '../lessons/types.ts';
 import type { Logger } from '../logger.ts';
-import type { AppliedObject, ApplyBlockResponse, SaveBlockResponse } from '../protocol-blocks.ts';
+import type { AppliedObject, ApplyBlockResponse, SaveBlockResponse } from './views.ts';
 import type { HomeWrite } from './home-write.ts';
 import type { Sandbox, SandboxService } from './service.ts';
 

@@ -11,7 +11,7 @@ import { learnerKey, lessonKey, sandboxNamespace } from './names.ts';
 import { RealNodeCache } from './nodes.ts';
 import { Reaper, type Reaped } from './reaper.ts';
 import { SandboxStore } from './store.ts';
-import type { SandboxSize } from './template.ts';
+import type { SandboxSize } from '../vocabulary.ts';
 import type { CreateRequest, LabSetup, Sandbox, SandboxAccess, SandboxEvent, SandboxSettings } from './types.ts';
 import { WarmPool } from './warm-pool.ts';
 

@@ -5,17 +5,13 @@ import { parse, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import type { Subject } from '../cluster/identity.ts';
 import { sandboxesDir } from '../cluster/paths.ts';
+import type { SandboxNodes, SandboxSize } from '../vocabulary.ts';
 
 /**
  * Renders sandboxes/templates/ for one sandbox: the namespace and the objects in it. The
  * templates are read once; rendering is string substitution of known placeholders into parsed
  * YAML values (never into YAML source), so a learner name cannot inject YAML.
  */
-
-export const SIZES = ['small', 'medium', 'large'] as const;
-export type SandboxSize = (typeof SIZES)[number];
-/** Where a sandbox's Pods run when the cluster has a real node (the lab's sandbox.nodes). */
-export type SandboxNodes = 'auto' | 'simulated';
 
 const sizeSchema = z.strictObject({
   quota: z.record(z.string(), z.string()),

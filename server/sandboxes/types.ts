@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { SandboxNodes, SandboxSize } from './template.ts';
+import type { SandboxNodes, SandboxSize, SandboxState } from '../vocabulary.ts';
 
 /** What the sandbox rooms share: settings, a sandbox as its namespace's labels say, and what a caller gets. */
 
@@ -48,7 +48,7 @@ export interface Sandbox {
   createdAt: string;
   expiresAt: string;
   lastActivity: string;
-  state: 'ready' | 'creating' | 'terminating';
+  state: SandboxState;
   /** Of the namespace object, as last read. */
   resourceVersion: string;
 }

@@ -1,5 +1,5 @@
-import type { SandboxView } from '../protocol.ts';
 import type { Sandbox } from './service.ts';
+import type { SandboxView } from './views.ts';
 
 /** A sandbox as the browser sees it: never a credential. `realNode`: the cluster's, if any. */
 export function sandboxView(sandbox: Sandbox, realNode: string | null): SandboxView {

@@ -8,7 +8,7 @@ import { requestToken, type LearnerToken } from './credentials.ts';
 import { ANNOTATION, isoIn, LABEL, NO_WORKSHOP, POOL_LEARNER, SANDBOX_SELECTOR, sandboxOf } from './labels.ts';
 import { poolNamespace } from './names.ts';
 import type { SandboxStore } from './store.ts';
-import type { SandboxSize } from './template.ts';
+import type { SandboxSize } from '../vocabulary.ts';
 import type { Sandbox, SandboxOwner, SandboxSettings } from './types.ts';
 
 interface PoolEntry {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import xtermHeadless from '@xterm/headless';
 import serializeAddon from '@xterm/addon-serialize';
 import type { Logger } from '../logger.ts';
-import type { TerminalEnded } from '../protocol.ts';
+import type { TerminalEnded } from './views.ts';
 import type { Recording } from './recorder.ts';
 import type { Shell } from './backends.ts';
 

@@ -1,40 +1,39 @@
 import type { IncomingMessage } from 'node:http';
-import type { Server } from 'socket.io';
-import { z } from 'zod';
+import type { DefaultEventsMap, Namespace, Server } from 'socket.io';
+import type { z } from 'zod';
 import type { Learner, LearnerRepository } from '../db/learners.ts';
 import { isAppError } from '../errors.ts';
 import { socketSession } from '../auth/socket-session.ts';
 import type { Logger } from '../logger.ts';
-import type { TerminalAttachResponse, TerminalClientEvents, TerminalServerEvents } from '../protocol.ts';
+import { replyTo, type Untrusted } from '../protocol.ts';
+import {
+  terminalAckSchema,
+  terminalAttachSchema,
+  terminalInputSchema,
+  terminalResizeSchema,
+  terminalRunSchema,
+  terminalWatchSchema,
+  type TerminalClientEvents,
+  type TerminalRunDone,
+  type TerminalRunProgress,
+  type TerminalServerEvents,
+} from '../protocol-terminal.ts';
 import type { SandboxService } from '../sandboxes/service.ts';
 import type { TerminalManager } from './manager.ts';
 import type { TerminalSession } from './session.ts';
-import { namespaceName } from '../fields.ts';
 import { splitCommands } from '../lessons/commands.ts';
-import type { TerminalRunDone, TerminalRunProgress, TerminalRunResponse } from '../protocol-blocks.ts';
 import { newRunId, runnerOf } from './runner.ts';
-
-/** Every payload from the browser is checked here before it reaches a shell. */
-export const MAX_INPUT_CHARS = 8192;
-const size = {
-  cols: z.number().int().min(2, 'cols must be at least 2').max(500, 'cols must be at most 500'),
-  rows: z.number().int().min(2, 'rows must be at least 2').max(200, 'rows must be at most 200'),
-};
-const attachSchema = z.strictObject({ namespace: namespaceName('namespace must be a namespace name'), ...size });
-const resizeSchema = z.strictObject(size);
-const watchSchema = z.strictObject({ namespace: namespaceName('namespace must be a namespace name') });
-const inputSchema = z.string().max(MAX_INPUT_CHARS, `input must be at most ${MAX_INPUT_CHARS} characters per message`);
-const ackSchema = z.strictObject({ bytes: z.number().int().min(0).max(64 * 1024 * 1024) });
-/** A block or a paste to type command by command: a lesson block is a few lines, a paste a page. */
-export const MAX_RUN_CHARS = 64 * 1024;
-const runSchema = z.strictObject({
-  text: z.string({ error: 'text must be a string' }).min(1, 'text must not be empty').max(MAX_RUN_CHARS, `text must be at most ${MAX_RUN_CHARS} characters`),
-  source: z.enum(['block', 'paste'], { error: 'source must be "block" or "paste"' }),
-});
 
 interface SocketData {
   learner: Learner;
 }
+
+/**
+ * /terminal as the server sees it: every payload from the browser is `unknown` until its schema
+ * (protocol-terminal.ts) has parsed it, before it reaches a shell; what the server emits is typed.
+ * This file is the socket edge: it, not the terminal domain below it, speaks the wire.
+ */
+type TerminalNamespace = Namespace<Untrusted<TerminalClientEvents>, TerminalServerEvents, DefaultEventsMap, SocketData>;
 
 function problem(error: z.ZodError): string {
   return error.issues.map((i) => i.message).join('; ');
@@ -55,12 +54,11 @@ export function terminalNamespace(
   },
 ): void {
   const log = deps.logger.child({ component: 'terminal-socket' });
-  const nsp = io.of('/terminal');
+  const nsp = io.of('/terminal') as TerminalNamespace;
   nsp.use(socketSession(deps.learners, 'sign in (open a lesson) before opening a terminal'));
 
-  nsp.on('connection', (raw) => {
-    const socket = raw as typeof raw & { emit: <E extends keyof TerminalServerEvents>(event: E, ...args: Parameters<TerminalServerEvents[E]>) => boolean };
-    const learner = (socket.data as SocketData).learner;
+  nsp.on('connection', (socket) => {
+    const learner = socket.data.learner;
     let session: TerminalSession | undefined;
     const viewerId = socket.id;
     const notice = (message: string) => socket.emit('notice', message);
@@ -72,11 +70,9 @@ export function terminalNamespace(
       deps.learners.touch(learner.id);
     };
 
-    socket.on('attach', async (request: unknown, reply: unknown) => {
-      const respond = (response: TerminalAttachResponse) => {
-        if (typeof reply === 'function') (reply as (r: TerminalAttachResponse) => void)(response);
-      };
-      const parsed = attachSchema.safeParse(request);
+    socket.on('attach', async (request, reply) => {
+      const respond = replyTo<TerminalClientEvents, 'attach'>(reply);
+      const parsed = terminalAttachSchema.safeParse(request);
       if (!parsed.success) {
         respond({ ok: false, error: problem(parsed.error) });
         return;
@@ -108,11 +104,9 @@ export function terminalNamespace(
     // An instructor's read-only view of a participant's terminal: the screen, then live output.
     let watching: TerminalSession | undefined;
     const watcherId = `${socket.id}:watch`;
-    socket.on('watch', async (request: unknown, reply: unknown) => {
-      const respond = (response: TerminalAttachResponse) => {
-        if (typeof reply === 'function') (reply as (r: TerminalAttachResponse) => void)(response);
-      };
-      const parsed = watchSchema.safeParse(request);
+    socket.on('watch', async (request, reply) => {
+      const respond = replyTo<TerminalClientEvents, 'watch'>(reply);
+      const parsed = terminalWatchSchema.safeParse(request);
       if (!parsed.success) {
         respond({ ok: false, error: problem(parsed.error) });
         return;
@@ -141,8 +135,8 @@ export function terminalNamespace(
       respond({ ok: true, sessionId: target.id, backend: target.backend, screen, cols: target.cols, rows: target.rows });
     });
 
-    socket.on('input', (data: unknown) => {
-      const parsed = inputSchema.safeParse(data);
+    socket.on('input', (data) => {
+      const parsed = terminalInputSchema.safeParse(data);
       if (!parsed.success) {
         notice(`input ignored: ${problem(parsed.error)}`);
         return;
@@ -156,11 +150,9 @@ export function terminalNamespace(
     });
 
     // A block (or a multi-line paste) typed a command at a time, each once the prompt is back.
-    socket.on('run', (request: unknown, reply: unknown) => {
-      const respond = (response: TerminalRunResponse) => {
-        if (typeof reply === 'function') (reply as (r: TerminalRunResponse) => void)(response);
-      };
-      const parsed = runSchema.safeParse(request);
+    socket.on('run', (request, reply) => {
+      const respond = replyTo<TerminalClientEvents, 'run'>(reply);
+      const parsed = terminalRunSchema.safeParse(request);
       if (!parsed.success) {
         respond({ ok: false, error: problem(parsed.error) });
         return;
@@ -192,8 +184,8 @@ export function terminalNamespace(
         });
     });
 
-    socket.on('resize', (data: unknown) => {
-      const parsed = resizeSchema.safeParse(data);
+    socket.on('resize', (data) => {
+      const parsed = terminalResizeSchema.safeParse(data);
       if (!parsed.success) {
         notice(`resize ignored: ${problem(parsed.error)}`);
         return;
@@ -201,8 +193,8 @@ export function terminalNamespace(
       session?.resize(viewerId, parsed.data.cols, parsed.data.rows);
     });
 
-    socket.on('ack', (data: unknown) => {
-      const parsed = ackSchema.safeParse(data);
+    socket.on('ack', (data) => {
+      const parsed = terminalAckSchema.safeParse(data);
       if (!parsed.success) return;
       session?.ack(viewerId, parsed.data.bytes);
       watching?.ack(watcherId, parsed.data.bytes);
@@ -218,5 +210,3 @@ export function terminalNamespace(
     });
   });
 }
-
-export type { TerminalClientEvents };

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Workshop } from '../db/workshops.ts';
-import type { WorkshopView } from '../protocol.ts';
+import type { WorkshopState } from '../vocabulary.ts';
 
 /** Join codes and a workshop's state in time: pure, shared by the workshop rooms and LTI. */
 
@@ -19,7 +19,7 @@ export function normalizeCode(input: string): string {
 }
 
 /** Scheduled until it starts, running until an instructor ends it. */
-export function workshopState(w: Pick<Workshop, 'state' | 'startsAt'>, now = Date.now()): WorkshopView['state'] {
+export function workshopState(w: Pick<Workshop, 'state' | 'startsAt'>, now = Date.now()): WorkshopState {
   if (w.state === 'ended') return 'ended';
   return now >= Date.parse(w.startsAt) ? 'running' : 'scheduled';
 }

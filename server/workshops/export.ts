@@ -1,4 +1,4 @@
-import type { GridResponse } from '../protocol.ts';
+import type { GridResponse } from './views.ts';
 
 /**
  * A cell a spreadsheet would run as a formula (=, +, -, @, tab) gets a leading quote; one with a

@@ -5,7 +5,7 @@ import type { GradingEvent, GradingService } from '../grading/service.ts';
 import type { LessonService } from '../lessons/lesson-service.ts';
 import type { Library } from '../lessons/types.ts';
 import type { Logger } from '../logger.ts';
-import type { GridCell, GridResponse, GridRow } from '../protocol.ts';
+import type { GridCell, GridResponse, GridRow } from './views.ts';
 import { learnerKey } from '../sandboxes/names.ts';
 import type { Sandbox, SandboxService } from '../sandboxes/service.ts';
 import { workshopState } from './codes.ts';

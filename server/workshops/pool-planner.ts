@@ -1,7 +1,7 @@
 import type { WorkshopRepository } from '../db/workshops.ts';
 import type { Logger } from '../logger.ts';
 import type { SandboxService } from '../sandboxes/service.ts';
-import type { SandboxSize } from '../sandboxes/template.ts';
+import type { SandboxSize } from '../vocabulary.ts';
 
 /** Pool sandboxes are made this long before a workshop starts. */
 export const POOL_LEAD_MS = 15 * 60_000;

@@ -8,15 +8,16 @@ import type { GradingService } from '../grading/service.ts';
 import type { LessonService } from '../lessons/lesson-service.ts';
 import type { Library } from '../lessons/types.ts';
 import type { Logger } from '../logger.ts';
-import type { BroadcastView, GridResponse, GridRow, ParticipantWorkshopView, SandboxView, WorkshopEndedEvent, WorkshopCreateRequest, WorkshopView } from '../protocol.ts';
 import type { Sandbox, SandboxService } from '../sandboxes/service.ts';
 import { sandboxView } from '../sandboxes/view.ts';
-import type { SandboxSize } from '../sandboxes/template.ts';
+import type { SandboxView } from '../sandboxes/views.ts';
+import type { SandboxSize } from '../vocabulary.ts';
 import { WorkshopAccess } from './access.ts';
 import { newJoinCode, normalizeCode, workshopState } from './codes.ts';
 import { gridCsv } from './export.ts';
 import { LiveGrid, workshopSandboxes } from './grid.ts';
 import { PoolPlanner } from './pool-planner.ts';
+import type { BroadcastView, GridResponse, GridRow, NewWorkshop, ParticipantWorkshopView, WorkshopEndedEvent, WorkshopView } from './views.ts';
 
 export { newJoinCode, normalizeCode, workshopState } from './codes.ts';
 export { POOL_LEAD_MS } from './pool-planner.ts';
@@ -114,7 +115,7 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     };
   }
 
-  create(instructor: Learner, request: WorkshopCreateRequest): WorkshopView {
+  create(instructor: Learner, request: NewWorkshop): WorkshopView {
     const unknown = request.lessons.filter((slug) => !this.d.library.bySlug.has(slug));
     if (unknown.length > 0) throw new Invalid(`no such lessons: ${unknown.join(', ')}`, { issues: [{ field: 'body.lessons', message: `unknown lessons: ${unknown.join(', ')}` }] });
     if (Date.parse(request.endsAt) <= Date.parse(request.startsAt)) {

@@ -1,6 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { TerminalAttachResponse, TerminalEnded } from '../../server/protocol.ts';
-import type { TerminalRunDone, TerminalRunResponse } from '../../server/protocol-blocks.ts';
+import type { TerminalAttachResponse, TerminalEnded, TerminalRunDone, TerminalRunResponse } from '../../server/protocol.ts';
 
 /** A browser's view of a terminal, over the real socket.io transport. */
 export class TerminalClient {

@@ -23,7 +23,8 @@ describe('the layer boundaries the linter holds', () => {
     ['server/terminal/socket.ts', "import { csrf } from '../http/session.ts';"],
     ['server/workshops/service.ts', "import { TerminalManager } from '../terminal/manager.ts';"],
     ['server/cluster/images/app.ts', "import { Learner } from '../../db/learners.ts';"],
-    ['server/protocol.ts', "import type { Grader } from './grading/grader.ts';"],
+    ['server/protocol.ts', "import { validate } from './http/validate.ts';"],
+    ['server/protocol-checks.ts', "import type { Router } from './http/routes/checks.ts';"],
   ])('refuses %s importing upwards: %s', async (file, source) => {
     const found = await problems(file, `${source}\nexport const kept = 1;\n`);
     expect(found).toHaveLength(1);
@@ -37,7 +38,34 @@ describe('the layer boundaries the linter holds', () => {
     ['server/terminal/socket.ts', "import { socketSession } from '../auth/socket-session.ts';"],
     ['server/config.ts', "import { projectRoot } from './cluster/paths.ts';"],
     ['server/services.ts', "import { Grader } from './grading/grader.ts';"],
+    // The wire sits at the http level: it reads the domain's own types.
+    ['server/protocol-checks.ts', "import type { CheckRunView } from './grading/views.ts';"],
+    ['server/protocol-workshops.ts', "import { SANDBOX_SIZES } from './vocabulary.ts';"],
   ])('lets %s import downwards: %s', async (file, source) => {
+    expect(await problems(file, `${source}\nexport const kept = 1;\n`)).toEqual([]);
+  });
+
+  it.each([
+    ['server/workshops/service.ts', "import type { GridRow } from '../protocol.ts';"],
+    ['server/grading/service.ts', "import type { CheckRunView } from '../protocol-checks.ts';"],
+    ['server/sandboxes/view.ts', "import type { SandboxView } from '../protocol-sandboxes.ts';"],
+    ['server/lti/service.ts', "import { ltiSessionRequestSchema } from '../protocol-lti.ts';"],
+    ['server/terminal/session.ts', "import type { TerminalEnded } from '../protocol.ts';"],
+    ['server/cluster/images/app.ts', "import type { ApiErrorBody } from '../../protocol.ts';"],
+    ['server/vocabulary.ts', "import type { LearnerView } from './protocol.ts';"],
+  ])('refuses %s (a service or below) importing the wire: %s', async (file, source) => {
+    const found = await problems(file, `${source}\nexport const kept = 1;\n`);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^no-restricted-imports: .* may not import the wire \(server\/protocol\*\.ts/);
+  });
+
+  it.each([
+    ['server/http/routes/auth.ts', "import { loginRequestSchema } from '../../protocol-auth.ts';"],
+    ['server/http/live.ts', "import { replyTo } from '../protocol.ts';"],
+    ['server/terminal/socket.ts', "import { terminalAttachSchema } from '../protocol-terminal.ts';"],
+    ['server/cli/lti.ts', "import type { LtiToolUrls } from '../protocol-lti.ts';"],
+    ['server/app.ts', "import type { ApiErrorBody } from './protocol.ts';"],
+  ])('lets %s (the http level, the socket edge, the root) import the wire: %s', async (file, source) => {
     expect(await problems(file, `${source}\nexport const kept = 1;\n`)).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import type { LessonSummary, WorkshopView } from '../../../server/protocol.ts';
+import { SANDBOX_SIZES } from '../../../server/vocabulary.ts';
 import { postJson } from '../api.ts';
 import { h } from '../dom.ts';
 import { field, showError } from '../forms.ts';
@@ -56,7 +57,7 @@ export function workshopForm(lessons: readonly LessonSummary[], created: (worksh
   const now = new Date();
   const startsAt = field('Starts', 'startsAt', { type: 'datetime-local', value: toLocalInput(now), required: '', 'data-testid': 'ws-starts' });
   const endsAt = field('Ends', 'endsAt', { type: 'datetime-local', value: toLocalInput(new Date(now.getTime() + 2 * 3_600_000)), required: '', 'data-testid': 'ws-ends' });
-  const size = h('select', { id: 'f-size', name: 'sandboxSize', 'data-testid': 'ws-size' }, h('option', { value: '' }, 'as each lab asks'), ...['small', 'medium', 'large'].map((s) => h('option', { value: s }, s)));
+  const size = h('select', { id: 'f-size', name: 'sandboxSize', 'data-testid': 'ws-size' }, h('option', { value: '' }, 'as each lab asks'), ...SANDBOX_SIZES.map((s) => h('option', { value: s }, s)));
   const picker = lessonPicker(lessons);
   const submit = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'ws-create' }, 'Create the workshop');
   const form = h(

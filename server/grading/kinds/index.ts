@@ -1,4 +1,4 @@
-import type { CheckKind } from '../../checks/schema.ts';
+import type { CheckKind } from '../../vocabulary.ts';
 import type { CheckEvaluator } from '../types.ts';
 import { autoscalerCheck } from './autoscaler.ts';
 import { crdCheck } from './crd.ts';

@@ -1,25 +1,27 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AuthService } from '../../auth/auth-service.ts';
-import { passwordSchema, usernameSchema } from '../../auth/passwords.ts';
 import type { Learner, LearnerRepository } from '../../db/learners.ts';
 import { Forbidden, NotFound } from '../../errors.ts';
-import type { AccountCreateRequest, AccountListResponse, LearnerView, LoginRequest, RegisterRequest, SessionResponse, SetupRequest } from '../../protocol.ts';
+import {
+  accountCreateRequestSchema,
+  loginRequestSchema,
+  registerRequestSchema,
+  roleUpdateRequestSchema,
+  setupRequestSchema,
+  type AccountCreateRequest,
+  type AccountListResponse,
+  type LearnerView,
+  type LoginRequest,
+  type RegisterRequest,
+  type RoleUpdateRequest,
+  type SessionResponse,
+  type SetupRequest,
+} from '../../protocol-auth.ts';
 import { clearSession, learnerOf, sessionTokenOf, setSession, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
 import { addressKey, clientAddress, type EdgeLimits } from '../rate-limits.ts';
 
-const displayName = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(80, 'must be at most 80 characters');
-const loginBody = z.strictObject({ username: usernameSchema, password: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(256) }) satisfies z.ZodType<LoginRequest>;
-const registerBody = z.strictObject({ username: usernameSchema, password: passwordSchema, displayName: displayName.optional() }) satisfies z.ZodType<RegisterRequest>;
-const setupBody = z.strictObject({ token: z.string().min(1, 'must not be empty').max(200), username: usernameSchema, password: passwordSchema, displayName: displayName.optional() }) satisfies z.ZodType<SetupRequest>;
-const accountBody = z.strictObject({
-  username: usernameSchema,
-  password: passwordSchema,
-  displayName: displayName.optional(),
-  role: z.enum(['learner', 'instructor', 'admin'], { error: 'must be learner, instructor or admin' }),
-}) satisfies z.ZodType<AccountCreateRequest>;
-const roleBody = z.strictObject({ role: z.enum(['learner', 'instructor', 'admin'], { error: 'must be learner, instructor or admin' }) });
 const idParams = z.object({ id: z.uuid('must be an account id') });
 
 export function learnerView(learner: Learner): LearnerView {
@@ -38,8 +40,8 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
     res.json(body);
   });
 
-  router.post('/auth/login', validate({ body: loginBody }), async (req, res) => {
-    const body = req.body as z.infer<typeof loginBody>;
+  router.post('/auth/login', validate({ body: loginRequestSchema }), async (req, res) => {
+    const body = req.body as LoginRequest;
     const { learner, token } = await auth.login(body.username, body.password, addressKey(clientAddress(req)));
     const previous = sessionTokenOf(req);
     if (previous) learners.endSession(previous);
@@ -47,10 +49,10 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
     res.json(learnerView(learner));
   });
 
-  router.post('/auth/register', validate({ body: registerBody }), async (req, res) => {
+  router.post('/auth/register', validate({ body: registerRequestSchema }), async (req, res) => {
     if (!deps.registration) throw new Forbidden('sign-up is closed on this kubedojo; ask an admin for an account');
     await deps.limits.take([['signups', addressKey(clientAddress(req))]]);
-    const body = req.body as z.infer<typeof registerBody>;
+    const body = req.body as RegisterRequest;
     const current = learnerOf(res);
     const { learner, token } = await auth.register({ username: body.username, password: body.password, displayName: body.displayName ?? body.username, fromGuest: current?.kind === 'guest' ? current.id : undefined });
     const previous = sessionTokenOf(req);
@@ -59,8 +61,8 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
     res.status(201).json(learnerView(learner));
   });
 
-  router.post('/auth/setup', validate({ body: setupBody }), async (req, res) => {
-    const body = req.body as z.infer<typeof setupBody>;
+  router.post('/auth/setup', validate({ body: setupRequestSchema }), async (req, res) => {
+    const body = req.body as SetupRequest;
     const { learner, token } = await auth.setup({ token: body.token, username: body.username, password: body.password, displayName: body.displayName ?? body.username });
     setSession(req, res, learner, token);
     res.status(201).json(learnerView(learner));
@@ -78,16 +80,16 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
     res.json(body);
   });
 
-  router.post('/admin/accounts', session.requireRole('admin'), validate({ body: accountBody }), async (req, res) => {
-    const body = req.body as z.infer<typeof accountBody>;
+  router.post('/admin/accounts', session.requireRole('admin'), validate({ body: accountCreateRequestSchema }), async (req, res) => {
+    const body = req.body as AccountCreateRequest;
     const { learner } = await auth.register({ username: body.username, password: body.password, displayName: body.displayName ?? body.username, role: body.role });
     res.status(201).json(learnerView(learner));
   });
 
-  router.put('/admin/accounts/:id/role', session.requireRole('admin'), validate({ params: idParams, body: roleBody }), (req, res) => {
+  router.put('/admin/accounts/:id/role', session.requireRole('admin'), validate({ params: idParams, body: roleUpdateRequestSchema }), (req, res) => {
     const { id } = res.locals.params as z.infer<typeof idParams>;
     if (id === learnerOf(res)?.id) throw new Forbidden('you cannot change your own role');
-    if (!learners.setRole(id, (req.body as z.infer<typeof roleBody>).role)) throw new NotFound(`there is no account ${id}`);
+    if (!learners.setRole(id, (req.body as RoleUpdateRequest).role)) throw new NotFound(`there is no account ${id}`);
     const updated = learners.byId(id);
     if (!updated) throw new NotFound(`there is no account ${id}`);
     res.json(learnerView(updated));

@@ -2,17 +2,14 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { GradingService } from '../../grading/service.ts';
 import type { LessonService } from '../../lessons/lesson-service.ts';
-import type { CheckRunListResponse, CheckRunRequest } from '../../protocol.ts';
+import { checkRunRequestSchema, type CheckRunListResponse, type CheckRunRequest } from '../../protocol-checks.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
 import type { EdgeLimits } from '../rate-limits.ts';
-import { DNS_LABEL, lessonSlug, namespaceName } from '../../fields.ts';
+import { lessonSlug, namespaceName } from '../../fields.ts';
 
 const slug = lessonSlug('must be a lesson slug');
 const namespaceParams = z.object({ namespace: namespaceName('must be a namespace name') });
-const runBody = z.strictObject({
-  exercise: z.string().regex(DNS_LABEL, 'must be an exercise id').optional(),
-}) satisfies z.ZodType<CheckRunRequest>;
 const runQuery = z.object({ wait: z.enum(['true', 'false'], { error: 'must be true or false' }).optional() });
 const runParams = z.object({ id: z.uuid('must be a check run id') });
 
@@ -37,10 +34,10 @@ export function checkRoutes(deps: { grading: GradingService; session: ReturnType
     res.json(body);
   });
 
-  router.post('/sandboxes/:namespace/checks', validate({ params: namespaceParams, body: runBody, query: runQuery }), session.requireLearner, deps.limits.limit('checks'), async (req, res) => {
+  router.post('/sandboxes/:namespace/checks', validate({ params: namespaceParams, body: checkRunRequestSchema, query: runQuery }), session.requireLearner, deps.limits.limit('checks'), async (req, res) => {
     const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
     const { wait } = res.locals.query as z.infer<typeof runQuery>;
-    const started = await grading.start(currentLearner(res).id, namespace, (req.body as z.infer<typeof runBody>).exercise);
+    const started = await grading.start(currentLearner(res).id, namespace, (req.body as CheckRunRequest).exercise);
     // A check is real progress: the lesson is "in progress" from now on.
     deps.lessons.markStarted(started.run.lesson, currentLearner(res).id);
     if (wait === 'true') {

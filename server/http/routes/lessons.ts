@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { LessonService } from '../../lessons/lesson-service.ts';
-import type { QuizAnswerRequest, ProgressUpdateRequest } from '../../protocol.ts';
+import { progressUpdateRequestSchema, quizAnswerRequestSchema, type ProgressUpdateRequest, type QuizAnswerRequest } from '../../protocol-lessons.ts';
+import { LESSON_LEVELS } from '../../vocabulary.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
 import { lessonSlug } from '../../fields.ts';
@@ -9,19 +10,11 @@ import { lessonSlug } from '../../fields.ts';
 const slug = lessonSlug('must be a lesson slug (lowercase letters, digits and dashes)');
 
 const catalogQuery = z.object({
-  level: z.enum(['beginner', 'intermediate', 'advanced'], { error: 'must be beginner, intermediate or advanced' }).optional(),
+  level: z.enum(LESSON_LEVELS, { error: 'must be beginner, intermediate or advanced' }).optional(),
   tag: z.string().min(1).max(100).optional(),
 });
 const lessonParams = z.object({ slug });
 const answerParams = z.object({ slug, questionId: z.string().regex(/^q\d{1,3}$/, 'must be a question id such as q1') });
-const answerBody = z.strictObject({
-  choice: z.string().regex(/^[A-Z]$/, 'must be one option letter, A to Z'),
-  timeMs: z.number().int('must be a whole number of milliseconds').min(0).max(86_400_000, 'must be at most one day').optional(),
-}) satisfies z.ZodType<QuizAnswerRequest>;
-const progressBody = z.strictObject({
-  status: z.enum(['started', 'completed'], { error: 'must be started or completed' }),
-  section: z.string().min(1).max(200).optional(),
-}) satisfies z.ZodType<ProgressUpdateRequest>;
 
 /** Catalog, lesson pages, quiz answers and progress. Handlers only translate HTTP. */
 export function lessonRoutes(deps: { lessons: LessonService; session: ReturnType<typeof sessionMiddleware> }): Router {
@@ -39,15 +32,15 @@ export function lessonRoutes(deps: { lessons: LessonService; session: ReturnType
     res.json(lessons.lesson(name, learnerOf(res)?.id));
   });
 
-  router.post('/lessons/:slug/quiz/:questionId/answer', validate({ params: answerParams, body: answerBody }), session.requireLearner, (req, res) => {
+  router.post('/lessons/:slug/quiz/:questionId/answer', validate({ params: answerParams, body: quizAnswerRequestSchema }), session.requireLearner, (req, res) => {
     const { slug: name, questionId } = res.locals.params as z.infer<typeof answerParams>;
-    const body = req.body as z.infer<typeof answerBody>;
+    const body = req.body as QuizAnswerRequest;
     res.json(lessons.answer(name, currentLearner(res).id, questionId, body.choice, body.timeMs));
   });
 
-  router.put('/lessons/:slug/progress', validate({ params: lessonParams, body: progressBody }), session.requireLearner, (req, res) => {
+  router.put('/lessons/:slug/progress', validate({ params: lessonParams, body: progressUpdateRequestSchema }), session.requireLearner, (req, res) => {
     const { slug: name } = res.locals.params as z.infer<typeof lessonParams>;
-    const body = req.body as z.infer<typeof progressBody>;
+    const body = req.body as ProgressUpdateRequest;
     res.json(lessons.updateProgress(name, currentLearner(res).id, body.status, body.section));
   });
 

@@ -2,32 +2,12 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { Learner } from '../../db/learners.ts';
 import { Unauthenticated } from '../../errors.ts';
-import { DNS_LABEL, lessonSlug } from '../../fields.ts';
 import type { LtiService } from '../../lti/service.ts';
-import type { DeepLinkChoiceRequest, LtiPlatformCreateRequest, LtiRegistrationLinkResponse } from '../../protocol-lti.ts';
+import { deepLinkChoiceRequestSchema, ltiPlatformCreateRequestSchema, type DeepLinkChoiceRequest, type LtiPlatformCreateRequest, type LtiRegistrationLinkResponse } from '../../protocol-lti.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
 
-const url = z.url({ error: 'must be an absolute URL such as https://lms.example.edu/…' }).max(2000);
-const text = (max: number) => z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
-const platformBody = z.strictObject({
-  name: text(120),
-  issuer: url,
-  clientId: text(255),
-  deployments: z.array(text(255), { error: 'must be a list of deployment ids' }).min(1, 'needs at least one deployment id').max(50),
-  authUrl: url,
-  tokenUrl: url,
-  jwksUrl: url,
-  tokenAudience: text(2000).optional(),
-  frameOrigins: z.array(url, { error: 'must be a list of origins such as https://school.instructure.com' }).max(20).optional(),
-}) satisfies z.ZodType<LtiPlatformCreateRequest>;
 const idParams = z.object({ id: z.uuid('must be an id') });
-const choiceBody = z.strictObject({
-  items: z
-    .array(z.strictObject({ lesson: lessonSlug('must be a lesson slug'), exercise: z.string().regex(DNS_LABEL, 'must be an exercise id').nullable().optional() }), { error: 'must be a list of lessons and exercises' })
-    .min(1, 'pick at least one lesson or exercise')
-    .max(50, 'may hold at most 50 items'),
-}) satisfies z.ZodType<DeepLinkChoiceRequest>;
 
 /** Deep linking and the roster need the session the launch started; nobody else has one. */
 function launched(res: Response): Learner {
@@ -48,9 +28,9 @@ export function ltiRoutes(deps: { lti: LtiService; session: ReturnType<typeof se
     res.json(lti.deepLinkOptions(id, launched(res)));
   });
 
-  router.post('/lti/deep-links/:id', validate({ params: idParams, body: choiceBody }), async (req, res) => {
+  router.post('/lti/deep-links/:id', validate({ params: idParams, body: deepLinkChoiceRequestSchema }), async (req, res) => {
     const { id } = res.locals.params as z.infer<typeof idParams>;
-    const items = (req.body as z.infer<typeof choiceBody>).items.map((i) => ({ lesson: i.lesson, exercise: i.exercise ?? null }));
+    const items = (req.body as DeepLinkChoiceRequest).items.map((i) => ({ lesson: i.lesson, exercise: i.exercise ?? null }));
     res.json(await lti.deepLinkChoose(id, launched(res), items));
   });
 
@@ -65,8 +45,8 @@ export function ltiRoutes(deps: { lti: LtiService; session: ReturnType<typeof se
     res.json(lti.admin());
   });
 
-  router.post('/admin/lti/platforms', admin, validate({ body: platformBody }), (req, res) => {
-    const body = req.body as z.infer<typeof platformBody>;
+  router.post('/admin/lti/platforms', admin, validate({ body: ltiPlatformCreateRequestSchema }), (req, res) => {
+    const body = req.body as LtiPlatformCreateRequest;
     res.status(201).json(lti.addPlatform({ ...body, tokenAudience: body.tokenAudience ?? null, frameOrigins: body.frameOrigins ?? [] }));
   });
 

@@ -2,25 +2,17 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { NotFound } from '../../errors.ts';
 import type { LessonService } from '../../lessons/lesson-service.ts';
-import type { SandboxCreateRequest, SandboxExtendRequest, SandboxListResponse } from '../../protocol.ts';
+import { sandboxCreateRequestSchema, sandboxExtendRequestSchema, type SandboxCreateRequest, type SandboxExtendRequest, type SandboxListResponse } from '../../protocol-sandboxes.ts';
 import type { SandboxService } from '../../sandboxes/service.ts';
 import { sandboxView } from '../../sandboxes/view.ts';
-import type { SandboxSize } from '../../sandboxes/template.ts';
+import type { SandboxSize } from '../../vocabulary.ts';
 import type { Learner } from '../../db/learners.ts';
 import type { EdgeLimits } from '../rate-limits.ts';
 import { currentLearner, learnerOf, type sessionMiddleware } from '../session.ts';
 import { validate } from '../validate.ts';
-import { lessonSlug, namespaceName } from '../../fields.ts';
+import { namespaceName } from '../../fields.ts';
 
 const namespaceParams = z.object({ namespace: namespaceName('must be a namespace name') });
-const createBody = z.strictObject({
-  lesson: lessonSlug('must be a lesson slug'),
-  // The size is the lab's (or the workshop instructor's): a guest asking for "large" gets a clear no.
-  size: z.never({ error: "is chosen by the lesson's lab (or the workshop's instructor), not by the request" }).optional(),
-}) satisfies z.ZodType<SandboxCreateRequest>;
-const extendBody = z.strictObject({
-  minutes: z.number({ error: 'must be a number of minutes' }).int('must be a whole number of minutes').min(5, 'must be at least 5').max(240, 'must be at most 240'),
-}) satisfies z.ZodType<SandboxExtendRequest>;
 
 /** A learner's own sandboxes; anyone else's are "not found", never "forbidden". */
 export function sandboxRoutes(deps: {
@@ -46,8 +38,8 @@ export function sandboxRoutes(deps: {
     res.json(body);
   });
 
-  router.post('/sandboxes', validate({ body: createBody }), session.requireLearner, limits.limit('sandboxes'), async (req, res) => {
-    const body = req.body as z.infer<typeof createBody>;
+  router.post('/sandboxes', validate({ body: sandboxCreateRequestSchema }), session.requireLearner, limits.limit('sandboxes'), async (req, res) => {
+    const body = req.body as SandboxCreateRequest;
     if (!deps.lessons.lessons.some((l) => l.slug === body.lesson)) throw new NotFound(`there is no lesson "${body.lesson}"`);
     const learner = currentLearner(res);
     const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, ...deps.placement(learner) });
@@ -55,10 +47,10 @@ export function sandboxRoutes(deps: {
     res.status(access.created || access.fromPool ? 201 : 200).json(sandboxView(access.sandbox, await sandboxes.realNode()));
   });
 
-  router.post('/sandboxes/:namespace/extend', validate({ params: namespaceParams, body: extendBody }), session.requireLearner, async (req, res) => {
+  router.post('/sandboxes/:namespace/extend', validate({ params: namespaceParams, body: sandboxExtendRequestSchema }), session.requireLearner, async (req, res) => {
     const { namespace } = res.locals.params as z.infer<typeof namespaceParams>;
     await sandboxes.getOwned(namespace, currentLearner(res).id);
-    const access = await sandboxes.extend(namespace, (req.body as z.infer<typeof extendBody>).minutes);
+    const access = await sandboxes.extend(namespace, (req.body as SandboxExtendRequest).minutes);
     res.json(sandboxView(access.sandbox, await sandboxes.realNode()));
   });
 

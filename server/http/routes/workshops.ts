@@ -1,10 +1,20 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { RecordingStore } from '../../terminal/recorder.ts';
-import type { BroadcastRequest, ExtendRequest, JoinRequest, JoinResponse, WorkshopCreateRequest, WorkshopListResponse } from '../../protocol.ts';
+import {
+  broadcastRequestSchema,
+  extendRequestSchema,
+  joinRequestSchema,
+  workshopCreateRequestSchema,
+  type BroadcastRequest,
+  type ExtendRequest,
+  type JoinRequest,
+  type JoinResponse,
+  type WorkshopCreateRequest,
+  type WorkshopListResponse,
+} from '../../protocol-workshops.ts';
 import { learnerKey } from '../../sandboxes/names.ts';
 import { sandboxView } from '../../sandboxes/view.ts';
-import { SIZES } from '../../sandboxes/template.ts';
 import type { WorkshopService } from '../../workshops/service.ts';
 import { learnerView } from './auth.ts';
 import { recordingView } from './recordings.ts';
@@ -13,24 +23,8 @@ import { validate } from '../validate.ts';
 import { clientAddress, type EdgeLimits } from '../rate-limits.ts';
 import { NotFound } from '../../errors.ts';
 import type { LearnerRepository } from '../../db/learners.ts';
-import { lessonSlug, namespaceName } from '../../fields.ts';
+import { namespaceName } from '../../fields.ts';
 
-const slug = lessonSlug('must be a lesson slug');
-const isoDate = z.iso.datetime({ offset: true, error: 'must be a date and time such as 2026-12-01T09:00:00Z' });
-const createBody = z.strictObject({
-  title: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(120, 'must be at most 120 characters'),
-  lessons: z.array(slug, { error: 'must be a list of lesson slugs' }).min(1, 'needs at least one lesson').max(20, 'may hold at most 20 lessons'),
-  seats: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000'),
-  startsAt: isoDate,
-  endsAt: isoDate,
-  sandboxSize: z.enum(SIZES, { error: `must be one of ${SIZES.join(', ')}` }).optional(),
-}) satisfies z.ZodType<WorkshopCreateRequest>;
-const joinBody = z.strictObject({
-  code: z.string({ error: 'must be a string' }).trim().min(4, 'must be a join code such as K7M2-QX9P').max(20, 'must be a join code such as K7M2-QX9P'),
-  displayName: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(60, 'must be at most 60 characters'),
-}) satisfies z.ZodType<JoinRequest>;
-const broadcastBody = z.strictObject({ text: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters') }) satisfies z.ZodType<BroadcastRequest>;
-const extendBody = z.strictObject({ minutes: z.number({ error: 'must be a number of minutes' }).int().min(5, 'must be at least 5').max(240, 'must be at most 240') }) satisfies z.ZodType<ExtendRequest>;
 const idParams = z.object({ id: z.uuid('must be a workshop id') });
 const sandboxParams = z.object({ id: z.uuid('must be a workshop id'), namespace: namespaceName('must be a namespace name') });
 const participantParams = z.object({ id: z.uuid('must be a workshop id'), learnerId: z.uuid('must be a participant id') });
@@ -42,8 +36,8 @@ export function workshopRoutes(deps: { workshops: WorkshopService; learners: Lea
   const { workshops, session } = deps;
   const instructor = session.requireRole('instructor');
 
-  router.post('/join', validate({ body: joinBody }), async (req, res) => {
-    const body = req.body as z.infer<typeof joinBody>;
+  router.post('/join', validate({ body: joinRequestSchema }), async (req, res) => {
+    const body = req.body as JoinRequest;
     // Guessing join codes is limited per address; a real code is bounded by its workshop's seats.
     const address = clientAddress(req);
     await deps.limits.checkBadJoins(address);
@@ -68,8 +62,8 @@ export function workshopRoutes(deps: { workshops: WorkshopService; learners: Lea
     res.json(body);
   });
 
-  router.post('/workshops', instructor, validate({ body: createBody }), (req, res) => {
-    res.status(201).json(workshops.create(currentLearner(res), req.body as z.infer<typeof createBody>));
+  router.post('/workshops', instructor, validate({ body: workshopCreateRequestSchema }), (req, res) => {
+    res.status(201).json(workshops.create(currentLearner(res), req.body as WorkshopCreateRequest));
   });
 
   router.get('/workshops/:id', instructor, validate({ params: idParams }), (_req, res) => {
@@ -96,9 +90,9 @@ export function workshopRoutes(deps: { workshops: WorkshopService; learners: Lea
     res.json(results.json);
   });
 
-  router.post('/workshops/:id/broadcast', instructor, validate({ params: idParams, body: broadcastBody }), (req, res) => {
+  router.post('/workshops/:id/broadcast', instructor, validate({ params: idParams, body: broadcastRequestSchema }), (req, res) => {
     const { id } = res.locals.params as z.infer<typeof idParams>;
-    res.status(201).json(workshops.broadcast(id, currentLearner(res), (req.body as z.infer<typeof broadcastBody>).text));
+    res.status(201).json(workshops.broadcast(id, currentLearner(res), (req.body as BroadcastRequest).text));
   });
 
   router.post('/workshops/:id/end', instructor, validate({ params: idParams }), async (_req, res) => {
@@ -111,9 +105,9 @@ export function workshopRoutes(deps: { workshops: WorkshopService; learners: Lea
     res.json(await workshops.resetSandbox(id, currentLearner(res), namespace));
   });
 
-  router.post('/workshops/:id/sandboxes/:namespace/extend', instructor, validate({ params: sandboxParams, body: extendBody }), async (req, res) => {
+  router.post('/workshops/:id/sandboxes/:namespace/extend', instructor, validate({ params: sandboxParams, body: extendRequestSchema }), async (req, res) => {
     const { id, namespace } = res.locals.params as z.infer<typeof sandboxParams>;
-    res.json(await workshops.extendSandbox(id, currentLearner(res), namespace, (req.body as z.infer<typeof extendBody>).minutes));
+    res.json(await workshops.extendSandbox(id, currentLearner(res), namespace, (req.body as ExtendRequest).minutes));
   });
 
   router.get('/workshops/:id/participants/:learnerId/recordings', instructor, validate({ params: participantParams }), (_req, res) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHECK_KINDS } from '../../../server/lessons/lab-schema.ts';
+import { CHECK_KINDS } from '../../../server/vocabulary.ts';
 import { loadLibrary } from '../../../server/lessons/library.ts';
 import { fillPlaceholders, fillPlaceholdersDeep, unknownPlaceholders } from '../../../server/lessons/placeholders.ts';
 import { lessonText, tempLibrary } from './temp-library.ts';
