@@ -23,7 +23,7 @@ afterAll(async () => {
 async function admin(): Promise<ReturnType<typeof browser>> {
   const send = browser(url);
   if ((await send('POST', '/api/auth/login', { username: 'root-admin', password })).status === 200) return send;
-  const token = server.services.learners.issueSetupToken();
+  const token = await server.services.learners.issueSetupToken();
   const created = await send('POST', '/api/auth/setup', { token, username: 'root-admin', password, displayName: 'Root' });
   expect(created.status).toBe(201);
   return send;
@@ -36,7 +36,7 @@ describe('the first admin', () => {
     const wrong = await anyone('POST', '/api/auth/setup', { token: 'guess', username: 'mallory', password });
     expect(wrong.status).toBe(403);
 
-    const token = server.services.learners.issueSetupToken();
+    const token = await server.services.learners.issueSetupToken();
     const created = await anyone('POST', '/api/auth/setup', { token, username: 'Root-Admin', password, displayName: 'Root' });
     expect(created.status).toBe(201);
     expect(created.json).toMatchObject({ kind: 'account', role: 'admin', username: 'root-admin' });
