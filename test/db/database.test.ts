@@ -25,7 +25,10 @@ async function migrator(dialect: DialectName): Promise<{ migrate(migrations: Mig
   if (dialect === 'sqlite') {
     const db = new Database(path.join(dir, 'm.db'));
     return {
-      migrate: (migrations) => Promise.resolve(migrateSqlite(db, migrations)),
+      // As a promise, like PostgreSQL's: a refusal is a rejection.
+      migrate: (migrations) => new Promise((resolve) => {
+        resolve(migrateSqlite(db, migrations));
+      }),
       exists: (table) => Promise.resolve(db.prepare('SELECT count(*) FROM sqlite_master WHERE name = ?').pluck().get(table) === 1),
       close: () => {
         db.close();
