@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../server/cluster/ports.ts';
 import { databaseReady, openDatabase, postgresPool, type Db } from '../../server/db/database.ts';
 import { ensureInstance } from '../../server/db/instance.ts';
 import { LearnerRepository } from '../../server/db/learners.ts';
@@ -126,6 +127,18 @@ describe.each(DIALECTS)('the database on %s', (dialect) => {
     } finally {
       await m.close();
     }
+  });
+});
+
+describe('PostgreSQL', () => {
+  it('that cannot be reached is named without its password', async () => {
+    const port = await freePort();
+    const failure = await openDatabase({ dialect: 'postgres', url: `postgres://kubedojo:s3cret-pw@127.0.0.1:${String(port)}/kubedojo` }).then(
+      () => new Error('opened a database that is not there'),
+      (error: unknown) => error as Error,
+    );
+    expect(failure.message).toContain(`could not prepare the database at PostgreSQL postgres://kubedojo:***@127.0.0.1:${String(port)}/kubedojo`);
+    expect(failure.message).not.toContain('s3cret-pw');
   });
 });
 

@@ -39,6 +39,13 @@ async function eventually<T>(probe: () => Promise<T | undefined>, what: string):
 }
 
 describe('two replicas on one PostgreSQL', () => {
+  it('report their database ready on /readyz', async () => {
+    for (const server of [a, b]) {
+      const body = (await (await fetch(`${server.url}/readyz`)).json()) as { checks: { database: { ok: boolean } } };
+      expect(body.checks.database).toEqual({ ok: true });
+    }
+  });
+
   it('share accounts and sessions: a session made on one is valid on the other', async () => {
     const send = browser(() => a.url);
     expect((await send('POST', '/api/auth/setup', { token: await a.services.learners.issueSetupToken(), username: 'replica-admin', password: 'correct horse battery' })).status).toBe(201);
