@@ -28,11 +28,7 @@ const LAYERS = [
  * define what they return themselves and never import it.
  */
 const WIRE_LAYERS = ['http', 'cli'];
-const WIRE_EDGES = [
-  'server/terminal/socket.ts',
-  // TODO(merge): db drops protocol imports in the kysely branch
-  'server/db/**/*.ts',
-];
+const WIRE_EDGES = ['server/terminal/socket.ts'];
 const WIRE = ['**/protocol.ts', '**/protocol-*.ts', './protocol.ts', './protocol-*.ts'];
 /** @param {string} folder */
 const folderPattern = (folder) => [`**/${folder}/*`, `**/${folder}/**`, `./${folder}/*`, `./${folder}/**`];

@@ -12,6 +12,17 @@ export default defineConfig({
       },
       {
         test: {
+          // The database suites, each on SQLite and on a real PostgreSQL (test/helpers/postgres.ts
+          // starts one per file): no cluster, so they run right after the unit tests.
+          name: 'db',
+          include: ['test/db/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import proxyaddr from 'proxy-addr';
 import { Server as SocketServer } from 'socket.io';
@@ -24,6 +24,7 @@ import type { Library } from './lessons/types.ts';
 import { sandboxRoutes } from './http/routes/sandboxes.ts';
 import { blockRoutes } from './http/routes/blocks.ts';
 import type { SandboxService } from './sandboxes/service.ts';
+import type { SocketAdapter } from './http/socket-adapter.ts';
 import { recordingRoutes } from './http/routes/recordings.ts';
 import type { TerminalManager } from './terminal/manager.ts';
 import type { RecordingStore } from './terminal/recorder.ts';
@@ -37,7 +38,7 @@ import { routeLabeler } from './http/route-table.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { EdgeLimits, addressKey, clientAddress } from './http/rate-limits.ts';
 import { trustFunction } from './limits.ts';
-import { frameAncestors, frameGuard, ltiProtocolRoutes } from './http/lti-protocol.ts';
+import { frameAncestors, frameGuard, frameOriginsOf, loadFrameOrigins, ltiProtocolRoutes } from './http/lti-protocol.ts';
 import { ltiRoutes } from './http/routes/lti.ts';
 
 export const VERSION = '0.1.0';
@@ -77,11 +78,15 @@ export interface AppDeps {
   services: Services;
   /** The built browser app; defaults to client/dist. */
   clientDir?: string;
+  /** socket.io across replicas (PostgreSQL); one process on its own keeps socket.io's in-memory adapter. */
+  socketAdapter?: SocketAdapter | undefined;
 }
 
 export interface App {
   http: http.Server;
   io: SocketServer;
+  /** The I/O the app needs before it listens: the socket.io adapter's connection, if it has one. */
+  prepare(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,12 +104,12 @@ export function createApp(deps: AppDeps): App {
   // Read by session.ts: behind a proxy that terminates TLS the request itself may look like http.
   (app.locals as { publicHttps?: boolean }).publicHttps = publicHttps;
   // Framing: nobody, except the LMSs registered for LTI (their pages show kubedojo in an iframe).
-  const ancestors = frameAncestors(deps.services.lti);
   // Forms post to this site, and to the registered LMSs (the deep-linking answer goes back to the LMS).
-  const formTargets = () => ["'self'", ...deps.services.lti.frameAncestors()].join(' ');
-  const directives = { ...contentSecurityPolicy(publicHttps), 'frame-ancestors': [(req: IncomingMessage) => ancestors(req.url ?? '')], 'form-action': [formTargets] };
+  const formTargets = (_req: IncomingMessage, res: ServerResponse) => ["'self'", ...frameOriginsOf(res)].join(' ');
+  const directives = { ...contentSecurityPolicy(publicHttps), 'frame-ancestors': [(req: IncomingMessage, res: ServerResponse) => frameAncestors(req.url ?? '', frameOriginsOf(res))], 'form-action': [formTargets] };
+  app.use(loadFrameOrigins(deps.services.lti));
   app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives }, referrerPolicy: { policy: 'same-origin' }, frameguard: false, strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false } }));
-  app.use(frameGuard(deps.services.lti));
+  app.use(frameGuard);
   const limits = new EdgeLimits(deps.config.http.rateLimits, deps.logger);
   const runningWorkshops = () => deps.services.workshops.runningCount();
   const probe = new CapacityProbe({ sandboxes: deps.sandboxes, terminals: deps.terminals, capacity: deps.config.sandboxes.capacity, runningWorkshops, logger: deps.logger });
@@ -182,6 +187,9 @@ export function createApp(deps: AppDeps): App {
   return {
     http: server,
     io,
+    async prepare() {
+      await deps.socketAdapter?.attach(io);
+    },
     /** Closes what the app made (its listeners, the HTTP server, socket.io); the parts it was given are the caller's. */
     async close() {
       metrics.close();

@@ -39,6 +39,7 @@ export function buildProgram(): Command {
     .description('kubedojo: interactive Kubernetes lessons, sandboxes on a real cluster, browser terminals and graders')
     .version('0.1.0')
     .option('--data-dir <dir>', 'where kubedojo keeps its database and the local cluster (env KUBEDOJO_DATA_DIR)')
+    .option('--database-url <url>', 'postgres://… for a PostgreSQL shared by replicas; unset: SQLite in the data dir (env KUBEDOJO_DATABASE_URL, which keeps the password out of ps)')
     .option('--cache-dir <dir>', 'where built control-plane binaries are cached (env KUBEDOJO_CACHE_DIR)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env KUBEDOJO_LOG_LEVEL)')
     .option('--log-format <format>', 'pretty or json (env KUBEDOJO_LOG_FORMAT)')
@@ -137,9 +138,9 @@ export function buildProgram(): Command {
 
   program
     .command('db')
-    .description("kubedojo's SQLite database")
+    .description("kubedojo's database (SQLite, or PostgreSQL with --database-url)")
     .command('backup')
-    .description('a consistent copy of the database while kubedojo serves (online backup, integrity-checked); - writes it to stdout')
+    .description('a consistent copy of the database while kubedojo serves (SQLite: online backup, integrity-checked; PostgreSQL: pg_dump custom format); - writes it to stdout')
     .argument('<file>', 'where the copy goes, or - for stdout')
     .action(async function (this: Command, file: string) {
       process.exitCode = await dbBackup(contextFor(this, { logLevel: 'warn' }), file);

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './cluster/paths.ts';
+import { databaseUrlSchema, redactUrl, type DatabaseTarget } from './db/url.ts';
 import { rateLimitsSchema, trustProxySchema, type RateLimitSettings, type TrustProxy } from './limits.ts';
 import { CLUSTER_KINDS, SANDBOX_SIZES, type ClusterKind, type SandboxSize } from './vocabulary.ts';
 
@@ -51,6 +52,7 @@ export const fields = {
   dataDir: field('--data-dir', ['KUBEDOJO_DATA_DIR'], nonEmpty, (env) =>
     path.join(env.XDG_DATA_HOME ?? path.join(home(env), '.local', 'share'), 'kubedojo'),
   ),
+  databaseUrl: field('--database-url', ['KUBEDOJO_DATABASE_URL'], databaseUrlSchema, () => undefined),
   cacheDir: field('--cache-dir', ['KUBEDOJO_CACHE_DIR'], nonEmpty, (env) =>
     path.join(env.XDG_CACHE_HOME ?? path.join(home(env), '.cache'), 'kubedojo'),
   ),
@@ -104,14 +106,7 @@ export const fields = {
   ltiKeyRotation: field('--lti-key-rotation', ['KUBEDOJO_LTI_KEY_ROTATION'], z.coerce.number({ error: 'must be a number of days' }).int('must be a whole number of days').min(0, 'must be 0 (only on demand) or more').max(3650, 'must be at most 3650 days'), () => 90),
   ltiAllowHttp: field('--lti-allow-http', ['KUBEDOJO_LTI_ALLOW_HTTP'], bool, () => false),
   go: field('--go', ['KUBEDOJO_GO'], nonEmpty, () => 'go'),
-  logLevel: field(
-    '--log-level',
-    ['KUBEDOJO_LOG_LEVEL'],
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
-    }),
-    () => 'info',
-  ),
+  logLevel: field('--log-level', ['KUBEDOJO_LOG_LEVEL'], z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }), () => 'info'),
   logFormat: field(
     '--log-format',
     ['KUBEDOJO_LOG_FORMAT'],
@@ -129,6 +124,8 @@ export type FlagValues = Partial<Record<FieldName, string | number | boolean | u
 
 export interface Config {
   dataDir: string;
+  /** --database-url: PostgreSQL (shared by replicas), else the SQLite file in the data directory. */
+  database: DatabaseTarget;
   cacheDir: string;
   /** The lesson library: level folders of markdown lessons and their lab files. */
   lessonsDir: string;
@@ -248,7 +245,8 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
     if (parsed.success) {
       values[name] = parsed.data;
     } else {
-      const shown = typeof raw === 'string' ? JSON.stringify(raw) : String(raw);
+      // A database URL may carry a password: the message shows it redacted.
+      const shown = typeof raw === 'string' ? JSON.stringify(name === 'databaseUrl' ? redactUrl(raw) : raw) : String(raw);
       for (const issue of parsed.error.issues) problems.push(`${describeSource(name, source)}: ${issue.message}, got ${shown}`);
     }
   }
@@ -289,6 +287,7 @@ export function loadConfig(flags: FlagValues = {}, env: Env = process.env, defau
     ok: true,
     config: {
       dataDir: path.resolve(v.dataDir),
+      database: v.databaseUrl === undefined ? { dialect: 'sqlite', file: path.join(path.resolve(v.dataDir), 'kubedojo.db') } : { dialect: 'postgres', url: v.databaseUrl },
       cacheDir: path.resolve(v.cacheDir),
       lessonsDir: path.resolve(v.lessonsDir),
       host: v.host,

@@ -14,8 +14,8 @@ export async function runServer(config: Config, logger: Logger, progress: Progre
   const url = await platform.start();
   log.info({ url }, `kubedojo is serving on ${url}`);
   const { learners } = platform.services;
-  if (!learners.hasAdmin()) {
-    const token = learners.issueSetupToken();
+  if (!(await learners.hasAdmin())) {
+    const token = await learners.issueSetupToken();
     const setupUrl = `${config.publicUrl ?? url}/setup?token=${token}`;
     log.warn({ setupUrl }, `there is no admin yet: open ${setupUrl} to create one (the link works once), or run "kubedojo admin create"`);
   }

@@ -1,10 +1,11 @@
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createApp, type App } from './app.ts';
 import { connectionFromConfig, type ClusterConnection } from './cluster/connection.ts';
 import { localClusterFromConfig } from './cluster/local.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/database.ts';
+import { postgresSocketAdapter } from './http/socket-adapter.ts';
+import { describeDatabase } from './db/url.ts';
 import { ensureInstance } from './db/instance.ts';
 import { Conflict } from './errors.ts';
 import { loadLibrary } from './lessons/library.ts';
@@ -86,7 +87,8 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
   const logger = options.logger ?? silentLogger();
   // The component name serve's log lines have always carried.
   const log = logger.child({ component: 'main' });
-  const db = openDatabase(path.join(config.dataDir, 'kubedojo.db'), logger);
+  log.info({ database: describeDatabase(config.database) }, 'opening the database');
+  const db = await openDatabase(config.database, logger);
   let library: Library;
   try {
     if (config.cluster.mode === 'embedded' && config.cluster.autoStart) {
@@ -95,7 +97,7 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
     }
     library = await loadLibrary(config.lessonsDir);
   } catch (error) {
-    db.close();
+    await db.destroy();
     throw error;
   }
   const lessonsLog = logger.child({ component: 'lessons' });
@@ -110,7 +112,9 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
   const terminals = terminalManagerFromConfig(config, { sandboxes, backend, recordings, logger });
   let url = `http://${config.host}:${config.port}`;
   const services = createServices({ config, db, cluster, library, sandboxes, terminals, logger, baseUrl: () => url, ...(options.ltiClock ? { ltiClock: options.ltiClock } : {}) });
-  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
+  // Replicas share socket.io rooms through the database they share (nothing to share with SQLite: one process).
+  const socketAdapter = config.database.dialect === 'postgres' ? postgresSocketAdapter(config.database.url, logger) : undefined;
+  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, socketAdapter, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
 
   const background: { close(): Promise<void> }[] = [];
   let pruneTimer: NodeJS.Timeout | undefined;
@@ -127,7 +131,8 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
       await services.grading.stop();
       await terminals.close();
       await app.close();
-      db.close();
+      await socketAdapter?.close();
+      await db.destroy();
     })());
 
   /** Deletes recordings past their retention now and daily. */
@@ -177,8 +182,8 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
     services,
     app,
     async start() {
-      ensureInstance(db);
-      services.grading.recover();
+      await ensureInstance(db);
+      await services.grading.recover();
       await reportJailLimits(config, backend, logger);
       // Adopting, reaping and pooling sandboxes waits for the cluster to answer; serving does not.
       background.push(
@@ -191,6 +196,7 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
       prune();
       pruneTimer = setInterval(prune, 86_400_000);
       pruneTimer.unref();
+      await app.prepare();
       url = await listen();
       services.workshops.start();
       services.lti.start();

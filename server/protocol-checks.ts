@@ -7,13 +7,9 @@
 import { z } from 'zod';
 import { DNS_LABEL } from './fields.ts';
 import type { CheckProgressEvent, CheckRunView } from './grading/views.ts';
-import type { CheckStatus } from './vocabulary.ts';
 import type { BroadcastView, GridRow, WorkshopEndedEvent } from './workshops/views.ts';
 
 export type { CheckProgressEvent, CheckResultView, CheckRunView, ExerciseResultView, ExerciseView, GradeReportView, LabResponse } from './grading/views.ts';
-
-/** TODO(merge): server/db/checks.ts still imports this name; the kysely branch drops it (use CheckStatus). */
-export type CheckStatusName = CheckStatus;
 
 /** POST /api/sandboxes/:namespace/checks */
 export const checkRunRequestSchema = z.strictObject({

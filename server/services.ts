@@ -8,6 +8,7 @@ import { ProgressRepository } from './db/progress.ts';
 import { WorkshopRepository } from './db/workshops.ts';
 import { graderFromConfig } from './grading/from-config.ts';
 import { GradingService } from './grading/service.ts';
+import type { GradeReport } from './grading/types.ts';
 import { usageSimulatorFor } from './grading/usage.ts';
 import { LessonService } from './lessons/lesson-service.ts';
 import type { Clock } from './lti/clock.ts';
@@ -44,7 +45,7 @@ export function createServices(deps: {
   ltiClock?: Clock;
 }): Services {
   const learners = new LearnerRepository(deps.db);
-  const checks = new CheckRepository(deps.db);
+  const checks = new CheckRepository<GradeReport>(deps.db);
   const lessons = new LessonService(deps.library, new ProgressRepository(deps.db));
   const grading = new GradingService({ grader: graderFromConfig(deps.cluster, deps.library, deps.logger, usageSimulatorFor(deps.cluster)), sandboxes: deps.sandboxes, checks, library: deps.library, logger: deps.logger });
   const workshopRepository = new WorkshopRepository(deps.db);

@@ -56,7 +56,7 @@ export class AuthService {
       this.log.warn({ username, address }, 'sign-in refused: too many failed attempts');
       throw new RateLimited(`too many failed sign-ins; try again in ${Math.ceil(wait / 60)} minute(s)`, { retryAfterSeconds: wait });
     }
-    const stored = this.learners.passwordHashOf(username);
+    const stored = await this.learners.passwordHashOf(username);
     const ok = await verifyPassword(stored?.hash, password);
     if (!ok || !stored) {
       await this.fail(key, address);
@@ -64,24 +64,24 @@ export class AuthService {
       throw new Unauthenticated('wrong username or password');
     }
     await this.perAccount.delete(key);
-    const learner = this.learners.byId(stored.learnerId);
+    const learner = await this.learners.byId(stored.learnerId);
     if (!learner) throw new Unauthenticated('wrong username or password');
     this.log.info({ username, learnerId: learner.id }, 'signed in');
-    return { learner, token: this.learners.newSession(learner.id) };
+    return { learner, token: await this.learners.newSession(learner.id) };
   }
 
   /** A new account; a guest signing up keeps their progress on the same row. */
   async register(input: { username: string; password: string; displayName: string; role?: Role; fromGuest?: string | undefined }): Promise<{ learner: Learner; token: string }> {
-    const created = this.learners.createAccount({ username: input.username, passwordHash: await hashPassword(input.password), displayName: input.displayName, role: input.role ?? 'learner', fromGuest: input.fromGuest });
+    const created = await this.learners.createAccount({ username: input.username, passwordHash: await hashPassword(input.password), displayName: input.displayName, role: input.role ?? 'learner', fromGuest: input.fromGuest });
     if (created === 'taken') throw new Conflict(`the username "${input.username}" is taken`);
     this.log.info({ username: input.username, role: created.role }, 'account created');
-    return { learner: created, token: this.learners.newSession(created.id) };
+    return { learner: created, token: await this.learners.newSession(created.id) };
   }
 
   /** The first admin, with the one-time token printed at first start. */
   async setup(input: { token: string; username: string; password: string; displayName: string }): Promise<{ learner: Learner; token: string }> {
-    if (this.learners.hasAdmin()) throw new Forbidden('this kubedojo already has an admin; sign in instead');
-    if (!this.learners.consumeSetupToken(input.token)) throw new Forbidden('the setup token is not valid (it works once; a restart prints a new one while there is no admin)');
+    if (await this.learners.hasAdmin()) throw new Forbidden('this kubedojo already has an admin; sign in instead');
+    if (!(await this.learners.consumeSetupToken(input.token))) throw new Forbidden('the setup token is not valid (it works once; a restart prints a new one while there is no admin)');
     return this.register({ ...input, role: 'admin' });
   }
 }

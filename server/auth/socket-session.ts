@@ -13,12 +13,18 @@ export function socketSession(learners: LearnerRepository, refusal: string): (so
     // Pages inside an LMS frame send their session token in the handshake's auth (no cookies there).
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token = typeof auth?.token === 'string' ? auth.token : parseCookie(socket.handshake.headers.cookie ?? '')[SESSION_COOKIE];
-    const learner = token ? learners.bySession(token) : undefined;
-    if (!learner) {
-      next(new Error(refusal));
-      return;
-    }
-    (socket.data as { learner?: Learner }).learner = learner;
-    next();
+    (token ? learners.bySession(token) : Promise.resolve(undefined)).then(
+      (learner) => {
+        if (!learner) {
+          next(new Error(refusal));
+          return;
+        }
+        (socket.data as { learner?: Learner }).learner = learner;
+        next();
+      },
+      (error: unknown) => {
+        next(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   };
 }

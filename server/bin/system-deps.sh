@@ -4,7 +4,8 @@
 #             python3-kubernetes (tools learners use in it)
 #   real node (as root only: a real node needs root): containerd, runc, the CNI plugins,
 #             iptables, conntrack (kube-proxy), busybox-static, mmdebstrap, gcc (offline images)
-#   tests:    the above and chromium (browser tests); as root skopeo and docker-registry
+#   tests:    the above, chromium (browser tests) and postgresql (the database suites run on
+#             SQLite and on a throwaway PostgreSQL server); as root skopeo and docker-registry
 #             (kubedojo images push, and a registry on loopback to push to)
 # As root it installs them with apt-get; otherwise it names the command to run.
 # usage: system-deps.sh start|test   (start: a missing package is a warning, not an error)
@@ -23,6 +24,7 @@ need nano command -v nano
 need python3-seccomp /usr/bin/python3 -c 'import seccomp'
 need python3-kubernetes /usr/bin/python3 -c 'import kubernetes'
 [ "$mode" = test ] && need chromium test -x /usr/bin/chromium
+[ "$mode" = test ] && need postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
 if [ "$(id -u)" -eq 0 ] && [ "${KUBEDOJO_REAL_NODE:-auto}" != off ]; then
   need containerd command -v containerd
   need runc test -x /usr/sbin/runc

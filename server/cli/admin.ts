@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { z } from 'zod';
 import { AuthService } from '../auth/auth-service.ts';
 import { passwordSchema, usernameSchema } from '../fields.ts';
@@ -40,7 +39,7 @@ export async function adminCreate(ctx: CliContext, raw: unknown): Promise<number
     password = randomBytes(15).toString('base64url');
     generated = true;
   }
-  const db = openDatabase(path.join(ctx.config.dataDir, 'kubedojo.db'), ctx.logger);
+  const db = await openDatabase(ctx.config.database, ctx.logger);
   try {
     const auth = new AuthService({ learners: new LearnerRepository(db), logger: ctx.logger });
     const { learner } = await auth.register({ username: o.username, password, displayName: o.displayName ?? o.username, role: o.role });
@@ -48,6 +47,6 @@ export async function adminCreate(ctx: CliContext, raw: unknown): Promise<number
     if (generated) ctx.out.write(`Its password (shown once; sign in and keep it safe): ${password}\n`);
     return EXIT.ok;
   } finally {
-    db.close();
+    await db.destroy();
   }
 }

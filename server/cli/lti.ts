@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { z } from 'zod';
 import { openDatabase, type Db } from '../db/database.ts';
 import { LtiPlatformRepository } from '../db/lti-platforms.ts';
@@ -12,11 +11,11 @@ import { EXIT, UsageError, type CliContext } from './context.ts';
 /** `kubedojo lti …`: LMS platforms, the registration link, the tool's URLs and keys, from the command line. */
 
 async function withDatabase<T>(ctx: CliContext, work: (db: Db) => T | Promise<T>): Promise<T> {
-  const db = openDatabase(path.join(ctx.config.dataDir, 'kubedojo.db'), ctx.logger);
+  const db = await openDatabase(ctx.config.database, ctx.logger);
   try {
     return await work(db);
   } finally {
-    db.close();
+    await db.destroy();
   }
 }
 
@@ -51,8 +50,8 @@ export function ltiAdd(ctx: CliContext, raw: unknown): Promise<number> {
   for (const [flag, value] of [['--auth-url', o.authUrl], ['--token-url', o.tokenUrl], ['--jwks-url', o.jwksUrl]] as const) {
     if (!allowedUrl(value, ctx.config.lti.allowHttp)) throw new UsageError(`${flag} must be an https URL (http only with --lti-allow-http), got ${value}`);
   }
-  return withDatabase(ctx, (db) => {
-    const platform = new LtiPlatformRepository(db).upsert({
+  return withDatabase(ctx, async (db) => {
+    const platform = await new LtiPlatformRepository(db).upsert({
       name: o.name ?? new URL(o.issuer).host,
       issuer: o.issuer,
       clientId: o.clientId,
@@ -71,8 +70,8 @@ export function ltiAdd(ctx: CliContext, raw: unknown): Promise<number> {
 }
 
 export function ltiList(ctx: CliContext, options: { json?: boolean }): Promise<number> {
-  return withDatabase(ctx, (db) => {
-    const platforms = new LtiPlatformRepository(db).list().map(platformView);
+  return withDatabase(ctx, async (db) => {
+    const platforms = (await new LtiPlatformRepository(db).list()).map(platformView);
     if (options.json) {
       ctx.out.write(`${JSON.stringify({ tool: toolUrls(ctx), platforms })}\n`);
       return EXIT.ok;
@@ -84,8 +83,8 @@ export function ltiList(ctx: CliContext, options: { json?: boolean }): Promise<n
 }
 
 export function ltiRemove(ctx: CliContext, id: string): Promise<number> {
-  return withDatabase(ctx, (db) => {
-    if (!new LtiPlatformRepository(db).remove(id)) {
+  return withDatabase(ctx, async (db) => {
+    if (!(await new LtiPlatformRepository(db).remove(id))) {
       process.stderr.write(`kubedojo: there is no LTI platform ${id} (see "kubedojo lti list")\n`);
       return EXIT.failed;
     }
@@ -96,8 +95,8 @@ export function ltiRemove(ctx: CliContext, id: string): Promise<number> {
 
 export function ltiRegisterUrl(ctx: CliContext): Promise<number> {
   warnWithoutPublicUrl(ctx);
-  return withDatabase(ctx, (db) => {
-    const link = new DynamicRegistration({ platforms: new LtiPlatformRepository(db), tool: () => toolUrls(ctx), allowHttp: ctx.config.lti.allowHttp, logger: ctx.logger }).link();
+  return withDatabase(ctx, async (db) => {
+    const link = await new DynamicRegistration({ platforms: new LtiPlatformRepository(db), tool: () => toolUrls(ctx), allowHttp: ctx.config.lti.allowHttp, logger: ctx.logger }).link();
     ctx.out.write(`${link.url}\n`);
     process.stderr.write(`Paste it into the LMS as the tool's registration URL; it works once, until ${link.expiresAt}.\n`);
     return EXIT.ok;

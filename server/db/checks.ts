@@ -1,5 +1,26 @@
-import type { CheckRunView, CheckStatusName, GradeReportView } from '../protocol.ts';
-import type { Db } from './database.ts';
+import { sql, type Selectable } from 'kysely';
+import { changed, type Db } from './database.ts';
+import type { CheckStatus } from '../vocabulary.ts';
+import type { Database } from './schema.ts';
+
+/** A finished run's status (the vocabulary's). */
+export type CheckStatusName = CheckStatus;
+
+/** What the store needs of a grade report (stored as JSON; the grading module owns its full type). */
+export interface StoredReport {
+  exercises: readonly { exercise: string; passed: boolean; checks: readonly { status: string }[] }[];
+}
+
+export interface CheckRun<R extends StoredReport = StoredReport> {
+  id: string;
+  lesson: string;
+  exercise: string | null;
+  namespace: string;
+  status: 'running' | CheckStatusName;
+  startedAt: string;
+  finishedAt: string | null;
+  report: R | null;
+}
 
 export interface ExerciseProgress {
   exercise: string;
@@ -9,86 +30,80 @@ export interface ExerciseProgress {
   lastCheckedAt: string;
 }
 
-interface RunRow {
-  id: string;
-  lesson: string;
-  exercise: string | null;
-  namespace: string;
-  status: CheckRunView['status'];
-  report: string | null;
-  started_at: string;
-  finished_at: string | null;
-}
-
-function view(row: RunRow): CheckRunView {
-  return {
-    id: row.id,
-    lesson: row.lesson,
-    exercise: row.exercise,
-    namespace: row.namespace,
-    status: row.status,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    report: row.report === null ? null : (JSON.parse(row.report) as GradeReportView),
-  };
-}
+type RunRow = Selectable<Database['check_runs']>;
 
 /** Check runs and per-exercise progress. Every read is scoped by learner id. */
-export class CheckRepository {
+export class CheckRepository<R extends StoredReport = StoredReport> {
   private readonly db: Db;
   constructor(db: Db) {
     this.db = db;
   }
 
-  start(run: { id: string; learnerId: string; canonicalId: string; lesson: string; exercise: string | null; namespace: string; startedAt: string }): void {
-    this.db
-      .prepare(
-        `INSERT INTO check_runs (id, learner_id, canonical_id, lesson, exercise, namespace, status, started_at)
-         VALUES (@id, @learnerId, @canonicalId, @lesson, @exercise, @namespace, 'running', @startedAt)`,
-      )
-      .run(run);
+  private view(row: RunRow): CheckRun<R> {
+    return {
+      id: row.id,
+      lesson: row.lesson,
+      exercise: row.exercise,
+      namespace: row.namespace,
+      status: row.status,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      report: row.report === null ? null : (JSON.parse(row.report) as R),
+    };
+  }
+
+  async start(run: { id: string; learnerId: string; canonicalId: string; lesson: string; exercise: string | null; namespace: string; startedAt: string }): Promise<void> {
+    await this.db
+      .insertInto('check_runs')
+      .values({ id: run.id, learner_id: run.learnerId, canonical_id: run.canonicalId, lesson: run.lesson, exercise: run.exercise, namespace: run.namespace, status: 'running', started_at: run.startedAt })
+      .execute();
   }
 
   /** Stores the report and moves each exercise's progress, in one transaction. */
-  finish(id: string, learnerId: string, canonicalId: string, report: GradeReportView, status: CheckStatusName): void {
+  async finish(id: string, learnerId: string, canonicalId: string, report: R, status: CheckStatusName): Promise<void> {
     const now = new Date().toISOString();
-    this.db.transaction(() => {
-      this.db.prepare(`UPDATE check_runs SET status = ?, report = ?, finished_at = ? WHERE id = ? AND learner_id = ?`).run(status, JSON.stringify(report), now, id, learnerId);
-      const upsert = this.db.prepare(
-        `INSERT INTO exercise_progress (learner_id, canonical_id, exercise, attempts, passed_at, last_status, last_checked_at)
-         VALUES (@learnerId, @canonicalId, @exercise, 1, CASE WHEN @status = 'passed' THEN @now END, @status, @now)
-         ON CONFLICT (learner_id, canonical_id, exercise) DO UPDATE SET
-           attempts = exercise_progress.attempts + 1,
-           passed_at = COALESCE(exercise_progress.passed_at, excluded.passed_at),
-           last_status = excluded.last_status,
-           last_checked_at = excluded.last_checked_at`,
-      );
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('check_runs').set({ status, report: JSON.stringify(report), finished_at: now }).where('id', '=', id).where('learner_id', '=', learnerId).execute();
       for (const exercise of report.exercises) {
         const exerciseStatus: CheckStatusName = exercise.passed ? 'passed' : exercise.checks.some((c) => c.status === 'error') ? 'error' : 'failed';
-        upsert.run({ learnerId, canonicalId, exercise: exercise.exercise, status: exerciseStatus, now });
+        await trx
+          .insertInto('exercise_progress')
+          .values({ learner_id: learnerId, canonical_id: canonicalId, exercise: exercise.exercise, attempts: 1, passed_at: exerciseStatus === 'passed' ? now : null, last_status: exerciseStatus, last_checked_at: now })
+          .onConflict((oc) =>
+            oc.columns(['learner_id', 'canonical_id', 'exercise']).doUpdateSet((eb) => ({
+              attempts: sql<number>`exercise_progress.attempts + 1`,
+              passed_at: eb.fn.coalesce('exercise_progress.passed_at', 'excluded.passed_at'),
+              last_status: eb.ref('excluded.last_status'),
+              last_checked_at: eb.ref('excluded.last_checked_at'),
+            })),
+          )
+          .execute();
       }
-    })();
+    });
   }
 
   /** Runs left 'running' by a server that stopped mid-check. */
-  abandonRunning(): number {
-    return this.db.prepare(`UPDATE check_runs SET status = 'error', finished_at = ? WHERE status = 'running'`).run(new Date().toISOString()).changes;
+  async abandonRunning(): Promise<number> {
+    return changed(await this.db.updateTable('check_runs').set({ status: 'error', finished_at: new Date().toISOString() }).where('status', '=', 'running').executeTakeFirst());
   }
 
-  get(id: string, learnerId: string): CheckRunView | undefined {
-    const row = this.db.prepare(`SELECT * FROM check_runs WHERE id = ? AND learner_id = ?`).get(id, learnerId) as RunRow | undefined;
-    return row ? view(row) : undefined;
+  async get(id: string, learnerId: string): Promise<CheckRun<R> | undefined> {
+    const row = await this.db.selectFrom('check_runs').selectAll().where('id', '=', id).where('learner_id', '=', learnerId).executeTakeFirst();
+    return row ? this.view(row) : undefined;
   }
 
-  runs(learnerId: string, canonicalId: string, limit = 20): CheckRunView[] {
-    const rows = this.db.prepare(`SELECT * FROM check_runs WHERE learner_id = ? AND canonical_id = ? ORDER BY started_at DESC LIMIT ?`).all(learnerId, canonicalId, limit) as RunRow[];
-    return rows.map(view);
+  async runs(learnerId: string, canonicalId: string, limit = 20): Promise<CheckRun<R>[]> {
+    const rows = await this.db.selectFrom('check_runs').selectAll().where('learner_id', '=', learnerId).where('canonical_id', '=', canonicalId).orderBy('started_at', 'desc').limit(limit).execute();
+    return rows.map((row) => this.view(row));
   }
 
-  exercises(learnerId: string, canonicalId: string): ExerciseProgress[] {
-    const rows = this.db
-      .prepare(`SELECT exercise, attempts, passed_at, last_status, last_checked_at FROM exercise_progress WHERE learner_id = ? AND canonical_id = ?`)
-      .all(learnerId, canonicalId) as { exercise: string; attempts: number; passed_at: string | null; last_status: CheckStatusName; last_checked_at: string }[];
+  async exercises(learnerId: string, canonicalId: string): Promise<ExerciseProgress[]> {
+    const rows = await this.db
+      .selectFrom('exercise_progress')
+      .select(['exercise', 'attempts', 'passed_at', 'last_status', 'last_checked_at'])
+      .where('learner_id', '=', learnerId)
+      .where('canonical_id', '=', canonicalId)
+      .execute();
     return rows.map((r) => ({ exercise: r.exercise, attempts: r.attempts, passed: r.passed_at !== null, lastStatus: r.last_status, lastCheckedAt: r.last_checked_at }));
   }
 }

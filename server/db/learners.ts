@@ -1,8 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Db } from './database.ts';
+import type { LearnerKind, Role } from '../vocabulary.ts';
+import { changed, dialectOf, isUniqueViolation, type Db } from './database.ts';
 
-export type LearnerKind = 'guest' | 'account' | 'participant';
-export type Role = 'learner' | 'instructor' | 'admin';
+export type { LearnerKind, Role };
 
 /** Everyone the platform knows: a guest, an account, or a workshop participant. */
 export interface Learner {
@@ -31,6 +31,8 @@ interface Row {
   workshop_id: string | null;
 }
 
+const COLUMNS = ['id', 'display_name', 'kind', 'role', 'username', 'workshop_id'] as const;
+
 function learnerOf(row: Row): Learner {
   return { id: row.id, displayName: row.display_name, kind: row.kind, role: row.role, username: row.username, workshopId: row.workshop_id };
 }
@@ -46,136 +48,150 @@ export class LearnerRepository {
     this.db = db;
   }
 
-  private insertSession(learnerId: string, days: number): string {
+  private async insertSession(db: Db, learnerId: string, days: number): Promise<string> {
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
-    this.db
-      .prepare('INSERT INTO sessions (token_hash, learner_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-      .run(hashToken(token), learnerId, now.toISOString(), now.toISOString(), new Date(now.getTime() + days * 86_400_000).toISOString());
+    await db
+      .insertInto('sessions')
+      .values({ token_hash: hashToken(token), learner_id: learnerId, created_at: now.toISOString(), last_seen_at: now.toISOString(), expires_at: new Date(now.getTime() + days * 86_400_000).toISOString() })
+      .execute();
     return token;
   }
 
-  createGuest(): { learner: Learner; token: string } {
+  async createGuest(): Promise<{ learner: Learner; token: string }> {
     const learner: Learner = { id: randomUUID(), displayName: null, kind: 'guest', role: 'learner', username: null, workshopId: null };
-    const token = this.db.transaction(() => {
-      this.db.prepare("INSERT INTO learners (id, display_name, created_at, kind) VALUES (?, NULL, ?, 'guest')").run(learner.id, new Date().toISOString());
-      return this.insertSession(learner.id, SESSION_DAYS);
-    })();
+    const token = await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('learners').values({ id: learner.id, display_name: null, created_at: new Date().toISOString(), kind: 'guest' }).execute();
+      return this.insertSession(trx, learner.id, SESSION_DAYS);
+    });
     return { learner, token };
   }
 
   /**
    * A workshop participant, known by a display name only; 'full' when the seats are taken (the
-   * count and the insert are one transaction, so a rush of joins never overfills the room).
+   * count and the insert are one transaction, so a rush of joins never overfills the room: on
+   * SQLite there is one writer; on PostgreSQL the workshop's row is locked until the commit).
    */
-  createParticipant(workshopId: string, displayName: string, seats: number): { learner: Learner; token: string } | 'full' {
+  async createParticipant(workshopId: string, displayName: string, seats: number): Promise<{ learner: Learner; token: string } | 'full'> {
     const learner: Learner = { id: randomUUID(), displayName, kind: 'participant', role: 'learner', username: null, workshopId };
-    const token = this.db.transaction((): string | undefined => {
-      const taken = (this.db.prepare('SELECT COUNT(*) AS n FROM learners WHERE workshop_id = ?').get(workshopId) as { n: number }).n;
-      if (taken >= seats) return undefined;
-      this.db.prepare("INSERT INTO learners (id, display_name, created_at, kind, workshop_id) VALUES (?, ?, ?, 'participant', ?)").run(learner.id, displayName, new Date().toISOString(), workshopId);
-      return this.insertSession(learner.id, SESSION_DAYS);
-    })();
+    const token = await this.db.transaction().execute(async (trx): Promise<string | undefined> => {
+      if (dialectOf(trx) === 'postgres') await trx.selectFrom('workshops').select('id').where('id', '=', workshopId).forUpdate().execute();
+      const { n } = await trx.selectFrom('learners').select((eb) => eb.fn.countAll<number>().as('n')).where('workshop_id', '=', workshopId).executeTakeFirstOrThrow();
+      if (n >= seats) return undefined;
+      await trx.insertInto('learners').values({ id: learner.id, display_name: displayName, created_at: new Date().toISOString(), kind: 'participant', workshop_id: workshopId }).execute();
+      return this.insertSession(trx, learner.id, SESSION_DAYS);
+    });
     return token === undefined ? 'full' : { learner, token };
   }
 
   /**
    * Makes an account: on the given guest's row when there is one (their progress comes along),
-   * else on a new row. Conflict when the username is taken.
+   * else on a new row. Conflict when the username is taken (also when another writer takes it
+   * between the check and the write: the unique index refuses the second).
    */
-  createAccount(input: { username: string; passwordHash: string; displayName: string; role: Role; fromGuest?: string | undefined }): Learner | 'taken' {
-    return this.db.transaction((): Learner | 'taken' => {
-      if (this.db.prepare('SELECT 1 FROM learners WHERE username = ?').get(input.username)) return 'taken';
-      const guest = input.fromGuest ? (this.db.prepare("SELECT id FROM learners WHERE id = ? AND kind = 'guest'").get(input.fromGuest) as { id: string } | undefined) : undefined;
-      const id = guest?.id ?? randomUUID();
-      if (guest) {
-        this.db
-          .prepare("UPDATE learners SET kind = 'account', role = ?, username = ?, password_hash = ?, display_name = ? WHERE id = ?")
-          .run(input.role, input.username, input.passwordHash, input.displayName, id);
-      } else {
-        this.db
-          .prepare("INSERT INTO learners (id, display_name, created_at, kind, role, username, password_hash) VALUES (?, ?, ?, 'account', ?, ?, ?)")
-          .run(id, input.displayName, new Date().toISOString(), input.role, input.username, input.passwordHash);
-      }
-      return { id, displayName: input.displayName, kind: 'account', role: input.role, username: input.username, workshopId: null };
-    })();
+  async createAccount(input: { username: string; passwordHash: string; displayName: string; role: Role; fromGuest?: string | undefined }): Promise<Learner | 'taken'> {
+    try {
+      return await this.db.transaction().execute(async (trx): Promise<Learner | 'taken'> => {
+        if (await trx.selectFrom('learners').select('id').where('username', '=', input.username).executeTakeFirst()) return 'taken';
+        const guest = input.fromGuest ? await trx.selectFrom('learners').select('id').where('id', '=', input.fromGuest).where('kind', '=', 'guest').executeTakeFirst() : undefined;
+        const id = guest?.id ?? randomUUID();
+        if (guest) {
+          await trx.updateTable('learners').set({ kind: 'account', role: input.role, username: input.username, password_hash: input.passwordHash, display_name: input.displayName }).where('id', '=', id).execute();
+        } else {
+          await trx
+            .insertInto('learners')
+            .values({ id, display_name: input.displayName, created_at: new Date().toISOString(), kind: 'account', role: input.role, username: input.username, password_hash: input.passwordHash })
+            .execute();
+        }
+        return { id, displayName: input.displayName, kind: 'account', role: input.role, username: input.username, workshopId: null };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'taken';
+      throw error;
+    }
   }
 
   /** The stored argon2id hash of an account, for verifying a password at login. */
-  passwordHashOf(username: string): { learnerId: string; hash: string } | undefined {
-    const row = this.db.prepare("SELECT id, password_hash FROM learners WHERE username = ? AND kind = 'account'").get(username) as { id: string; password_hash: string | null } | undefined;
+  async passwordHashOf(username: string): Promise<{ learnerId: string; hash: string } | undefined> {
+    const row = await this.db.selectFrom('learners').select(['id', 'password_hash']).where('username', '=', username).where('kind', '=', 'account').executeTakeFirst();
     return row?.password_hash ? { learnerId: row.id, hash: row.password_hash } : undefined;
   }
 
   /** A fresh session for a learner (login). Earlier tokens are not reused: no session fixation. */
-  newSession(learnerId: string): string {
-    return this.insertSession(learnerId, ACCOUNT_SESSION_DAYS);
+  newSession(learnerId: string): Promise<string> {
+    return this.insertSession(this.db, learnerId, ACCOUNT_SESSION_DAYS);
   }
 
-  endSession(token: string): void {
-    this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(hashToken(token));
+  async endSession(token: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('token_hash', '=', hashToken(token)).execute();
   }
 
   /** The learner behind a session token, if the session exists and has not expired. */
-  bySession(token: string): Learner | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT l.id, l.display_name, l.kind, l.role, l.username, l.workshop_id FROM sessions s JOIN learners l ON l.id = s.learner_id
-         WHERE s.token_hash = ? AND s.expires_at > ?`,
-      )
-      .get(hashToken(token), new Date().toISOString()) as Row | undefined;
+  async bySession(token: string): Promise<Learner | undefined> {
+    const row = await this.db
+      .selectFrom('sessions as s')
+      .innerJoin('learners as l', 'l.id', 's.learner_id')
+      .select(['l.id', 'l.display_name', 'l.kind', 'l.role', 'l.username', 'l.workshop_id'])
+      .where('s.token_hash', '=', hashToken(token))
+      .where('s.expires_at', '>', new Date().toISOString())
+      .executeTakeFirst();
     return row ? learnerOf(row) : undefined;
   }
 
-  byId(id: string): Learner | undefined {
-    const row = this.db.prepare('SELECT id, display_name, kind, role, username, workshop_id FROM learners WHERE id = ?').get(id) as Row | undefined;
+  async byId(id: string): Promise<Learner | undefined> {
+    const row = await this.db.selectFrom('learners').select(COLUMNS).where('id', '=', id).executeTakeFirst();
     return row ? learnerOf(row) : undefined;
   }
 
-  byWorkshop(workshopId: string): Learner[] {
-    const rows = this.db.prepare('SELECT id, display_name, kind, role, username, workshop_id FROM learners WHERE workshop_id = ? ORDER BY created_at').all(workshopId) as Row[];
+  async byWorkshop(workshopId: string): Promise<Learner[]> {
+    const rows = await this.db.selectFrom('learners').select(COLUMNS).where('workshop_id', '=', workshopId).orderBy('created_at').execute();
     return rows.map(learnerOf);
   }
 
-  accounts(): (Learner & { createdAt: string })[] {
-    const rows = this.db.prepare("SELECT id, display_name, kind, role, username, workshop_id, created_at FROM learners WHERE kind = 'account' ORDER BY created_at").all() as (Row & { created_at: string })[];
+  async accounts(): Promise<(Learner & { createdAt: string })[]> {
+    const rows = await this.db.selectFrom('learners').select([...COLUMNS, 'created_at']).where('kind', '=', 'account').orderBy('created_at').execute();
     return rows.map((r) => ({ ...learnerOf(r), createdAt: r.created_at }));
   }
 
-  setRole(learnerId: string, role: Role): boolean {
-    return this.db.prepare("UPDATE learners SET role = ? WHERE id = ? AND kind = 'account'").run(role, learnerId).changes === 1;
+  async setRole(learnerId: string, role: Role): Promise<boolean> {
+    return changed(await this.db.updateTable('learners').set({ role }).where('id', '=', learnerId).where('kind', '=', 'account').executeTakeFirst()) === 1;
   }
 
-  hasAdmin(): boolean {
-    return this.db.prepare("SELECT 1 FROM learners WHERE role = 'admin' AND kind = 'account' LIMIT 1").get() !== undefined;
+  async hasAdmin(): Promise<boolean> {
+    return (await this.db.selectFrom('learners').select('id').where('role', '=', 'admin').where('kind', '=', 'account').limit(1).executeTakeFirst()) !== undefined;
   }
 
   /** Remembers when a learner was last active (the instructor's grid shows it). */
-  touch(learnerId: string, at = new Date().toISOString()): void {
-    this.db.prepare('UPDATE learners SET last_seen_at = ? WHERE id = ?').run(at, learnerId);
+  async touch(learnerId: string, at = new Date().toISOString()): Promise<void> {
+    await this.db.updateTable('learners').set({ last_seen_at: at }).where('id', '=', learnerId).execute();
   }
 
-  lastSeen(learnerIds: readonly string[]): Map<string, string | null> {
+  async lastSeen(learnerIds: readonly string[]): Promise<Map<string, string | null>> {
     const out = new Map<string, string | null>();
-    const get = this.db.prepare('SELECT last_seen_at FROM learners WHERE id = ?');
-    for (const id of learnerIds) out.set(id, (get.get(id) as { last_seen_at: string | null } | undefined)?.last_seen_at ?? null);
+    for (const id of learnerIds) out.set(id, null);
+    // One query, in slices that stay under SQLite's limit on bound parameters.
+    for (let i = 0; i < learnerIds.length; i += 500) {
+      const rows = await this.db.selectFrom('learners').select(['id', 'last_seen_at']).where('id', 'in', learnerIds.slice(i, i + 500)).execute();
+      for (const row of rows) out.set(row.id, row.last_seen_at);
+    }
     return out;
   }
 
   // ---- the one-time setup token for the first admin
 
   /** A new setup token (only while there is no admin); earlier unused ones stop working. */
-  issueSetupToken(): string {
+  async issueSetupToken(): Promise<string> {
     const token = randomBytes(24).toString('base64url');
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM setup_tokens WHERE used_at IS NULL').run();
-      this.db.prepare('INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)').run(hashToken(token), new Date().toISOString());
-    })();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('setup_tokens').where('used_at', 'is', null).execute();
+      await trx.insertInto('setup_tokens').values({ token_hash: hashToken(token), created_at: new Date().toISOString() }).execute();
+    });
     return token;
   }
 
   /** Uses up a setup token; false when it is unknown or used. */
-  consumeSetupToken(token: string): boolean {
-    return this.db.prepare('UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL').run(new Date().toISOString(), hashToken(token)).changes === 1;
+  async consumeSetupToken(token: string): Promise<boolean> {
+    const result = await this.db.updateTable('setup_tokens').set({ used_at: new Date().toISOString() }).where('token_hash', '=', hashToken(token)).where('used_at', 'is', null).executeTakeFirst();
+    return changed(result) === 1;
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from './database.ts';
+import { sql } from 'kysely';
+import { changed, type Db } from './database.ts';
 
 /** An LMS course, and the workshop that is its instructors' room (once an instructor has come). */
 export interface LtiContext {
@@ -67,7 +68,7 @@ const linkOf = (r: LinkRow): LtiLink => ({
   agsScopes: JSON.parse(r.ags_scopes) as string[],
 });
 
-const CONTEXT_COLUMNS = 'id, platform_id AS platformId, context_id AS contextId, title, workshop_id AS workshopId, memberships_url AS membershipsUrl';
+const CONTEXT_COLUMNS = ['id', 'platform_id as platformId', 'context_id as contextId', 'title', 'workshop_id as workshopId', 'memberships_url as membershipsUrl'] as const;
 
 /** LMS users, courses, members, resource links, deep linking requests and the last score sent. */
 export class LtiCourseRepository {
@@ -82,195 +83,262 @@ export class LtiCourseRepository {
    * everyone else is a participant of the course's workshop. Nobody is ever made an admin, and a
    * role is never lowered: an instructor of one course stays one when they learn in another.
    */
-  linkUser(user: { issuer: string; sub: string; name: string; instructor: boolean; workshopId: string | null }): { learnerId: string; created: boolean } {
-    return this.db.transaction(() => {
+  linkUser(user: { issuer: string; sub: string; name: string; instructor: boolean; workshopId: string | null }): Promise<{ learnerId: string; created: boolean }> {
+    return this.db.transaction().execute(async (trx) => {
       const now = new Date().toISOString();
-      const known = this.db.prepare('SELECT u.learner_id AS id, l.kind, l.role FROM lti_users u JOIN learners l ON l.id = u.learner_id WHERE u.issuer = ? AND u.sub = ?').get(user.issuer, user.sub) as
-        | { id: string; kind: string; role: string }
-        | undefined;
+      const known = await trx
+        .selectFrom('lti_users as u')
+        .innerJoin('learners as l', 'l.id', 'u.learner_id')
+        .select(['u.learner_id as id', 'l.kind', 'l.role'])
+        .where('u.issuer', '=', user.issuer)
+        .where('u.sub', '=', user.sub)
+        .executeTakeFirst();
       if (!known) {
         const id = randomUUID();
         if (user.instructor) {
-          this.db.prepare("INSERT INTO learners (id, display_name, created_at, kind, role) VALUES (?, ?, ?, 'account', 'instructor')").run(id, user.name, now);
+          await trx.insertInto('learners').values({ id, display_name: user.name, created_at: now, kind: 'account', role: 'instructor' }).execute();
         } else {
-          this.db.prepare("INSERT INTO learners (id, display_name, created_at, kind, role, workshop_id) VALUES (?, ?, ?, 'participant', 'learner', ?)").run(id, user.name, now, user.workshopId);
+          await trx.insertInto('learners').values({ id, display_name: user.name, created_at: now, kind: 'participant', role: 'learner', workshop_id: user.workshopId }).execute();
         }
-        this.db.prepare('INSERT INTO lti_users (issuer, sub, learner_id, created_at) VALUES (?, ?, ?, ?)').run(user.issuer, user.sub, id, now);
+        await trx.insertInto('lti_users').values({ issuer: user.issuer, sub: user.sub, learner_id: id, created_at: now }).execute();
         return { learnerId: id, created: true };
       }
-      this.db.prepare('UPDATE learners SET display_name = ? WHERE id = ?').run(user.name, known.id);
+      await trx.updateTable('learners').set({ display_name: user.name }).where('id', '=', known.id).execute();
       if (user.instructor && known.kind === 'participant') {
-        this.db.prepare("UPDATE learners SET kind = 'account', role = 'instructor' WHERE id = ?").run(known.id);
+        await trx.updateTable('learners').set({ kind: 'account', role: 'instructor' }).where('id', '=', known.id).execute();
       } else if (user.instructor && known.kind === 'account' && known.role === 'learner') {
-        this.db.prepare("UPDATE learners SET role = 'instructor' WHERE id = ?").run(known.id);
+        await trx.updateTable('learners').set({ role: 'instructor' }).where('id', '=', known.id).execute();
       } else if (!user.instructor && known.kind === 'participant' && user.workshopId !== null) {
         // Live updates and broadcasts follow the course the learner opened last.
-        this.db.prepare('UPDATE learners SET workshop_id = ? WHERE id = ?').run(user.workshopId, known.id);
+        await trx.updateTable('learners').set({ workshop_id: user.workshopId }).where('id', '=', known.id).execute();
       }
       return { learnerId: known.id, created: false };
-    })();
+    });
   }
 
-  learnerOf(issuer: string, sub: string): string | undefined {
-    return this.db.prepare('SELECT learner_id FROM lti_users WHERE issuer = ? AND sub = ?').pluck().get(issuer, sub) as string | undefined;
+  async learnerOf(issuer: string, sub: string, db: Db = this.db): Promise<string | undefined> {
+    return (await db.selectFrom('lti_users').select('learner_id').where('issuer', '=', issuer).where('sub', '=', sub).executeTakeFirst())?.learner_id;
   }
 
   // ---- courses
 
-  upsertContext(input: { platformId: string; contextId: string; title: string; membershipsUrl: string | null }): LtiContext {
-    this.db
-      .prepare(
-        `INSERT INTO lti_contexts (id, platform_id, context_id, title, memberships_url, created_at) VALUES (@id, @platformId, @contextId, @title, @membershipsUrl, @now)
-         ON CONFLICT (platform_id, context_id) DO UPDATE SET title = excluded.title, memberships_url = COALESCE(excluded.memberships_url, lti_contexts.memberships_url)`,
+  async upsertContext(input: { platformId: string; contextId: string; title: string; membershipsUrl: string | null }): Promise<LtiContext> {
+    await this.db
+      .insertInto('lti_contexts')
+      .values({ id: randomUUID(), platform_id: input.platformId, context_id: input.contextId, title: input.title, memberships_url: input.membershipsUrl, created_at: new Date().toISOString() })
+      .onConflict((oc) =>
+        oc.columns(['platform_id', 'context_id']).doUpdateSet((eb) => ({
+          title: eb.ref('excluded.title'),
+          memberships_url: eb.fn.coalesce('excluded.memberships_url', 'lti_contexts.memberships_url'),
+        })),
       )
-      .run({ ...input, id: randomUUID(), now: new Date().toISOString() });
-    const context = this.db.prepare(`SELECT ${CONTEXT_COLUMNS} FROM lti_contexts WHERE platform_id = ? AND context_id = ?`).get(input.platformId, input.contextId) as LtiContext | undefined;
+      .execute();
+    const context = await this.db.selectFrom('lti_contexts').select(CONTEXT_COLUMNS).where('platform_id', '=', input.platformId).where('context_id', '=', input.contextId).executeTakeFirst();
     if (!context) throw new Error('the course just stored is missing');
     return context;
   }
 
-  context(id: string): LtiContext | undefined {
-    return this.db.prepare(`SELECT ${CONTEXT_COLUMNS} FROM lti_contexts WHERE id = ?`).get(id) as LtiContext | undefined;
+  context(id: string): Promise<LtiContext | undefined> {
+    return this.db.selectFrom('lti_contexts').select(CONTEXT_COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
-  contextOfWorkshop(workshopId: string): LtiContext | undefined {
-    return this.db.prepare(`SELECT ${CONTEXT_COLUMNS} FROM lti_contexts WHERE workshop_id = ?`).get(workshopId) as LtiContext | undefined;
+  contextOfWorkshop(workshopId: string): Promise<LtiContext | undefined> {
+    return this.db.selectFrom('lti_contexts').select(CONTEXT_COLUMNS).where('workshop_id', '=', workshopId).executeTakeFirst();
   }
 
   /** Gives a course its room; learners who came before an instructor join it. */
-  setWorkshop(context: string, workshopId: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE lti_contexts SET workshop_id = ? WHERE id = ?').run(workshopId, context);
-      this.db
-        .prepare("UPDATE learners SET workshop_id = ? WHERE kind = 'participant' AND workshop_id IS NULL AND id IN (SELECT learner_id FROM lti_members WHERE context = ? AND instructor = 0)")
-        .run(workshopId, context);
-    })();
+  async setWorkshop(context: string, workshopId: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('lti_contexts').set({ workshop_id: workshopId }).where('id', '=', context).execute();
+      await trx
+        .updateTable('learners')
+        .set({ workshop_id: workshopId })
+        .where('kind', '=', 'participant')
+        .where('workshop_id', 'is', null)
+        .where('id', 'in', (eb) => eb.selectFrom('lti_members').select('learner_id').where('context', '=', context).where('instructor', '=', 0))
+        .execute();
+    });
   }
 
   // ---- members
 
   /** A member as a launch shows them (they have a learner now). */
-  memberLaunched(context: string, member: { sub: string; learnerId: string; name: string; roles: string[]; instructor: boolean }): void {
+  async memberLaunched(context: string, member: { sub: string; learnerId: string; name: string; roles: string[]; instructor: boolean }): Promise<void> {
     const now = new Date().toISOString();
-    this.db
-      .prepare(
-        `INSERT INTO lti_members (context, sub, learner_id, name, roles, instructor, launched_at, updated_at) VALUES (@context, @sub, @learnerId, @name, @roles, @instructor, @now, @now)
-         ON CONFLICT (context, sub) DO UPDATE SET learner_id = excluded.learner_id, name = excluded.name, roles = excluded.roles, instructor = excluded.instructor, launched_at = excluded.launched_at, updated_at = excluded.updated_at`,
+    await this.db
+      .insertInto('lti_members')
+      .values({ context, sub: member.sub, learner_id: member.learnerId, name: member.name, roles: JSON.stringify(member.roles), instructor: member.instructor ? 1 : 0, launched_at: now, updated_at: now })
+      .onConflict((oc) =>
+        oc.columns(['context', 'sub']).doUpdateSet((eb) => ({
+          learner_id: eb.ref('excluded.learner_id'), name: eb.ref('excluded.name'), roles: eb.ref('excluded.roles'), instructor: eb.ref('excluded.instructor'),
+          launched_at: eb.ref('excluded.launched_at'), updated_at: eb.ref('excluded.updated_at'),
+        })),
       )
-      .run({ context, ...member, roles: JSON.stringify(member.roles), instructor: member.instructor ? 1 : 0, now });
+      .execute();
   }
 
   /** Members as the platform lists them (NRPS); launches already seen are kept. */
-  rosterUpdate(context: string, issuer: string, members: { sub: string; name: string | null; roles: string[]; instructor: boolean }[]): void {
+  async rosterUpdate(context: string, issuer: string, members: { sub: string; name: string | null; roles: string[]; instructor: boolean }[]): Promise<void> {
     const now = new Date().toISOString();
-    const upsert = this.db.prepare(
-      `INSERT INTO lti_members (context, sub, learner_id, name, roles, instructor, updated_at) VALUES (@context, @sub, @learnerId, @name, @roles, @instructor, @now)
-       ON CONFLICT (context, sub) DO UPDATE SET learner_id = COALESCE(lti_members.learner_id, excluded.learner_id), name = COALESCE(excluded.name, lti_members.name),
-         roles = excluded.roles, instructor = excluded.instructor, updated_at = excluded.updated_at`,
-    );
-    this.db.transaction(() => {
-      for (const m of members) upsert.run({ context, sub: m.sub, learnerId: this.learnerOf(issuer, m.sub) ?? null, name: m.name, roles: JSON.stringify(m.roles), instructor: m.instructor ? 1 : 0, now });
-    })();
+    await this.db.transaction().execute(async (trx) => {
+      for (const m of members) {
+        const learnerId = (await this.learnerOf(issuer, m.sub, trx)) ?? null;
+        await trx
+          .insertInto('lti_members')
+          .values({ context, sub: m.sub, learner_id: learnerId, name: m.name, roles: JSON.stringify(m.roles), instructor: m.instructor ? 1 : 0, updated_at: now })
+          .onConflict((oc) =>
+            oc.columns(['context', 'sub']).doUpdateSet((eb) => ({
+              learner_id: eb.fn.coalesce('lti_members.learner_id', 'excluded.learner_id'),
+              name: eb.fn.coalesce('excluded.name', 'lti_members.name'),
+              roles: eb.ref('excluded.roles'),
+              instructor: eb.ref('excluded.instructor'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
+    });
   }
 
-  members(context: string): LtiMember[] {
-    const rows = this.db.prepare('SELECT sub, learner_id AS learnerId, name, roles, instructor, launched_at AS launchedAt FROM lti_members WHERE context = ? ORDER BY name, sub').all(context) as (Omit<LtiMember, 'roles' | 'instructor'> & { roles: string; instructor: number })[];
+  async members(context: string): Promise<LtiMember[]> {
+    const rows = await this.db
+      .selectFrom('lti_members')
+      .select(['sub', 'learner_id as learnerId', 'name', 'roles', 'instructor', 'launched_at as launchedAt'])
+      .where('context', '=', context)
+      // NULLs first, as SQLite sorts them (PostgreSQL puts them last unless told).
+      .orderBy(sql`name IS NULL`, 'desc')
+      .orderBy('name')
+      .orderBy('sub')
+      .execute();
     return rows.map((r) => ({ ...r, roles: JSON.parse(r.roles) as string[], instructor: r.instructor === 1 }));
   }
 
   /** The member's subject in a course, if the learner belongs to it. */
-  subOf(context: string, learnerId: string): string | undefined {
-    return this.db.prepare('SELECT sub FROM lti_members WHERE context = ? AND learner_id = ?').pluck().get(context, learnerId) as string | undefined;
+  async subOf(context: string, learnerId: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('lti_members').select('sub').where('context', '=', context).where('learner_id', '=', learnerId).executeTakeFirst())?.sub;
   }
 
   /** Whether a learner teaches the course whose room this workshop is. */
-  teaches(workshopId: string, learnerId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM lti_members m JOIN lti_contexts c ON c.id = m.context WHERE c.workshop_id = ? AND m.learner_id = ? AND m.instructor = 1').get(workshopId, learnerId) !== undefined;
+  async teaches(workshopId: string, learnerId: string): Promise<boolean> {
+    const members = this.db.selectFrom('lti_members as m').innerJoin('lti_contexts as c', 'c.id', 'm.context').where('c.workshop_id', '=', workshopId);
+    return (await members.select('m.sub').where('m.learner_id', '=', learnerId).where('m.instructor', '=', 1).executeTakeFirst()) !== undefined;
   }
 
   /** The learners of the course whose room this workshop is (not its instructors). */
-  learnersOfWorkshop(workshopId: string): string[] {
-    return this.db.prepare('SELECT m.learner_id FROM lti_members m JOIN lti_contexts c ON c.id = m.context WHERE c.workshop_id = ? AND m.instructor = 0 AND m.learner_id IS NOT NULL').pluck().all(workshopId) as string[];
+  async learnersOfWorkshop(workshopId: string): Promise<string[]> {
+    const members = this.db.selectFrom('lti_members as m').innerJoin('lti_contexts as c', 'c.id', 'm.context').where('c.workshop_id', '=', workshopId);
+    const rows = await members.select('m.learner_id').where('m.instructor', '=', 0).where('m.learner_id', 'is not', null).execute();
+    return rows.flatMap((r) => (r.learner_id === null ? [] : [r.learner_id]));
   }
 
   // ---- resource links
 
-  upsertLink(input: Omit<LtiLink, 'id'>): LtiLink {
-    this.db
-      .prepare(
-        `INSERT INTO lti_links (id, context, resource_link_id, lesson, exercise, title, line_item_url, line_items_url, ags_scopes, created_at)
-         VALUES (@id, @context, @resourceLinkId, @lesson, @exercise, @title, @lineItemUrl, @lineItemsUrl, @agsScopes, @now)
-         ON CONFLICT (context, resource_link_id) DO UPDATE SET lesson = excluded.lesson, exercise = excluded.exercise, title = COALESCE(excluded.title, lti_links.title),
-           line_item_url = COALESCE(excluded.line_item_url, lti_links.line_item_url), line_items_url = COALESCE(excluded.line_items_url, lti_links.line_items_url),
-           ags_scopes = excluded.ags_scopes`,
+  async upsertLink(input: Omit<LtiLink, 'id'>): Promise<LtiLink> {
+    await this.db
+      .insertInto('lti_links')
+      .values({
+        id: randomUUID(),
+        context: input.context,
+        resource_link_id: input.resourceLinkId,
+        lesson: input.lesson,
+        exercise: input.exercise,
+        title: input.title,
+        line_item_url: input.lineItemUrl,
+        line_items_url: input.lineItemsUrl,
+        ags_scopes: JSON.stringify(input.agsScopes),
+        created_at: new Date().toISOString(),
+      })
+      .onConflict((oc) =>
+        oc.columns(['context', 'resource_link_id']).doUpdateSet((eb) => ({
+          lesson: eb.ref('excluded.lesson'),
+          exercise: eb.ref('excluded.exercise'),
+          title: eb.fn.coalesce('excluded.title', 'lti_links.title'),
+          line_item_url: eb.fn.coalesce('excluded.line_item_url', 'lti_links.line_item_url'),
+          line_items_url: eb.fn.coalesce('excluded.line_items_url', 'lti_links.line_items_url'),
+          ags_scopes: eb.ref('excluded.ags_scopes'),
+        })),
       )
-      .run({ ...input, id: randomUUID(), agsScopes: JSON.stringify(input.agsScopes), now: new Date().toISOString() });
-    const row = this.db.prepare('SELECT * FROM lti_links WHERE context = ? AND resource_link_id = ?').get(input.context, input.resourceLinkId) as LinkRow | undefined;
+      .execute();
+    const row = await this.db.selectFrom('lti_links').selectAll().where('context', '=', input.context).where('resource_link_id', '=', input.resourceLinkId).executeTakeFirst();
     if (!row) throw new Error('the link just stored is missing');
     return linkOf(row);
   }
 
   /** The lessons linked in a course, in the order they were first linked. */
-  lessonsOfContext(context: string): string[] {
-    return this.db.prepare('SELECT lesson FROM lti_links WHERE context = ? GROUP BY lesson ORDER BY MIN(created_at)').pluck().all(context) as string[];
+  async lessonsOfContext(context: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('lti_links').select('lesson').where('context', '=', context).groupBy('lesson').orderBy((eb) => eb.fn.min('created_at')).execute();
+    return rows.map((r) => r.lesson);
   }
 
-  link(id: string): LtiLink | undefined {
-    const row = this.db.prepare('SELECT * FROM lti_links WHERE id = ?').get(id) as LinkRow | undefined;
+  async link(id: string): Promise<LtiLink | undefined> {
+    const row = await this.db.selectFrom('lti_links').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? linkOf(row) : undefined;
   }
 
   /** Links of a lesson in the courses this learner learns in (not those they teach), with their subject there. */
-  linksOfLearner(learnerId: string, lesson: string): (LtiLink & { sub: string; platformId: string })[] {
-    const rows = this.db
-      .prepare(
-        `SELECT k.*, m.sub AS sub, c.platform_id AS platform_id FROM lti_links k JOIN lti_members m ON m.context = k.context JOIN lti_contexts c ON c.id = k.context
-         WHERE k.lesson = ? AND m.learner_id = ? AND m.instructor = 0 ORDER BY k.created_at`,
-      )
-      .all(lesson, learnerId) as (LinkRow & { sub: string; platform_id: string })[];
+  async linksOfLearner(learnerId: string, lesson: string): Promise<(LtiLink & { sub: string; platformId: string })[]> {
+    const rows = await this.db
+      .selectFrom('lti_links as k')
+      .innerJoin('lti_members as m', 'm.context', 'k.context')
+      .innerJoin('lti_contexts as c', 'c.id', 'k.context')
+      .selectAll('k')
+      .select(['m.sub as sub', 'c.platform_id as platform_id'])
+      .where('k.lesson', '=', lesson)
+      .where('m.learner_id', '=', learnerId)
+      .where('m.instructor', '=', 0)
+      .orderBy('k.created_at')
+      .execute();
     return rows.map((r) => ({ ...linkOf(r), sub: r.sub, platformId: r.platform_id }));
   }
 
-  setLineItem(linkId: string, url: string): void {
-    this.db.prepare('UPDATE lti_links SET line_item_url = ? WHERE id = ?').run(url, linkId);
+  async setLineItem(linkId: string, url: string): Promise<void> {
+    await this.db.updateTable('lti_links').set({ line_item_url: url }).where('id', '=', linkId).execute();
   }
 
   // ---- last results queued
 
-  lastResult(linkId: string, learnerId: string): { scoreGiven: number; scoreMaximum: number; timestamp: string } | undefined {
-    return this.db.prepare('SELECT score_given AS scoreGiven, score_maximum AS scoreMaximum, timestamp FROM lti_results WHERE link_id = ? AND learner_id = ?').get(linkId, learnerId) as
-      | { scoreGiven: number; scoreMaximum: number; timestamp: string }
-      | undefined;
+  lastResult(linkId: string, learnerId: string): Promise<{ scoreGiven: number; scoreMaximum: number; timestamp: string } | undefined> {
+    return this.db.selectFrom('lti_results').select(['score_given as scoreGiven', 'score_maximum as scoreMaximum', 'timestamp']).where('link_id', '=', linkId).where('learner_id', '=', learnerId).executeTakeFirst();
   }
 
-  setResult(linkId: string, learnerId: string, result: { scoreGiven: number; scoreMaximum: number; timestamp: string }): void {
-    this.db
-      .prepare(
-        `INSERT INTO lti_results (link_id, learner_id, score_given, score_maximum, timestamp) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (link_id, learner_id) DO UPDATE SET score_given = excluded.score_given, score_maximum = excluded.score_maximum, timestamp = excluded.timestamp`,
+  async setResult(linkId: string, learnerId: string, result: { scoreGiven: number; scoreMaximum: number; timestamp: string }): Promise<void> {
+    await this.db
+      .insertInto('lti_results')
+      .values({ link_id: linkId, learner_id: learnerId, score_given: result.scoreGiven, score_maximum: result.scoreMaximum, timestamp: result.timestamp })
+      .onConflict((oc) =>
+        oc.columns(['link_id', 'learner_id']).doUpdateSet((eb) => ({ score_given: eb.ref('excluded.score_given'), score_maximum: eb.ref('excluded.score_maximum'), timestamp: eb.ref('excluded.timestamp') })),
       )
-      .run(linkId, learnerId, result.scoreGiven, result.scoreMaximum, result.timestamp);
+      .execute();
   }
 
   // ---- deep linking requests
 
-  addDeepLink(request: Omit<DeepLinkRequest, 'id'>, ttlMs: number): string {
+  async addDeepLink(request: Omit<DeepLinkRequest, 'id'>, ttlMs: number): Promise<string> {
     const id = randomUUID();
-    this.db
-      .prepare('INSERT INTO lti_deep_links (id, platform_id, deployment_id, learner_id, return_url, data, accept_multiple, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(id, request.platformId, request.deploymentId, request.learnerId, request.returnUrl, request.data, request.acceptMultiple ? 1 : 0, new Date(Date.now() + ttlMs).toISOString());
+    await this.db
+      .insertInto('lti_deep_links')
+      .values({
+        id, platform_id: request.platformId, deployment_id: request.deploymentId, learner_id: request.learnerId, return_url: request.returnUrl, data: request.data,
+        accept_multiple: request.acceptMultiple ? 1 : 0, expires_at: new Date(Date.now() + ttlMs).toISOString(),
+      })
+      .execute();
     return id;
   }
 
   /** A deep linking request of this learner that is still open. */
-  deepLink(id: string, learnerId: string): DeepLinkRequest | undefined {
-    const row = this.db
-      .prepare('SELECT id, platform_id AS platformId, deployment_id AS deploymentId, learner_id AS learnerId, return_url AS returnUrl, data, accept_multiple AS acceptMultiple FROM lti_deep_links WHERE id = ? AND learner_id = ? AND used_at IS NULL AND expires_at > ?')
-      .get(id, learnerId, new Date().toISOString()) as (Omit<DeepLinkRequest, 'acceptMultiple'> & { acceptMultiple: number }) | undefined;
+  async deepLink(id: string, learnerId: string): Promise<DeepLinkRequest | undefined> {
+    const row = await this.db
+      .selectFrom('lti_deep_links')
+      .select(['id', 'platform_id as platformId', 'deployment_id as deploymentId', 'learner_id as learnerId', 'return_url as returnUrl', 'data', 'accept_multiple as acceptMultiple'])
+      .where('id', '=', id)
+      .where('learner_id', '=', learnerId)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', new Date().toISOString())
+      .executeTakeFirst();
     return row ? { ...row, acceptMultiple: row.acceptMultiple === 1 } : undefined;
   }
 
-  useDeepLink(id: string): boolean {
-    return this.db.prepare('UPDATE lti_deep_links SET used_at = ? WHERE id = ? AND used_at IS NULL').run(new Date().toISOString(), id).changes === 1;
+  async useDeepLink(id: string): Promise<boolean> {
+    return changed(await this.db.updateTable('lti_deep_links').set({ used_at: new Date().toISOString() }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst()) === 1;
   }
 }

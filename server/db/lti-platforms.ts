@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from './database.ts';
+import type { Selectable } from 'kysely';
+import { changed, type Db } from './database.ts';
+import type { Database } from './schema.ts';
 import { hashToken } from './learners.ts';
 
 /** An LMS registration: who signs the launches, and where its OAuth and JWKS endpoints are. */
@@ -30,19 +32,7 @@ export interface StoredKey {
   retireAt: string | null;
 }
 
-interface PlatformRow {
-  id: string;
-  name: string;
-  issuer: string;
-  client_id: string;
-  auth_url: string;
-  token_url: string;
-  jwks_url: string;
-  token_audience: string | null;
-  frame_origins: string;
-  registered_by: Platform['registeredBy'];
-  created_at: string;
-}
+type PlatformRow = Selectable<Database['lti_platforms']>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -57,8 +47,8 @@ export class LtiPlatformRepository {
     this.db = db;
   }
 
-  private platformOf(row: PlatformRow): Platform {
-    const deployments = this.db.prepare('SELECT deployment_id FROM lti_deployments WHERE platform_id = ? ORDER BY deployment_id').pluck().all(row.id) as string[];
+  private async platformOf(row: PlatformRow, db: Db = this.db): Promise<Platform> {
+    const deployments = await db.selectFrom('lti_deployments').select('deployment_id').where('platform_id', '=', row.id).orderBy('deployment_id').execute();
     return {
       id: row.id,
       name: row.name,
@@ -69,140 +59,156 @@ export class LtiPlatformRepository {
       jwksUrl: row.jwks_url,
       tokenAudience: row.token_audience,
       frameOrigins: JSON.parse(row.frame_origins) as string[],
-      deployments,
+      deployments: deployments.map((d) => d.deployment_id),
       registeredBy: row.registered_by,
       createdAt: row.created_at,
     };
   }
 
   /** Adds a platform, or (same issuer and client id) updates it and adds its deployments. */
-  upsert(input: PlatformInput): Platform {
-    return this.db.transaction((): Platform => {
-      const existing = this.db.prepare('SELECT id FROM lti_platforms WHERE issuer = ? AND client_id = ?').pluck().get(input.issuer, input.clientId) as string | undefined;
-      const id = existing ?? randomUUID();
-      const row = { id, name: input.name, issuer: input.issuer, clientId: input.clientId, authUrl: input.authUrl, tokenUrl: input.tokenUrl, jwksUrl: input.jwksUrl, tokenAudience: input.tokenAudience, frameOrigins: JSON.stringify(input.frameOrigins), registeredBy: input.registeredBy, now: new Date().toISOString() };
+  upsert(input: PlatformInput): Promise<Platform> {
+    return this.db.transaction().execute(async (trx): Promise<Platform> => {
+      const existing = await trx.selectFrom('lti_platforms').select('id').where('issuer', '=', input.issuer).where('client_id', '=', input.clientId).executeTakeFirst();
+      const id = existing?.id ?? randomUUID();
+      const fields = { name: input.name, auth_url: input.authUrl, token_url: input.tokenUrl, jwks_url: input.jwksUrl, token_audience: input.tokenAudience, frame_origins: JSON.stringify(input.frameOrigins) };
       if (existing) {
-        this.db
-          .prepare('UPDATE lti_platforms SET name = @name, auth_url = @authUrl, token_url = @tokenUrl, jwks_url = @jwksUrl, token_audience = @tokenAudience, frame_origins = @frameOrigins WHERE id = @id')
-          .run(row);
+        await trx.updateTable('lti_platforms').set(fields).where('id', '=', id).execute();
       } else {
-        this.db
-          .prepare(
-            `INSERT INTO lti_platforms (id, name, issuer, client_id, auth_url, token_url, jwks_url, token_audience, frame_origins, registered_by, created_at)
-             VALUES (@id, @name, @issuer, @clientId, @authUrl, @tokenUrl, @jwksUrl, @tokenAudience, @frameOrigins, @registeredBy, @now)`,
-          )
-          .run(row);
+        await trx
+          .insertInto('lti_platforms')
+          .values({ id, ...fields, issuer: input.issuer, client_id: input.clientId, registered_by: input.registeredBy, created_at: new Date().toISOString() })
+          .execute();
       }
-      const add = this.db.prepare('INSERT OR IGNORE INTO lti_deployments (platform_id, deployment_id) VALUES (?, ?)');
-      for (const deployment of input.deployments) add.run(id, deployment);
-      const platform = this.get(id);
-      if (!platform) throw new Error('the platform just stored is missing');
-      return platform;
-    })();
+      for (const deployment of input.deployments) {
+        await trx.insertInto('lti_deployments').values({ platform_id: id, deployment_id: deployment }).onConflict((oc) => oc.doNothing()).execute();
+      }
+      const row = await trx.selectFrom('lti_platforms').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw new Error('the platform just stored is missing');
+      return this.platformOf(row, trx);
+    });
   }
 
-  get(id: string): Platform | undefined {
-    const row = this.db.prepare('SELECT * FROM lti_platforms WHERE id = ?').get(id) as PlatformRow | undefined;
+  async get(id: string): Promise<Platform | undefined> {
+    const row = await this.db.selectFrom('lti_platforms').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? this.platformOf(row) : undefined;
   }
 
-  byIssuer(issuer: string): Platform[] {
-    return (this.db.prepare('SELECT * FROM lti_platforms WHERE issuer = ? ORDER BY created_at').all(issuer) as PlatformRow[]).map((r) => this.platformOf(r));
+  async byIssuer(issuer: string): Promise<Platform[]> {
+    const rows = await this.db.selectFrom('lti_platforms').selectAll().where('issuer', '=', issuer).orderBy('created_at').execute();
+    return Promise.all(rows.map((r) => this.platformOf(r)));
   }
 
-  list(): Platform[] {
-    return (this.db.prepare('SELECT * FROM lti_platforms ORDER BY created_at').all() as PlatformRow[]).map((r) => this.platformOf(r));
+  async list(): Promise<Platform[]> {
+    const rows = await this.db.selectFrom('lti_platforms').selectAll().orderBy('created_at').execute();
+    return Promise.all(rows.map((r) => this.platformOf(r)));
   }
 
-  remove(id: string): boolean {
-    return this.db.transaction(() => {
-      // Courses keep their workshops (results stay with the instructors); only the LTI side goes.
-      return this.db.prepare('DELETE FROM lti_platforms WHERE id = ?').run(id).changes === 1;
-    })();
+  /** Courses keep their workshops (results stay with the instructors); only the LTI side goes. */
+  async remove(id: string): Promise<boolean> {
+    return changed(await this.db.deleteFrom('lti_platforms').where('id', '=', id).executeTakeFirst()) === 1;
   }
 
   // ---- the tool's keys
 
-  keys(): StoredKey[] {
+  keys(): Promise<StoredKey[]> {
     return this.db
-      .prepare('SELECT kid, private_jwk AS privateJwk, public_jwk AS publicJwk, state, created_at AS createdAt, activated_at AS activatedAt, retire_at AS retireAt FROM lti_keys ORDER BY created_at')
-      .all() as StoredKey[];
+      .selectFrom('lti_keys')
+      .select(['kid', 'private_jwk as privateJwk', 'public_jwk as publicJwk', 'state', 'created_at as createdAt', 'activated_at as activatedAt', 'retire_at as retireAt'])
+      .orderBy('created_at')
+      .execute();
   }
 
   /** Applies a rotation as one transaction: retire, promote, add. */
-  rotateKeys(change: { now: string; retireCurrentAt: string | null; promote: string | null; add: StoredKey[] }): void {
-    this.db.transaction(() => {
-      this.db.prepare("DELETE FROM lti_keys WHERE state = 'previous' AND retire_at <= ?").run(change.now);
-      if (change.retireCurrentAt !== null) this.db.prepare("UPDATE lti_keys SET state = 'previous', retire_at = ? WHERE state = 'current'").run(change.retireCurrentAt);
-      if (change.promote !== null) this.db.prepare("UPDATE lti_keys SET state = 'current', activated_at = ? WHERE kid = ?").run(change.now, change.promote);
-      const insert = this.db.prepare('INSERT INTO lti_keys (kid, private_jwk, public_jwk, state, created_at, activated_at, retire_at) VALUES (@kid, @privateJwk, @publicJwk, @state, @createdAt, @activatedAt, @retireAt)');
-      for (const key of change.add) insert.run(key);
-    })();
+  async rotateKeys(change: { now: string; retireCurrentAt: string | null; promote: string | null; add: StoredKey[] }): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('lti_keys').where('state', '=', 'previous').where('retire_at', '<=', change.now).execute();
+      if (change.retireCurrentAt !== null) await trx.updateTable('lti_keys').set({ state: 'previous', retire_at: change.retireCurrentAt }).where('state', '=', 'current').execute();
+      if (change.promote !== null) await trx.updateTable('lti_keys').set({ state: 'current', activated_at: change.now }).where('kid', '=', change.promote).execute();
+      for (const key of change.add) {
+        await trx
+          .insertInto('lti_keys')
+          .values({ kid: key.kid, private_jwk: key.privateJwk, public_jwk: key.publicJwk, state: key.state, created_at: key.createdAt, activated_at: key.activatedAt, retire_at: key.retireAt })
+          .execute();
+      }
+    });
   }
 
   // ---- one-time dynamic registration links
 
-  addRegistrationToken(token: string, ttlMs: number, now = Date.now()): void {
-    this.db.prepare('INSERT INTO lti_registration_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)').run(hashToken(token), iso(now), iso(now + ttlMs));
+  async addRegistrationToken(token: string, ttlMs: number, now = Date.now()): Promise<void> {
+    await this.db.insertInto('lti_registration_tokens').values({ token_hash: hashToken(token), created_at: iso(now), expires_at: iso(now + ttlMs) }).execute();
   }
 
   /** Whether a registration link may still be used (unused, not expired). */
-  registrationTokenValid(token: string, now = Date.now()): boolean {
-    return this.db.prepare('SELECT 1 FROM lti_registration_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?').get(hashToken(token), iso(now)) !== undefined;
+  async registrationTokenValid(token: string, now = Date.now()): Promise<boolean> {
+    const row = await this.db.selectFrom('lti_registration_tokens').select('token_hash').where('token_hash', '=', hashToken(token)).where('used_at', 'is', null).where('expires_at', '>', iso(now)).executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Uses a registration link up (the platform is filled in once known); false when someone else already did. */
-  useRegistrationToken(token: string, platformId: string | null, now = Date.now()): boolean {
-    return this.db.prepare('UPDATE lti_registration_tokens SET used_at = ?, platform_id = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?').run(iso(now), platformId, hashToken(token), iso(now)).changes === 1;
+  async useRegistrationToken(token: string, platformId: string | null, now = Date.now()): Promise<boolean> {
+    const result = await this.db
+      .updateTable('lti_registration_tokens')
+      .set({ used_at: iso(now), platform_id: platformId })
+      .where('token_hash', '=', hashToken(token))
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', iso(now))
+      .executeTakeFirst();
+    return changed(result) === 1;
   }
 
   /** Gives a claimed link back after the registration it started failed, so the admin can retry. */
-  releaseRegistrationToken(token: string): void {
-    this.db.prepare('UPDATE lti_registration_tokens SET used_at = NULL, platform_id = NULL WHERE token_hash = ?').run(hashToken(token));
+  async releaseRegistrationToken(token: string): Promise<void> {
+    await this.db.updateTable('lti_registration_tokens').set({ used_at: null, platform_id: null }).where('token_hash', '=', hashToken(token)).execute();
   }
 
   // ---- OIDC state and nonces
 
-  addState(state: { state: string; platformId: string; nonce: string; targetLinkUri: string }, ttlMs: number, now = Date.now()): void {
-    this.db.prepare('DELETE FROM lti_states WHERE expires_at < ?').run(iso(now - 86_400_000));
-    this.db
-      .prepare('INSERT INTO lti_states (state_hash, platform_id, nonce, target_link_uri, expires_at) VALUES (?, ?, ?, ?, ?)')
-      .run(hashToken(state.state), state.platformId, state.nonce, state.targetLinkUri, iso(now + ttlMs));
+  async addState(state: { state: string; platformId: string; nonce: string; targetLinkUri: string }, ttlMs: number, now = Date.now()): Promise<void> {
+    await this.db.deleteFrom('lti_states').where('expires_at', '<', iso(now - 86_400_000)).execute();
+    await this.db
+      .insertInto('lti_states')
+      .values({ state_hash: hashToken(state.state), platform_id: state.platformId, nonce: state.nonce, target_link_uri: state.targetLinkUri, expires_at: iso(now + ttlMs) })
+      .execute();
   }
 
-  /** Takes a state: its platform and nonce, once. 'used' and 'expired' are told apart for the error page. */
-  takeState(state: string, now = Date.now()): { platformId: string; nonce: string; targetLinkUri: string } | 'unknown' | 'used' | 'expired' {
-    return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT platform_id AS platformId, nonce, target_link_uri AS targetLinkUri, expires_at AS expiresAt, used_at AS usedAt FROM lti_states WHERE state_hash = ?').get(hashToken(state)) as
-        | { platformId: string; nonce: string; targetLinkUri: string; expiresAt: string; usedAt: string | null }
-        | undefined;
-      if (!row) return 'unknown' as const;
-      if (row.usedAt !== null) return 'used' as const;
-      if (row.expiresAt <= iso(now)) return 'expired' as const;
-      this.db.prepare('UPDATE lti_states SET used_at = ? WHERE state_hash = ?').run(iso(now), hashToken(state));
-      return { platformId: row.platformId, nonce: row.nonce, targetLinkUri: row.targetLinkUri };
-    })();
+  /**
+   * Takes a state: its platform and nonce, once. 'used' and 'expired' are told apart for the
+   * error page. The update is conditional, so of two replicas taking one state only one wins.
+   */
+  async takeState(state: string, now = Date.now()): Promise<{ platformId: string; nonce: string; targetLinkUri: string } | 'unknown' | 'used' | 'expired'> {
+    const row = await this.db
+      .selectFrom('lti_states')
+      .select(['platform_id as platformId', 'nonce', 'target_link_uri as targetLinkUri', 'expires_at as expiresAt', 'used_at as usedAt'])
+      .where('state_hash', '=', hashToken(state))
+      .executeTakeFirst();
+    if (!row) return 'unknown';
+    if (row.usedAt !== null) return 'used';
+    if (row.expiresAt <= iso(now)) return 'expired';
+    const taken = await this.db.updateTable('lti_states').set({ used_at: iso(now) }).where('state_hash', '=', hashToken(state)).where('used_at', 'is', null).executeTakeFirst();
+    if (changed(taken) !== 1) return 'used';
+    return { platformId: row.platformId, nonce: row.nonce, targetLinkUri: row.targetLinkUri };
   }
 
   /** Records a nonce as used; false when it was used before (a replayed id_token). */
-  useNonce(issuer: string, nonce: string, expiresAtMs: number, now = Date.now()): boolean {
-    this.db.prepare('DELETE FROM lti_nonces WHERE expires_at < ?').run(iso(now));
-    return this.db.prepare('INSERT OR IGNORE INTO lti_nonces (issuer, nonce, expires_at) VALUES (?, ?, ?)').run(issuer, nonce, iso(expiresAtMs)).changes === 1;
+  async useNonce(issuer: string, nonce: string, expiresAtMs: number, now = Date.now()): Promise<boolean> {
+    await this.db.deleteFrom('lti_nonces').where('expires_at', '<', iso(now)).execute();
+    const result = await this.db.insertInto('lti_nonces').values({ issuer, nonce, expires_at: iso(expiresAtMs) }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
   // ---- launch tickets (a launch becomes a session in the page)
 
-  addTicket(ticket: string, learnerId: string, ttlMs: number, now = Date.now()): void {
-    this.db.prepare('DELETE FROM lti_tickets WHERE expires_at < ?').run(iso(now - 86_400_000));
-    this.db.prepare('INSERT INTO lti_tickets (ticket_hash, learner_id, expires_at) VALUES (?, ?, ?)').run(hashToken(ticket), learnerId, iso(now + ttlMs));
+  async addTicket(ticket: string, learnerId: string, ttlMs: number, now = Date.now()): Promise<void> {
+    await this.db.deleteFrom('lti_tickets').where('expires_at', '<', iso(now - 86_400_000)).execute();
+    await this.db.insertInto('lti_tickets').values({ ticket_hash: hashToken(ticket), learner_id: learnerId, expires_at: iso(now + ttlMs) }).execute();
   }
 
-  /** The learner of a ticket, once, while it is fresh. */
-  takeTicket(ticket: string, now = Date.now()): string | undefined {
-    return this.db.transaction(() => {
-      const learnerId = this.db.prepare('SELECT learner_id FROM lti_tickets WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > ?').pluck().get(hashToken(ticket), iso(now)) as string | undefined;
-      if (learnerId !== undefined) this.db.prepare('UPDATE lti_tickets SET used_at = ? WHERE ticket_hash = ?').run(iso(now), hashToken(ticket));
-      return learnerId;
-    })();
+  /** The learner of a ticket, once, while it is fresh (one conditional update: a ticket is never taken twice). */
+  async takeTicket(ticket: string, now = Date.now()): Promise<string | undefined> {
+    const row = await this.db.selectFrom('lti_tickets').select('learner_id').where('ticket_hash', '=', hashToken(ticket)).where('used_at', 'is', null).where('expires_at', '>', iso(now)).executeTakeFirst();
+    if (row === undefined) return undefined;
+    const taken = await this.db.updateTable('lti_tickets').set({ used_at: iso(now) }).where('ticket_hash', '=', hashToken(ticket)).where('used_at', 'is', null).executeTakeFirst();
+    return changed(taken) === 1 ? row.learner_id : undefined;
   }
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from './database.ts';
 
 /** The AGS score body (https://www.imsglobal.org/spec/lti-ags/v2p0#score-publish-service). */
@@ -45,9 +46,9 @@ const queuedOf = (r: Row): QueuedScore => ({
 });
 
 /** The oldest pending score of its link and user: only a head may be sent, which keeps the order. */
-const HEAD = `q.state = 'pending' AND q.id = (SELECT MIN(p.id) FROM lti_score_queue p WHERE p.state = 'pending' AND p.link_id = q.link_id AND p.user_id = q.user_id)`;
+const HEAD = sql<boolean>`q.state = 'pending' AND q.id = (SELECT MIN(p.id) FROM lti_score_queue p WHERE p.state = 'pending' AND p.link_id = q.link_id AND p.user_id = q.user_id)`;
 
-/** Scores waiting for their platform, in SQLite so that nothing is lost across a restart. */
+/** Scores waiting for their platform, in the database so that nothing is lost across a restart. */
 export class ScoreQueueRepository {
   private readonly db: Db;
   constructor(db: Db) {
@@ -55,59 +56,81 @@ export class ScoreQueueRepository {
   }
 
   /** Queues a score; while its platform is backing off, the new one waits with the rest. */
-  enqueue(item: { linkId: string; learnerId: string; platformId: string; userId: string; score: ScoreBody }, now: number): number {
-    const result = this.db
-      .prepare(
-        `INSERT INTO lti_score_queue (link_id, learner_id, platform_id, user_id, score, state, next_attempt_at, created_at)
-         VALUES (@linkId, @learnerId, @platformId, @userId, @score, 'pending',
-           MAX(@now, COALESCE((SELECT MAX(next_attempt_at) FROM lti_score_queue WHERE state = 'pending' AND platform_id = @platformId), 0)), @created)`,
-      )
-      .run({ ...item, score: JSON.stringify(item.score), now, created: new Date(now).toISOString() });
-    return Number(result.lastInsertRowid);
+  async enqueue(item: { linkId: string; learnerId: string; platformId: string; userId: string; score: ScoreBody }, now: number): Promise<number> {
+    // The latest backoff of the platform's pending scores, or now: CASE for SQLite's MAX(a, b), PostgreSQL's GREATEST.
+    const backoff = sql<number>`(SELECT MAX(next_attempt_at) FROM lti_score_queue WHERE state = 'pending' AND platform_id = ${item.platformId})`;
+    const row = await this.db
+      .insertInto('lti_score_queue')
+      .values({
+        link_id: item.linkId,
+        learner_id: item.learnerId,
+        platform_id: item.platformId,
+        user_id: item.userId,
+        score: JSON.stringify(item.score),
+        state: 'pending',
+        next_attempt_at: sql<number>`CASE WHEN COALESCE(${backoff}, 0) > ${now} THEN ${backoff} ELSE ${now} END`,
+        created_at: new Date(now).toISOString(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
   }
 
   /** Heads that are due now, oldest first. */
-  dueHeads(now: number, limit: number): QueuedScore[] {
-    return (this.db.prepare(`SELECT q.* FROM lti_score_queue q WHERE ${HEAD} AND q.next_attempt_at <= ? ORDER BY q.id LIMIT ?`).all(now, limit) as Row[]).map(queuedOf);
+  async dueHeads(now: number, limit: number): Promise<QueuedScore[]> {
+    const rows = await this.db.selectFrom('lti_score_queue as q').selectAll('q').where(HEAD).where('q.next_attempt_at', '<=', now).orderBy('q.id').limit(limit).execute();
+    return rows.map(queuedOf);
   }
 
   /** When the next head falls due (ms since the epoch), or undefined with nothing pending. */
-  nextDue(): number | undefined {
-    const value = this.db.prepare(`SELECT MIN(q.next_attempt_at) FROM lti_score_queue q WHERE ${HEAD}`).pluck().get() as number | null;
-    return value ?? undefined;
+  async nextDue(): Promise<number | undefined> {
+    const row = await this.db.selectFrom('lti_score_queue as q').select((eb) => eb.fn.min<number | null>('q.next_attempt_at').as('due')).where(HEAD).executeTakeFirst();
+    return row?.due ?? undefined;
   }
 
-  delivered(id: number, now: number): void {
-    this.db.prepare("UPDATE lti_score_queue SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE id = ?").run(new Date(now).toISOString(), id);
+  async delivered(id: number, now: number): Promise<void> {
+    await this.db
+      .updateTable('lti_score_queue')
+      .set((eb) => ({ state: 'delivered', attempts: eb('attempts', '+', 1), delivered_at: new Date(now).toISOString(), last_error: null }))
+      .where('id', '=', id)
+      .execute();
   }
 
-  retry(id: number, error: string, nextAttemptAt: number): void {
-    this.db.prepare('UPDATE lti_score_queue SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error.slice(0, 1000), nextAttemptAt, id);
+  async retry(id: number, error: string, nextAttemptAt: number): Promise<void> {
+    await this.db
+      .updateTable('lti_score_queue')
+      .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000), next_attempt_at: nextAttemptAt }))
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Given up: the platform refused this score for good; the next one of the same user may go. */
-  failed(id: number, error: string): void {
-    this.db.prepare("UPDATE lti_score_queue SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?").run(error.slice(0, 1000), id);
+  async failed(id: number, error: string): Promise<void> {
+    await this.db
+      .updateTable('lti_score_queue')
+      .set((eb) => ({ state: 'failed', attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000) }))
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Holds every pending score of a platform until `until`: one unreachable LMS is tried once, not per score. */
-  deferPlatform(platformId: string, until: number): void {
-    this.db.prepare("UPDATE lti_score_queue SET next_attempt_at = MAX(next_attempt_at, ?) WHERE state = 'pending' AND platform_id = ?").run(until, platformId);
+  async deferPlatform(platformId: string, until: number): Promise<void> {
+    await this.db
+      .updateTable('lti_score_queue')
+      .set({ next_attempt_at: sql<number>`CASE WHEN next_attempt_at > ${until} THEN next_attempt_at ELSE ${until} END` })
+      .where('state', '=', 'pending')
+      .where('platform_id', '=', platformId)
+      .execute();
   }
 
-  counts(): { pending: number; delivered: number; failed: number } {
-    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM lti_score_queue GROUP BY state').all() as { state: string; n: number }[];
+  async counts(): Promise<{ pending: number; delivered: number; failed: number }> {
+    const rows = await this.db.selectFrom('lti_score_queue').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
     const count = (state: string) => rows.find((r) => r.state === state)?.n ?? 0;
     return { pending: count('pending'), delivered: count('delivered'), failed: count('failed') };
   }
 
   /** The most recent failures, for the admin page. */
-  recentFailures(limit = 10): { id: number; userId: string; error: string | null; createdAt: string }[] {
-    return this.db.prepare("SELECT id, user_id AS userId, last_error AS error, created_at AS createdAt FROM lti_score_queue WHERE state = 'failed' ORDER BY id DESC LIMIT ?").all(limit) as {
-      id: number;
-      userId: string;
-      error: string | null;
-      createdAt: string;
-    }[];
+  recentFailures(limit = 10): Promise<{ id: number; userId: string; error: string | null; createdAt: string }[]> {
+    return this.db.selectFrom('lti_score_queue').select(['id', 'user_id as userId', 'last_error as error', 'created_at as createdAt']).where('state', '=', 'failed').orderBy('id', 'desc').limit(limit).execute();
   }
 }

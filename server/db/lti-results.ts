@@ -1,4 +1,4 @@
-import type { GradeReportView } from '../protocol.ts';
+import type { StoredReport } from './checks.ts';
 import type { Db } from './database.ts';
 
 /**
@@ -12,13 +12,21 @@ export class LearnerResults {
   }
 
   /** Per exercise: passed at some point, and the best number of checks passed in one run. */
-  exercises(learnerId: string, canonicalId: string): Map<string, { passed: boolean; bestChecks: number }> {
+  async exercises(learnerId: string, canonicalId: string): Promise<Map<string, { passed: boolean; bestChecks: number }>> {
     const out = new Map<string, { passed: boolean; bestChecks: number }>();
-    const passed = this.db.prepare('SELECT exercise FROM exercise_progress WHERE learner_id = ? AND canonical_id = ? AND passed_at IS NOT NULL').pluck().all(learnerId, canonicalId) as string[];
-    for (const exercise of passed) out.set(exercise, { passed: true, bestChecks: 0 });
-    const reports = this.db.prepare("SELECT report FROM check_runs WHERE learner_id = ? AND canonical_id = ? AND status != 'running' AND report IS NOT NULL").pluck().all(learnerId, canonicalId) as string[];
-    for (const text of reports) {
-      const report = JSON.parse(text) as GradeReportView;
+    const passed = await this.db.selectFrom('exercise_progress').select('exercise').where('learner_id', '=', learnerId).where('canonical_id', '=', canonicalId).where('passed_at', 'is not', null).execute();
+    for (const { exercise } of passed) out.set(exercise, { passed: true, bestChecks: 0 });
+    const reports = await this.db
+      .selectFrom('check_runs')
+      .select('report')
+      .where('learner_id', '=', learnerId)
+      .where('canonical_id', '=', canonicalId)
+      .where('status', '!=', 'running')
+      .where('report', 'is not', null)
+      .execute();
+    for (const { report: text } of reports) {
+      if (text === null) continue;
+      const report = JSON.parse(text) as StoredReport;
       for (const result of report.exercises) {
         const count = result.checks.filter((c) => c.status === 'passed').length;
         const known = out.get(result.exercise) ?? { passed: false, bestChecks: 0 };
@@ -29,7 +37,8 @@ export class LearnerResults {
   }
 
   /** The ids of the quiz questions this learner has answered right at least once. */
-  quizCorrect(learnerId: string, canonicalId: string): Set<string> {
-    return new Set(this.db.prepare('SELECT DISTINCT question_id FROM quiz_attempts WHERE learner_id = ? AND canonical_id = ? AND correct = 1').pluck().all(learnerId, canonicalId) as string[]);
+  async quizCorrect(learnerId: string, canonicalId: string): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('quiz_attempts').select('question_id').distinct().where('learner_id', '=', learnerId).where('canonical_id', '=', canonicalId).where('correct', '=', 1).execute();
+    return new Set(rows.map((r) => r.question_id));
   }
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from './database.ts';
 
 export type LessonStatus = 'started' | 'completed';
@@ -19,6 +20,8 @@ export interface QuizAttempt {
   answeredAt: string;
 }
 
+const LESSON_COLUMNS = ['canonical_id as canonicalId', 'status', 'last_section as lastSection', 'started_at as startedAt', 'updated_at as updatedAt', 'completed_at as completedAt'] as const;
+
 /** Per-learner lesson progress and quiz attempts. Every query is scoped by learner id. */
 export class ProgressRepository {
   private readonly db: Db;
@@ -27,70 +30,56 @@ export class ProgressRepository {
   }
 
   /** Moves a lesson forward (never back from completed to started). */
-  record(learnerId: string, canonicalId: string, status: LessonStatus, lastSection: string | null): LessonProgress {
+  async record(learnerId: string, canonicalId: string, status: LessonStatus, lastSection: string | null): Promise<LessonProgress> {
     const now = new Date().toISOString();
-    this.db
-      .prepare(
-        `INSERT INTO lesson_progress (learner_id, canonical_id, status, last_section, started_at, updated_at, completed_at)
-         VALUES (@learnerId, @canonicalId, @status, @lastSection, @now, @now, CASE WHEN @status = 'completed' THEN @now END)
-         ON CONFLICT (learner_id, canonical_id) DO UPDATE SET
-           status = CASE WHEN lesson_progress.status = 'completed' THEN 'completed' ELSE excluded.status END,
-           last_section = COALESCE(excluded.last_section, lesson_progress.last_section),
-           updated_at = excluded.updated_at,
-           completed_at = COALESCE(lesson_progress.completed_at, excluded.completed_at)`,
+    await this.db
+      .insertInto('lesson_progress')
+      .values({ learner_id: learnerId, canonical_id: canonicalId, status, last_section: lastSection, started_at: now, updated_at: now, completed_at: status === 'completed' ? now : null })
+      .onConflict((oc) =>
+        oc.columns(['learner_id', 'canonical_id']).doUpdateSet((eb) => ({
+          status: sql<LessonStatus>`CASE WHEN lesson_progress.status = 'completed' THEN 'completed' ELSE excluded.status END`,
+          last_section: eb.fn.coalesce('excluded.last_section', 'lesson_progress.last_section'),
+          updated_at: eb.ref('excluded.updated_at'),
+          completed_at: eb.fn.coalesce('lesson_progress.completed_at', 'excluded.completed_at'),
+        })),
       )
-      .run({ learnerId, canonicalId, status, lastSection, now });
-    const progress = this.lesson(learnerId, canonicalId);
+      .execute();
+    const progress = await this.lesson(learnerId, canonicalId);
     if (!progress) throw new Error('progress row vanished');
     return progress;
   }
 
-  lesson(learnerId: string, canonicalId: string): LessonProgress | undefined {
-    return this.db
-      .prepare(
-        `SELECT canonical_id AS canonicalId, status, last_section AS lastSection, started_at AS startedAt,
-                updated_at AS updatedAt, completed_at AS completedAt
-         FROM lesson_progress WHERE learner_id = ? AND canonical_id = ?`,
-      )
-      .get(learnerId, canonicalId) as LessonProgress | undefined;
+  lesson(learnerId: string, canonicalId: string): Promise<LessonProgress | undefined> {
+    return this.db.selectFrom('lesson_progress').select(LESSON_COLUMNS).where('learner_id', '=', learnerId).where('canonical_id', '=', canonicalId).executeTakeFirst();
   }
 
-  all(learnerId: string): LessonProgress[] {
-    return this.db
-      .prepare(
-        `SELECT canonical_id AS canonicalId, status, last_section AS lastSection, started_at AS startedAt,
-                updated_at AS updatedAt, completed_at AS completedAt
-         FROM lesson_progress WHERE learner_id = ? ORDER BY updated_at DESC`,
-      )
-      .all(learnerId) as LessonProgress[];
+  all(learnerId: string): Promise<LessonProgress[]> {
+    return this.db.selectFrom('lesson_progress').select(LESSON_COLUMNS).where('learner_id', '=', learnerId).orderBy('updated_at', 'desc').execute();
   }
 
-  addAttempt(learnerId: string, canonicalId: string, attempt: Omit<QuizAttempt, 'answeredAt'>): QuizAttempt {
+  async addAttempt(learnerId: string, canonicalId: string, attempt: Omit<QuizAttempt, 'answeredAt'>): Promise<QuizAttempt> {
     const answeredAt = new Date().toISOString();
-    this.db
-      .prepare(
-        `INSERT INTO quiz_attempts (learner_id, canonical_id, question_id, choice, correct, time_ms, answered_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(learnerId, canonicalId, attempt.questionId, attempt.choice, attempt.correct ? 1 : 0, attempt.timeMs, answeredAt);
+    await this.db
+      .insertInto('quiz_attempts')
+      .values({ learner_id: learnerId, canonical_id: canonicalId, question_id: attempt.questionId, choice: attempt.choice, correct: attempt.correct ? 1 : 0, time_ms: attempt.timeMs, answered_at: answeredAt })
+      .execute();
     return { ...attempt, answeredAt };
   }
 
-  attempts(learnerId: string, canonicalId: string): QuizAttempt[] {
-    const rows = this.db
-      .prepare(
-        `SELECT question_id AS questionId, choice, correct, time_ms AS timeMs, answered_at AS answeredAt
-         FROM quiz_attempts WHERE learner_id = ? AND canonical_id = ? ORDER BY id`,
-      )
-      .all(learnerId, canonicalId) as (Omit<QuizAttempt, 'correct'> & { correct: number })[];
+  async attempts(learnerId: string, canonicalId: string): Promise<QuizAttempt[]> {
+    const rows = await this.db
+      .selectFrom('quiz_attempts')
+      .select(['question_id as questionId', 'choice', 'correct', 'time_ms as timeMs', 'answered_at as answeredAt'])
+      .where('learner_id', '=', learnerId)
+      .where('canonical_id', '=', canonicalId)
+      .orderBy('id')
+      .execute();
     return rows.map((r) => ({ ...r, correct: r.correct === 1 }));
   }
 
   /** For the catalog: per lesson, how many questions this learner has answered right. */
-  quizScores(learnerId: string): Map<string, Set<string>> {
-    const rows = this.db
-      .prepare('SELECT DISTINCT canonical_id AS canonicalId, question_id AS questionId FROM quiz_attempts WHERE learner_id = ? AND correct = 1')
-      .all(learnerId) as { canonicalId: string; questionId: string }[];
+  async quizScores(learnerId: string): Promise<Map<string, Set<string>>> {
+    const rows = await this.db.selectFrom('quiz_attempts').select(['canonical_id as canonicalId', 'question_id as questionId']).distinct().where('learner_id', '=', learnerId).where('correct', '=', 1).execute();
     const scores = new Map<string, Set<string>>();
     for (const row of rows) {
       const set = scores.get(row.canonicalId) ?? new Set<string>();

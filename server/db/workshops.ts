@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import type { SandboxSize } from '../vocabulary.ts';
 import type { Db } from './database.ts';
 
 export interface Workshop {
@@ -7,7 +9,7 @@ export interface Workshop {
   instructorId: string;
   lessons: string[];
   seats: number;
-  sandboxSize: 'small' | 'medium' | 'large';
+  sandboxSize: SandboxSize;
   startsAt: string;
   endsAt: string;
   state: 'scheduled' | 'ended';
@@ -55,70 +57,79 @@ export class WorkshopRepository {
   }
 
   /** Inserts a workshop; false when the join code is already taken (the caller draws another). */
-  insert(w: Workshop): boolean {
-    try {
-      this.db
-        .prepare(
-          `INSERT INTO workshops (id, code, title, instructor_id, lessons, seats, sandbox_size, starts_at, ends_at, state, created_at)
-           VALUES (@id, @code, @title, @instructorId, @lessons, @seats, @sandboxSize, @startsAt, @endsAt, @state, @createdAt)`,
-        )
-        .run({ ...w, lessons: JSON.stringify(w.lessons) });
-      return true;
-    } catch (error) {
-      if (error instanceof Error && /UNIQUE constraint failed: workshops.code/.test(error.message)) return false;
-      throw error;
-    }
+  async insert(w: Workshop): Promise<boolean> {
+    const result = await this.db
+      .insertInto('workshops')
+      .values({
+        id: w.id,
+        code: w.code,
+        title: w.title,
+        instructor_id: w.instructorId,
+        lessons: JSON.stringify(w.lessons),
+        seats: w.seats,
+        sandbox_size: w.sandboxSize,
+        starts_at: w.startsAt,
+        ends_at: w.endsAt,
+        state: w.state,
+        created_at: w.createdAt,
+      })
+      .onConflict((oc) => oc.column('code').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
-  get(id: string): Workshop | undefined {
-    const row = this.db.prepare('SELECT * FROM workshops WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<Workshop | undefined> {
+    const row = await this.db.selectFrom('workshops').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? workshopOf(row) : undefined;
   }
 
-  byCode(code: string): Workshop | undefined {
-    const row = this.db.prepare('SELECT * FROM workshops WHERE code = ?').get(code) as Row | undefined;
+  async byCode(code: string): Promise<Workshop | undefined> {
+    const row = await this.db.selectFrom('workshops').selectAll().where('code', '=', code).executeTakeFirst();
     return row ? workshopOf(row) : undefined;
   }
 
   /** An instructor's workshops (every workshop for `undefined`: the admin's view), newest first. */
-  list(instructorId?: string): Workshop[] {
-    const rows = (
-      instructorId === undefined
-        ? this.db.prepare('SELECT * FROM workshops ORDER BY created_at DESC').all()
-        : this.db.prepare('SELECT * FROM workshops WHERE instructor_id = ? ORDER BY created_at DESC').all(instructorId)
-    ) as Row[];
-    return rows.map(workshopOf);
+  async list(instructorId?: string): Promise<Workshop[]> {
+    let query = this.db.selectFrom('workshops').selectAll().orderBy('created_at', 'desc');
+    if (instructorId !== undefined) query = query.where('instructor_id', '=', instructorId);
+    return (await query.execute()).map(workshopOf);
   }
 
-  scheduled(): Workshop[] {
-    return (this.db.prepare("SELECT * FROM workshops WHERE state = 'scheduled'").all() as Row[]).map(workshopOf);
+  async scheduled(): Promise<Workshop[]> {
+    return (await this.db.selectFrom('workshops').selectAll().where('state', '=', 'scheduled').execute()).map(workshopOf);
   }
 
-  end(id: string): void {
-    this.db.prepare("UPDATE workshops SET state = 'ended', ended_at = ? WHERE id = ?").run(new Date().toISOString(), id);
+  async end(id: string): Promise<void> {
+    await this.db.updateTable('workshops').set({ state: 'ended', ended_at: new Date().toISOString() }).where('id', '=', id).execute();
   }
 
   /** The lessons of a workshop, in order (an LMS course's room grows as links are added). */
-  setLessons(id: string, lessons: string[]): void {
-    this.db.prepare('UPDATE workshops SET lessons = ? WHERE id = ?').run(JSON.stringify(lessons), id);
+  async setLessons(id: string, lessons: string[]): Promise<void> {
+    await this.db.updateTable('workshops').set({ lessons: JSON.stringify(lessons) }).where('id', '=', id).execute();
   }
 
   /** Moves a workshop's end later (never earlier). */
-  extendTo(id: string, endsAt: string): void {
-    this.db.prepare('UPDATE workshops SET ends_at = MAX(ends_at, ?) WHERE id = ?').run(endsAt, id);
+  async extendTo(id: string, endsAt: string): Promise<void> {
+    // CASE rather than SQLite's two-argument MAX (PostgreSQL's is GREATEST): one statement for both.
+    await this.db
+      .updateTable('workshops')
+      .set({ ends_at: sql<string>`CASE WHEN ends_at < ${endsAt} THEN ${endsAt} ELSE ends_at END` })
+      .where('id', '=', id)
+      .execute();
   }
 
-  participantCount(id: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM learners WHERE workshop_id = ?').get(id) as { n: number }).n;
+  async participantCount(id: string): Promise<number> {
+    const { n } = await this.db.selectFrom('learners').select((eb) => eb.fn.countAll<number>().as('n')).where('workshop_id', '=', id).executeTakeFirstOrThrow();
+    return n;
   }
 
-  addMessage(id: string, text: string): { text: string; sentAt: string } {
+  async addMessage(id: string, text: string): Promise<{ text: string; sentAt: string }> {
     const sentAt = new Date().toISOString();
-    this.db.prepare('INSERT INTO workshop_messages (workshop_id, text, sent_at) VALUES (?, ?, ?)').run(id, text, sentAt);
+    await this.db.insertInto('workshop_messages').values({ workshop_id: id, text, sent_at: sentAt }).execute();
     return { text, sentAt };
   }
 
-  messages(id: string): { text: string; sentAt: string }[] {
-    return this.db.prepare('SELECT text, sent_at AS sentAt FROM workshop_messages WHERE workshop_id = ? ORDER BY id').all(id) as { text: string; sentAt: string }[];
+  messages(id: string): Promise<{ text: string; sentAt: string }[]> {
+    return this.db.selectFrom('workshop_messages').select(['text', 'sent_at as sentAt']).where('workshop_id', '=', id).orderBy('id').execute();
   }
 }

@@ -31,14 +31,14 @@ function statusOf(report: GradeReport): CheckStatus {
 export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
   private readonly grader: Grader;
   private readonly sandboxes: SandboxService;
-  private readonly checks: CheckRepository;
+  private readonly checks: CheckRepository<GradeReport>;
   private readonly library: Library;
   private readonly log: Logger;
   /** Runs in progress by sandbox: one at a time per sandbox. */
   private readonly running = new Map<string, { run: CheckRunView; done: Promise<CheckRunView> }>();
   private readonly stopping = new AbortController();
 
-  constructor(deps: { grader: Grader; sandboxes: SandboxService; checks: CheckRepository; library: Library; logger: Logger }) {
+  constructor(deps: { grader: Grader; sandboxes: SandboxService; checks: CheckRepository<GradeReport>; library: Library; logger: Logger }) {
     super();
     this.grader = deps.grader;
     this.sandboxes = deps.sandboxes;
@@ -48,8 +48,8 @@ export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
   }
 
   /** Marks the checks a restart interrupted as errors (once, at start, before new ones can run). */
-  recover(): void {
-    const abandoned = this.checks.abandonRunning();
+  async recover(): Promise<void> {
+    const abandoned = await this.checks.abandonRunning();
     if (abandoned > 0) this.log.info({ abandoned }, 'marked checks interrupted by a restart as errors');
   }
 
@@ -65,7 +65,7 @@ export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
     if (!lesson.lab) throw new NotFound(`lesson "${slug}" has no lab`);
     const sandbox = learnerId ? (await this.sandboxes.list({ learnerId })).find((s) => s.lesson === slug && s.state !== 'terminating') : undefined;
     const values: PlaceholderValues = sandbox ? { namespace: sandbox.namespace, group: sandbox.group, priorityClassPrefix: sandbox.priorityClassPrefix } : GENERIC;
-    const progress = new Map((learnerId ? this.checks.exercises(learnerId, lesson.canonicalId) : []).map((p) => [p.exercise, p]));
+    const progress = new Map((learnerId ? await this.checks.exercises(learnerId, lesson.canonicalId) : []).map((p) => [p.exercise, p]));
     const exercises: ExerciseView[] = lesson.lab.exercises.map((exercise) => {
       const mine = progress.get(exercise.id);
       return {
@@ -92,12 +92,14 @@ export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
       throw new Conflict(`a check of ${current.run.exercise ?? 'the whole lab'} is still running in ${namespace}; wait for it to finish`);
     }
     const run: CheckRunView = { id: randomUUID(), lesson: sandbox.lesson, exercise: exercise ?? null, namespace, status: 'running', startedAt: new Date().toISOString(), finishedAt: null, report: null };
-    this.checks.start({ id: run.id, learnerId, canonicalId: lesson.canonicalId, lesson: run.lesson, exercise: run.exercise, namespace, startedAt: run.startedAt });
+    // The run is registered before the first await, so a second press cannot start another.
+    const stored = this.checks.start({ id: run.id, learnerId, canonicalId: lesson.canonicalId, lesson: run.lesson, exercise: run.exercise, namespace, startedAt: run.startedAt });
     void this.sandboxes.touch(namespace).catch(() => undefined);
 
     const done = (async (): Promise<CheckRunView> => {
       let finished: CheckRunView;
       try {
+        await stored;
         const report = await this.grader.grade({
           lesson: sandbox.lesson,
           exercise,
@@ -108,13 +110,13 @@ export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
           },
         });
         const status = statusOf(report);
-        this.checks.finish(run.id, learnerId, lesson.canonicalId, report, status);
+        await this.checks.finish(run.id, learnerId, lesson.canonicalId, report, status);
         finished = { ...run, status, finishedAt: new Date().toISOString(), report };
       } catch (error) {
         this.log.error({ err: error, namespace, exercise }, 'a check run failed');
         const message = error instanceof Error ? error.message : String(error);
         const report: GradeReport = { lesson: sandbox.lesson, namespace, passed: false, exercises: [], startedAt: run.startedAt, durationMs: Date.now() - Date.parse(run.startedAt), notes: [`the check could not run: ${message}`] };
-        this.checks.finish(run.id, learnerId, lesson.canonicalId, report, 'error');
+        await this.checks.finish(run.id, learnerId, lesson.canonicalId, report, 'error');
         finished = { ...run, status: 'error', finishedAt: new Date().toISOString(), report };
       } finally {
         this.running.delete(namespace);
@@ -124,16 +126,17 @@ export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
     })();
     const entry = { run, done };
     this.running.set(namespace, entry);
+    await stored;
     return entry;
   }
 
-  get(id: string, learnerId: string): CheckRunView {
-    const run = this.checks.get(id, learnerId);
+  async get(id: string, learnerId: string): Promise<CheckRunView> {
+    const run = await this.checks.get(id, learnerId);
     if (!run) throw new NotFound(`there is no check run ${id}`);
     return run;
   }
 
-  runs(slug: string, learnerId: string): CheckRunView[] {
+  async runs(slug: string, learnerId: string): Promise<CheckRunView[]> {
     return this.checks.runs(learnerId, this.lessonOf(slug).canonicalId);
   }
 

@@ -13,7 +13,7 @@ export interface CapacityDeps {
   terminals: Pick<TerminalManager, 'count'>;
   /** --sandbox-capacity */
   capacity: number;
-  runningWorkshops: () => number;
+  runningWorkshops: () => Promise<number>;
   logger: Logger;
   /** How long one listing of the sandboxes is shared (5 s). */
   ttlMs?: number;
@@ -85,7 +85,7 @@ export class CapacityProbe {
       sandboxes: { inUse: listing.ok ? listing.total : null, capacity: this.deps.capacity, byState: listing.ok ? { ...listing.byState } : null },
       warmPool: { total: sandboxes.poolSize, bySize: Object.fromEntries(SANDBOX_SIZES.map((size) => [size, sandboxes.poolSizeOf(size)])) as CapacityResponse['warmPool']['bySize'] },
       terminals: { open: terminals.count },
-      workshops: { running: this.deps.runningWorkshops() },
+      workshops: { running: await this.deps.runningWorkshops() },
       problem: listing.ok ? null : listing.problem,
       checkedAt: new Date(listing.at).toISOString(),
     };

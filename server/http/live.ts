@@ -31,15 +31,17 @@ export function liveNamespace(io: Server, deps: { learners: LearnerRepository; g
         respond({ ok: false, error: parsed.error.issues.map((i) => i.message).join('; ') });
         return;
       }
-      try {
-        if (learner.kind !== 'account' || learner.role === 'learner') throw new Error('only instructors watch a workshop');
-        deps.workshops.owned(parsed.data.workshopId, learner);
-      } catch {
-        respond({ ok: false, error: `there is no workshop ${parsed.data.workshopId} you run` });
-        return;
-      }
-      void socket.join(`grid:${parsed.data.workshopId}`);
-      respond({ ok: true });
+      const { workshopId } = parsed.data;
+      const allowed = learner.kind !== 'account' || learner.role === 'learner' ? Promise.reject(new Error('only instructors watch a workshop')) : deps.workshops.owned(workshopId, learner);
+      allowed.then(
+        () => {
+          void socket.join(`grid:${workshopId}`);
+          respond({ ok: true });
+        },
+        () => {
+          respond({ ok: false, error: `there is no workshop ${workshopId} you run` });
+        },
+      );
     });
   });
   const onGrading = (event: GradingEvent) => {

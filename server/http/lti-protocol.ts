@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import express, { Router, type Request } from 'express';
 import { parseCookie } from 'cookie';
 import { z } from 'zod';
@@ -50,21 +51,29 @@ const form = express.urlencoded({ extended: false, limit: '128kb', parameterLimi
  * policy in app.ts): the registered LMSs; anyone for the dynamic-registration page, which an
  * LMS opens in its own frame before it is registered; nobody when no LMS is registered.
  */
-export function frameAncestors(lti: LtiService): (path: string) => string {
-  return (path) => {
-    if (path.startsWith('/lti/register/')) return '*';
-    const origins = lti.frameAncestors();
-    return origins.length > 0 ? origins.join(' ') : "'none'";
+export function frameAncestors(path: string, origins: readonly string[]): string {
+  if (path.startsWith('/lti/register/')) return '*';
+  return origins.length > 0 ? origins.join(' ') : "'none'";
+}
+
+/** The registered LMSs' origins, read once per request (before the headers that need them). */
+export function loadFrameOrigins(lti: LtiService): express.RequestHandler {
+  return (_req, res, next) => {
+    lti.frameAncestors().then((origins) => {
+      (res.locals as { frameOrigins?: string[] }).frameOrigins = origins;
+      next();
+    }, next);
   };
 }
 
+/** What loadFrameOrigins found for this response. */
+export const frameOriginsOf = (res: ServerResponse): string[] => ((res as express.Response).locals as { frameOrigins?: string[] }).frameOrigins ?? [];
+
 /** X-Frame-Options for browsers without frame-ancestors: DENY unless an LMS may frame us. */
-export function frameGuard(lti: LtiService): express.RequestHandler {
-  return (req, res, next) => {
-    if (!req.path.startsWith('/lti/register/') && lti.frameAncestors().length === 0) res.setHeader('X-Frame-Options', 'DENY');
-    next();
-  };
-}
+export const frameGuard: express.RequestHandler = (req, res, next) => {
+  if (!req.path.startsWith('/lti/register/') && frameOriginsOf(res).length === 0) res.setHeader('X-Frame-Options', 'DENY');
+  next();
+};
 
 function cookieNames(req: Request): string[] {
   return Object.keys(parseCookie(req.headers.cookie ?? ''));
@@ -90,9 +99,9 @@ export function ltiProtocolRoutes(deps: { lti: LtiService }): Router {
     res.json(await lti.keys.jwks());
   });
 
-  const login = (source: 'query' | 'body') => (req: Request, res: express.Response) => {
+  const login = (source: 'query' | 'body') => async (req: Request, res: express.Response) => {
     const request = (source === 'query' ? res.locals.query : req.body) as z.infer<typeof loginSchema>;
-    const { redirect, state } = lti.login(request);
+    const { redirect, state } = await lti.login(request);
     // Binds the login to this browser where it keeps third-party cookies; where it does not, the
     // single-use state and nonce still hold (see LaunchVerifier.verify).
     res.cookie(stateCookieName(state), '1', { httpOnly: true, secure: true, sameSite: 'none', path: '/lti', maxAge: STATE_TTL_MS });
@@ -124,8 +133,8 @@ export function ltiProtocolRoutes(deps: { lti: LtiService }): Router {
     res.type('html').send(registeredPage(platform.name, platform.clientId, platform.deployments));
   });
 
-  router.post('/api/lti/session', sameOrigin, validate({ body: ltiSessionRequestSchema }), (req, res) => {
-    const { learner, token } = lti.exchange((req.body as LtiSessionRequest).ticket);
+  router.post('/api/lti/session', sameOrigin, validate({ body: ltiSessionRequestSchema }), async (req, res) => {
+    const { learner, token } = await lti.exchange((req.body as LtiSessionRequest).ticket);
     const body: LtiSessionResponse = { token, learner: learnerView(learner) };
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);

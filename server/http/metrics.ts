@@ -37,7 +37,7 @@ export function createMetrics(deps: {
   sandboxes: Events<SandboxEvent> & Pick<SandboxService, 'poolSizeOf'>;
   terminals: Pick<TerminalManager, 'count'>;
   grading: Events<GradingEvent>;
-  runningWorkshops: () => number;
+  runningWorkshops: () => Promise<number>;
   capacity: number;
   routeLabel: (req: Request) => string;
   version: string;
@@ -84,8 +84,8 @@ export function createMetrics(deps: {
     name: 'kubedojo_workshops_running',
     help: 'Workshops that have started and not ended.',
     registers,
-    collect: () => {
-      workshops.set(deps.runningWorkshops());
+    collect: async () => {
+      workshops.set(await deps.runningWorkshops());
     },
   });
 

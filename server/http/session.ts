@@ -80,38 +80,40 @@ export function sessionMiddleware(
   requireRole: (role: Role) => RequestHandler;
 } {
   const touched = new Map<string, number>();
-  const read: RequestHandler = (req, res, next) => {
+  const resolve = async (req: Request, res: Response): Promise<void> => {
     const bearer = bearerOf(req);
     // A bearer token is the whole session of such a request: never fall back to a cookie.
-    if (bearer !== undefined && (bearer === '' || !learners.bySession(bearer))) {
-      next(new Unauthenticated('this session has ended: open the activity again from your course'));
-      return;
+    if (bearer !== undefined && (bearer === '' || !(await learners.bySession(bearer)))) {
+      throw new Unauthenticated('this session has ended: open the activity again from your course');
     }
     const token = sessionTokenOf(req);
-    if (token) {
-      const learner = learners.bySession(token);
-      if (learner) {
-        (res.locals as { learner?: Learner }).learner = learner;
-        // Activity for the instructor's grid: at most one write a minute per learner.
-        const now = Date.now();
-        if (req.method !== 'GET' && now - (touched.get(learner.id) ?? 0) > 60_000) {
-          touched.set(learner.id, now);
-          learners.touch(learner.id);
-        }
-      }
+    if (!token) return;
+    const learner = await learners.bySession(token);
+    if (!learner) return;
+    (res.locals as { learner?: Learner }).learner = learner;
+    // Activity for the instructor's grid: at most one write a minute per learner.
+    const now = Date.now();
+    if (req.method !== 'GET' && now - (touched.get(learner.id) ?? 0) > 60_000) {
+      touched.set(learner.id, now);
+      await learners.touch(learner.id);
     }
-    next();
+  };
+  const read: RequestHandler = (req, res, next) => {
+    resolve(req, res).then(() => {
+      next();
+    }, next);
   };
   const requireLearner: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
     if (learnerOf(res)) {
       next();
       return;
     }
-    beforeGuest(req).then(() => {
-      const { learner, token } = learners.createGuest();
-      setSession(req, res, learner, token);
-      next();
-    }, next);
+    beforeGuest(req)
+      .then(() => learners.createGuest())
+      .then(({ learner, token }) => {
+        setSession(req, res, learner, token);
+        next();
+      }, next);
   };
   const requireRole =
     (role: Role): RequestHandler =>

@@ -83,9 +83,9 @@ export class LessonService extends EventEmitter<{ answered: [{ learnerId: string
     };
   }
 
-  catalog(learnerId: string | undefined, filter: CatalogFilter = {}): CatalogResponse {
-    const rows = learnerId ? new Map(this.progress.all(learnerId).map((p) => [p.canonicalId, p])) : new Map<string, LessonProgress>();
-    const scores = learnerId ? this.progress.quizScores(learnerId) : new Map<string, Set<string>>();
+  async catalog(learnerId: string | undefined, filter: CatalogFilter = {}): Promise<CatalogResponse> {
+    const rows = learnerId ? new Map((await this.progress.all(learnerId)).map((p) => [p.canonicalId, p])) : new Map<string, LessonProgress>();
+    const scores = learnerId ? await this.progress.quizScores(learnerId) : new Map<string, Set<string>>();
     const tagCounts = new Map<string, number>();
     for (const lesson of this.library.lessons) for (const tag of lesson.tags) tagCounts.set(tag, (tagCounts.get(tag) ?? 0) + 1);
     const lessons = this.library.lessons
@@ -118,10 +118,10 @@ export class LessonService extends EventEmitter<{ answered: [{ learnerId: string
     return states;
   }
 
-  lesson(slug: string, learnerId: string | undefined): LessonResponse {
+  async lesson(slug: string, learnerId: string | undefined): Promise<LessonResponse> {
     const { lesson, quiz } = this.get(slug);
-    const attempts = learnerId ? this.progress.attempts(learnerId, lesson.canonicalId) : [];
-    const row = learnerId ? this.progress.lesson(learnerId, lesson.canonicalId) : undefined;
+    const attempts = learnerId ? await this.progress.attempts(learnerId, lesson.canonicalId) : [];
+    const row = learnerId ? await this.progress.lesson(learnerId, lesson.canonicalId) : undefined;
     const correct = new Set(attempts.filter((a) => a.correct).map((a) => a.questionId));
     return {
       ...this.summary(lesson, this.progressView(lesson, row, correct)),
@@ -143,7 +143,7 @@ export class LessonService extends EventEmitter<{ answered: [{ learnerId: string
     };
   }
 
-  answer(slug: string, learnerId: string, questionId: string, choice: string, timeMs: number | undefined): QuizAnswerResponse {
+  async answer(slug: string, learnerId: string, questionId: string, choice: string, timeMs: number | undefined): Promise<QuizAnswerResponse> {
     const { lesson } = this.get(slug);
     const question = lesson.quiz.find((q) => q.id === questionId);
     if (!question) throw new NotFound(`lesson "${slug}" has no question "${questionId}"`);
@@ -152,10 +152,10 @@ export class LessonService extends EventEmitter<{ answered: [{ learnerId: string
         issues: [{ field: 'body.choice', message: `must be one of ${Object.keys(question.options).join(', ')}` }],
       });
     }
-    this.progress.addAttempt(learnerId, lesson.canonicalId, { questionId, choice, correct: choice === question.answer, timeMs: timeMs ?? null });
+    await this.progress.addAttempt(learnerId, lesson.canonicalId, { questionId, choice, correct: choice === question.answer, timeMs: timeMs ?? null });
     // Answering a question means the lesson has been started.
-    const row = this.progress.lesson(learnerId, lesson.canonicalId) ?? this.progress.record(learnerId, lesson.canonicalId, 'started', null);
-    const attempts = this.progress.attempts(learnerId, lesson.canonicalId);
+    const row = (await this.progress.lesson(learnerId, lesson.canonicalId)) ?? (await this.progress.record(learnerId, lesson.canonicalId, 'started', null));
+    const attempts = await this.progress.attempts(learnerId, lesson.canonicalId);
     const states = this.questionStates(lesson, attempts);
     const state = states[questionId];
     if (!state) throw new Error('the attempt just stored is missing');
@@ -168,24 +168,24 @@ export class LessonService extends EventEmitter<{ answered: [{ learnerId: string
    * Real progress on a lesson (its sandbox started, a check run): it is "in progress" from now
    * on, unless it is further along already. Opening a page is not progress.
    */
-  markStarted(slug: string, learnerId: string): void {
+  async markStarted(slug: string, learnerId: string): Promise<void> {
     const lesson = this.library.bySlug.get(slug);
-    if (!lesson || this.progress.lesson(learnerId, lesson.canonicalId)) return;
-    this.progress.record(learnerId, lesson.canonicalId, 'started', null);
+    if (!lesson || (await this.progress.lesson(learnerId, lesson.canonicalId))) return;
+    await this.progress.record(learnerId, lesson.canonicalId, 'started', null);
   }
 
-  updateProgress(slug: string, learnerId: string, status: 'started' | 'completed', section: string | undefined): LessonProgressView {
+  async updateProgress(slug: string, learnerId: string, status: 'started' | 'completed', section: string | undefined): Promise<LessonProgressView> {
     const { lesson } = this.get(slug);
     if (section !== undefined && !lesson.rendered.anchors.includes(section)) {
       throw new Invalid(`body.section: "${section}" is not a section of "${slug}"`, { issues: [{ field: 'body.section', message: 'must be a heading id of the lesson' }] });
     }
-    const row = this.progress.record(learnerId, lesson.canonicalId, status, section ?? null);
-    const correct = new Set(this.progress.attempts(learnerId, lesson.canonicalId).filter((a) => a.correct).map((a) => a.questionId));
+    const row = await this.progress.record(learnerId, lesson.canonicalId, status, section ?? null);
+    const correct = new Set((await this.progress.attempts(learnerId, lesson.canonicalId)).filter((a) => a.correct).map((a) => a.questionId));
     return this.progressView(lesson, row, correct);
   }
 
-  learnerProgress(learnerId: string): ProgressResponse {
-    const catalog = this.catalog(learnerId);
+  async learnerProgress(learnerId: string): Promise<ProgressResponse> {
+    const catalog = await this.catalog(learnerId);
     return {
       lessons: catalog.levels
         .flatMap((g) => g.lessons)

@@ -58,13 +58,13 @@ export class ToolKeys {
   rotate(): Promise<void> {
     return this.exclusive(async () => {
       const now = this.now();
-      const keys = this.repo.keys();
+      const keys = await this.repo.keys();
       const next = keys.find((k) => k.state === 'next');
       const current = keys.find((k) => k.state === 'current');
       const add: StoredKey[] = [];
       if (!next) add.push(await this.generate('current', now));
       add.push(await this.generate('next', now));
-      this.repo.rotateKeys({ now: new Date(now).toISOString(), retireCurrentAt: current ? new Date(now + this.overlapMs).toISOString() : null, promote: next?.kid ?? null, add });
+      await this.repo.rotateKeys({ now: new Date(now).toISOString(), retireCurrentAt: current ? new Date(now + this.overlapMs).toISOString() : null, promote: next?.kid ?? null, add });
     });
   }
 
@@ -76,10 +76,10 @@ export class ToolKeys {
 
   /** The key that signs now (made on first use, rotated when due). */
   async signing(): Promise<SigningKey> {
-    let current = this.repo.keys().find((k) => k.state === 'current');
+    let current = (await this.repo.keys()).find((k) => k.state === 'current');
     if (this.dueForRotation(current)) {
       await this.rotate();
-      current = this.repo.keys().find((k) => k.state === 'current');
+      current = (await this.repo.keys()).find((k) => k.state === 'current');
     }
     if (!current) throw new Error('no current LTI signing key after a rotation');
     let key = this.imported.get(current.kid);
@@ -92,9 +92,9 @@ export class ToolKeys {
 
   /** The public keys platforms may verify our signatures with (made on first use). */
   async jwks(): Promise<{ keys: JWK[] }> {
-    if (!this.repo.keys().some((k) => k.state === 'current')) await this.signing();
+    if (!(await this.repo.keys()).some((k) => k.state === 'current')) await this.signing();
     const now = new Date(this.now()).toISOString();
-    const keys = this.repo.keys().filter((k) => k.state !== 'previous' || (k.retireAt !== null && k.retireAt > now));
+    const keys = (await this.repo.keys()).filter((k) => k.state !== 'previous' || (k.retireAt !== null && k.retireAt > now));
     return { keys: keys.map((k) => JSON.parse(k.publicJwk) as JWK) };
   }
 }

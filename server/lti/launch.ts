@@ -43,8 +43,8 @@ export class LaunchVerifier {
     this.launchUrl = deps.launchUrl;
   }
 
-  private platformFor(request: LoginRequest): Platform {
-    const candidates = this.platforms.byIssuer(request.iss).filter((p) => request.client_id === undefined || p.clientId === request.client_id);
+  private async platformFor(request: LoginRequest): Promise<Platform> {
+    const candidates = (await this.platforms.byIssuer(request.iss)).filter((p) => request.client_id === undefined || p.clientId === request.client_id);
     if (candidates.length === 0) {
       throw new Invalid(`No LMS with issuer "${request.iss}"${request.client_id ? ` and client id "${request.client_id}"` : ''} is registered in kubedojo. An admin adds it on the admin page (LTI) or with "kubedojo lti add".`, {
         issues: [{ field: 'iss', message: 'is not a registered platform' }],
@@ -64,8 +64,8 @@ export class LaunchVerifier {
   }
 
   /** Answers a login initiation: where to send the browser, and the state to bind to it. */
-  login(request: LoginRequest): { redirect: string; state: string } {
-    const platform = this.platformFor(request);
+  async login(request: LoginRequest): Promise<{ redirect: string; state: string }> {
+    const platform = await this.platformFor(request);
     const ours = new URL(this.launchUrl());
     let target: URL;
     try {
@@ -77,7 +77,7 @@ export class LaunchVerifier {
     if (target.origin !== ours.origin) throw new Invalid(`target_link_uri ${request.target_link_uri} is not a kubedojo URL (expected ${ours.origin}/…)`, { issues: [{ field: 'target_link_uri', message: `must be on ${ours.origin}` }] });
     const state = randomBytes(32).toString('base64url');
     const nonce = randomBytes(32).toString('base64url');
-    this.platforms.addState({ state, platformId: platform.id, nonce, targetLinkUri: request.target_link_uri }, STATE_TTL_MS);
+    await this.platforms.addState({ state, platformId: platform.id, nonce, targetLinkUri: request.target_link_uri }, STATE_TTL_MS);
     const redirect = new URL(platform.authUrl);
     const params: Record<string, string> = {
       scope: 'openid',
@@ -134,11 +134,11 @@ export class LaunchVerifier {
     if (bound.length > 0 && !bound.includes(stateCookieName(form.state))) {
       throw new Forbidden('State mismatch: this browser started a different LTI login than the one this launch answers. Open the activity again from your course.');
     }
-    const state = this.platforms.takeState(form.state);
+    const state = await this.platforms.takeState(form.state);
     if (state === 'unknown') throw new Forbidden('State mismatch: this launch was not started by a kubedojo login (the state is unknown). Open the activity again from your course.');
     if (state === 'used') throw new Forbidden('This launch was already used: a replayed id_token, or a reloaded launch page. Open the activity again from your course.');
     if (state === 'expired') throw new Forbidden('The launch took too long (more than 10 minutes). Open the activity again from your course.');
-    const platform = this.platforms.get(state.platformId);
+    const platform = await this.platforms.get(state.platformId);
     if (!platform) throw new Forbidden('The platform of this launch was removed from kubedojo.');
 
     const payload = await this.verifySignature(platform, form.id_token);
@@ -147,7 +147,7 @@ export class LaunchVerifier {
       throw new Forbidden(`The id_token's authorized party (azp ${JSON.stringify(payload.azp)}) is not kubedojo's client id "${platform.clientId}".`);
     }
     if (payload.nonce !== state.nonce) throw new Forbidden('Nonce mismatch: the id_token was issued for another login (a replayed id_token).');
-    if (!this.platforms.useNonce(platform.issuer, state.nonce, (payload.exp ?? 0) * 1000 + 3_600_000)) throw new Forbidden('Replayed id_token: its nonce was already used.');
+    if (!(await this.platforms.useNonce(platform.issuer, state.nonce, (payload.exp ?? 0) * 1000 + 3_600_000))) throw new Forbidden('Replayed id_token: its nonce was already used.');
 
     const type = messageType.safeParse(payload[CLAIM.messageType]);
     if (!type.success) throw this.claimError([{ field: `id_token.${CLAIM.messageType}`, message: type.error.issues[0]?.message ?? 'is not supported' }]);

@@ -41,6 +41,8 @@ export class GradePassback {
   private readonly log: Logger;
   /** Tells the queue worker that there is something to send. */
   notify: () => void = () => undefined;
+  /** Queuing compares with the last score queued: one at a time, so two changes never queue one score twice. */
+  private serial: Promise<unknown> = Promise.resolve();
 
   constructor(deps: { courses: LtiCourseRepository; platforms: LtiPlatformRepository; queue: ScoreQueueRepository; results: LearnerResults; library: Library; client: PlatformClient; clock: Clock; logger: Logger }) {
     this.courses = deps.courses;
@@ -54,8 +56,8 @@ export class GradePassback {
   }
 
   /** A learner's result for a lesson or one of its exercises. */
-  result(learnerId: string, lesson: Lesson, exercise: string | null): { scoreGiven: number; scoreMaximum: number } {
-    const done = this.results.exercises(learnerId, lesson.canonicalId);
+  async result(learnerId: string, lesson: Lesson, exercise: string | null): Promise<{ scoreGiven: number; scoreMaximum: number }> {
+    const done = await this.results.exercises(learnerId, lesson.canonicalId);
     const exercises = (lesson.lab?.exercises ?? []).filter((e) => exercise === null || e.id === exercise);
     let given = 0;
     for (const e of exercises) {
@@ -63,21 +65,29 @@ export class GradePassback {
       given += mine?.passed ? e.checks.length : Math.min(mine?.bestChecks ?? 0, e.checks.length);
     }
     if (exercise === null) {
-      const right = this.results.quizCorrect(learnerId, lesson.canonicalId);
+      const right = await this.results.quizCorrect(learnerId, lesson.canonicalId);
       given += lesson.quiz.filter((q) => right.has(q.id)).length;
     }
     return { scoreGiven: given, scoreMaximum: scoreMaximum(lesson, exercise) };
   }
 
   /** A check finished or a question was answered in `slug`: queue what changed. Returns how many scores were queued. */
-  resultChanged(learnerId: string, slug: string): number {
-    let queued = 0;
-    for (const link of this.courses.linksOfLearner(learnerId, slug)) {
-      if (!gradable(link)) continue;
-      if (this.queueFor(link.id, learnerId)) queued += 1;
-    }
-    if (queued > 0) this.notify();
-    return queued;
+  resultChanged(learnerId: string, slug: string): Promise<number> {
+    return this.serially(async () => {
+      let queued = 0;
+      for (const link of await this.courses.linksOfLearner(learnerId, slug)) {
+        if (!gradable(link)) continue;
+        if (await this.queueOne(link.id, learnerId)) queued += 1;
+      }
+      if (queued > 0) this.notify();
+      return queued;
+    });
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(work);
+    this.serial = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -85,17 +95,21 @@ export class GradePassback {
    * (or always, with `force`). A learner who does not belong to the link's course is refused:
    * their score never goes to another course's gradebook.
    */
-  queueFor(linkId: string, learnerId: string, options: { force?: boolean } = {}): boolean {
-    const link = this.courses.link(linkId);
-    const context = link ? this.courses.context(link.context) : undefined;
+  queueFor(linkId: string, learnerId: string, options: { force?: boolean } = {}): Promise<boolean> {
+    return this.serially(() => this.queueOne(linkId, learnerId, options));
+  }
+
+  private async queueOne(linkId: string, learnerId: string, options: { force?: boolean } = {}): Promise<boolean> {
+    const link = await this.courses.link(linkId);
+    const context = link ? await this.courses.context(link.context) : undefined;
     if (!link || !context) throw new Forbidden(`there is no LTI link ${linkId}`);
-    const sub = this.courses.subOf(link.context, learnerId);
+    const sub = await this.courses.subOf(link.context, learnerId);
     if (sub === undefined) throw new Forbidden(`learner ${learnerId} is not a member of the course of link ${linkId}; their score is not posted there`);
     const lesson = this.library.bySlug.get(link.lesson);
     if (!lesson) return false;
-    const result = this.result(learnerId, lesson, link.exercise);
+    const result = await this.result(learnerId, lesson, link.exercise);
     if (result.scoreMaximum <= 0) return false;
-    const last = this.courses.lastResult(link.id, learnerId);
+    const last = await this.courses.lastResult(link.id, learnerId);
     if (!options.force && last && last.scoreGiven === result.scoreGiven && last.scoreMaximum === result.scoreMaximum) return false;
     // Platforms keep the newest score by timestamp: each one of a user must be later than the last.
     const timestamp = new Date(Math.max(this.clock.now(), last ? Date.parse(last.timestamp) + 1 : 0)).toISOString();
@@ -107,18 +121,18 @@ export class GradePassback {
       gradingProgress: 'FullyGraded',
       timestamp,
     };
-    this.courses.setResult(link.id, learnerId, { scoreGiven: result.scoreGiven, scoreMaximum: result.scoreMaximum, timestamp });
-    this.queue.enqueue({ linkId: link.id, learnerId, platformId: context.platformId, userId: sub, score }, this.clock.now());
+    await this.courses.setResult(link.id, learnerId, { scoreGiven: result.scoreGiven, scoreMaximum: result.scoreMaximum, timestamp });
+    await this.queue.enqueue({ linkId: link.id, learnerId, platformId: context.platformId, userId: sub, score }, this.clock.now());
     this.log.debug({ link: link.id, learnerId, scoreGiven: score.scoreGiven, scoreMaximum: score.scoreMaximum }, 'score queued');
     return true;
   }
 
   /** Sends one queued score (the queue calls this). Membership is checked again: rows are never trusted blindly. */
   async deliver(item: QueuedScore): Promise<void> {
-    const link = this.courses.link(item.linkId);
-    const platform = this.platforms.get(item.platformId);
+    const link = await this.courses.link(item.linkId);
+    const platform = await this.platforms.get(item.platformId);
     if (!link || !platform) throw new PlatformRefused(`the link or platform of score ${item.id} is gone`, 410);
-    if (this.courses.subOf(link.context, item.learnerId) !== item.userId) throw new PlatformRefused(`score ${item.id} is for someone who is not a member of that course`, 403);
+    if ((await this.courses.subOf(link.context, item.learnerId)) !== item.userId) throw new PlatformRefused(`score ${item.id} is for someone who is not a member of that course`, 403);
     let lineItem = link.lineItemUrl;
     if (lineItem === null) {
       if (link.lineItemsUrl === null) throw new PlatformRefused(`link ${link.id} has no line item`, 404);
@@ -129,7 +143,7 @@ export class GradePassback {
         label: link.title ?? lesson?.title ?? link.lesson,
         scoreMaximum: item.score.scoreMaximum,
       });
-      this.courses.setLineItem(link.id, lineItem);
+      await this.courses.setLineItem(link.id, lineItem);
     }
     await this.client.postScore(platform, lineItem, item.score);
   }

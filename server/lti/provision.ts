@@ -39,7 +39,7 @@ export class Provisioner {
     this.log = deps.logger;
   }
 
-  private contextOf(platform: Platform, claims: ResourceLinkClaims | DeepLinkingClaims): LtiContext {
+  private contextOf(platform: Platform, claims: ResourceLinkClaims | DeepLinkingClaims): Promise<LtiContext> {
     const context = claims[CLAIM.context];
     if (!context) {
       throw new Invalid('The launch names no course (the context claim is missing): kubedojo places lessons inside courses. Add the activity to a course in the LMS.', {
@@ -51,12 +51,12 @@ export class Provisioner {
   }
 
   /** The course's room: made by its first instructor, its lessons following the course's links. */
-  private roomFor(context: LtiContext, instructorId: string): string {
-    const lessons = this.courses.lessonsOfContext(context.id);
+  private async roomFor(context: LtiContext, instructorId: string): Promise<string> {
+    const lessons = await this.courses.lessonsOfContext(context.id);
     const ends = new Date(Date.now() + ROOM_DAYS * 86_400_000).toISOString();
-    if (context.workshopId !== null && this.workshops.get(context.workshopId)) {
-      this.workshops.setLessons(context.workshopId, lessons);
-      this.workshops.extendTo(context.workshopId, ends);
+    if (context.workshopId !== null && (await this.workshops.get(context.workshopId))) {
+      await this.workshops.setLessons(context.workshopId, lessons);
+      await this.workshops.extendTo(context.workshopId, ends);
       return context.workshopId;
     }
     const size = this.library.bySlug.get(lessons[0] ?? '')?.lab?.sandbox.size ?? 'small';
@@ -64,8 +64,8 @@ export class Provisioner {
       const id = randomUUID();
       const now = new Date().toISOString();
       // No seats: nobody joins a course's room with a code, and no warm pool is filled for it.
-      if (this.workshops.insert({ id, code: newJoinCode(), title: context.title, instructorId, lessons, seats: 0, sandboxSize: size, startsAt: now, endsAt: ends, state: 'scheduled', createdAt: now, endedAt: null })) {
-        this.courses.setWorkshop(context.id, id);
+      if (await this.workshops.insert({ id, code: newJoinCode(), title: context.title, instructorId, lessons, seats: 0, sandboxSize: size, startsAt: now, endsAt: ends, state: 'scheduled', createdAt: now, endedAt: null })) {
+        await this.courses.setWorkshop(context.id, id);
         this.log.info({ context: context.id, workshop: id }, 'made the room of an LMS course');
         return id;
       }
@@ -73,26 +73,26 @@ export class Provisioner {
     throw new Error('could not draw a free join code for a course room');
   }
 
-  private join(platform: Platform, context: LtiContext, claims: ResourceLinkClaims | DeepLinkingClaims): { learnerId: string; instructor: boolean } {
+  private async join(platform: Platform, context: LtiContext, claims: ResourceLinkClaims | DeepLinkingClaims): Promise<{ learnerId: string; instructor: boolean }> {
     const roles = claims[CLAIM.roles];
     const instructor = teaches(roles);
     const name = displayNameOf(claims);
-    const { learnerId } = this.courses.linkUser({ issuer: platform.issuer, sub: claims.sub, name, instructor, workshopId: instructor ? null : context.workshopId });
-    this.courses.memberLaunched(context.id, { sub: claims.sub, learnerId, name, roles, instructor });
+    const { learnerId } = await this.courses.linkUser({ issuer: platform.issuer, sub: claims.sub, name, instructor, workshopId: instructor ? null : context.workshopId });
+    await this.courses.memberLaunched(context.id, { sub: claims.sub, learnerId, name, roles, instructor });
     return { learnerId, instructor };
   }
 
   /** A resource link launch: learners land on the lesson (at the exercise), instructors in the room. */
-  resourceLaunch(platform: Platform, claims: ResourceLinkClaims): Landing {
-    const context = this.contextOf(platform, claims);
+  async resourceLaunch(platform: Platform, claims: ResourceLinkClaims): Promise<Landing> {
+    const context = await this.contextOf(platform, claims);
     const target = targetOf(claims[CLAIM.custom], claims[CLAIM.targetLinkUri]);
-    const { learnerId, instructor } = this.join(platform, context, claims);
+    const { learnerId, instructor } = await this.join(platform, context, claims);
     if (target) {
       const lesson = this.library.bySlug.get(target.lesson);
       if (!lesson) throw new NotFound(`This link points at the lesson "${target.lesson}", which this kubedojo does not have. Ask your instructor to pick the content again.`);
       if (target.exercise !== null && !lesson.lab?.exercises.some((e) => e.id === target.exercise)) throw new NotFound(`This link points at the exercise "${target.exercise}", which the lesson "${lesson.title}" does not have.`);
       const ags = claims[CLAIM.ags];
-      this.courses.upsertLink({
+      await this.courses.upsertLink({
         context: context.id,
         resourceLinkId: claims[CLAIM.resourceLink].id,
         lesson: target.lesson,
@@ -102,21 +102,21 @@ export class Provisioner {
         lineItemsUrl: ags?.lineitems ?? null,
         agsScopes: ags?.scope ?? [],
       });
-      if (context.workshopId !== null) this.workshops.setLessons(context.workshopId, this.courses.lessonsOfContext(context.id));
+      if (context.workshopId !== null) await this.workshops.setLessons(context.workshopId, await this.courses.lessonsOfContext(context.id));
     }
-    if (instructor) return { learnerId, path: `/workshops/${this.roomFor(this.courses.context(context.id) ?? context, learnerId)}`, anchor: null };
+    if (instructor) return { learnerId, path: `/workshops/${await this.roomFor((await this.courses.context(context.id)) ?? context, learnerId)}`, anchor: null };
     if (!target) throw new Invalid('This link names no kubedojo lesson (no kubedojo_lesson custom parameter). Ask your instructor to add it again with "Select content".');
     return { learnerId, path: `/lessons/${target.lesson}`, anchor: target.exercise ? `exercise-${target.exercise}` : null };
   }
 
   /** A deep linking request: only those who teach the course pick content for it. */
-  deepLinking(platform: Platform, claims: DeepLinkingClaims): Landing {
+  async deepLinking(platform: Platform, claims: DeepLinkingClaims): Promise<Landing> {
     if (!teaches(claims[CLAIM.roles])) throw new Forbidden('Only the instructors of a course pick kubedojo content for it.');
     const settings = claims[CLAIM.deepLinkingSettings];
     if (!settings.accept_types.includes('ltiResourceLink')) throw new Invalid(`The LMS accepts ${settings.accept_types.join(', ') || 'no content types'} here, and kubedojo offers links to lessons (ltiResourceLink).`);
-    const context = this.contextOf(platform, claims);
-    const { learnerId } = this.join(platform, context, claims);
-    const id = this.courses.addDeepLink(
+    const context = await this.contextOf(platform, claims);
+    const { learnerId } = await this.join(platform, context, claims);
+    const id = await this.courses.addDeepLink(
       { platformId: platform.id, deploymentId: claims[CLAIM.deploymentId], learnerId, returnUrl: settings.deep_link_return_url, data: settings.data ?? null, acceptMultiple: settings.accept_multiple ?? false },
       DEEP_LINK_TTL_MS,
     );

@@ -23,7 +23,7 @@ export interface Backoff {
  * each is marked delivered once the platform has accepted it. When a platform cannot be reached,
  * all its scores wait together with exponential backoff (base · 2ⁿ, capped, ±20% jitter) and one
  * attempt is made per step, not one per score. A score the platform refuses for good (4xx) is
- * set aside as failed and the next one of that user goes. Everything lives in SQLite: a restart
+ * set aside as failed and the next one of that user goes. Everything lives in the database: a restart
  * resumes where it stopped. (A crash between the platform's 2xx and our commit would send that
  * score again; AGS scores carry their timestamp, so platforms treat the repeat as the same score.)
  */
@@ -96,8 +96,10 @@ export class ScoreQueue {
       } catch (error) {
         this.log.error({ err: error }, 'the score queue stopped a pass on an unexpected error');
       } finally {
+        await this.schedule().catch((error: unknown) => {
+          this.log.error({ err: error }, 'the score queue could not plan its next pass');
+        });
         this.passing = undefined;
-        this.schedule();
       }
     })();
     return this.passing;
@@ -108,12 +110,18 @@ export class ScoreQueue {
     return this.again && this.running;
   }
 
-  private schedule(): void {
+  /** Whether stop() has been called (read through a call: it changes across awaits). */
+  private stopped(): boolean {
+    return !this.running;
+  }
+
+  private async schedule(): Promise<void> {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     if (!this.running) return;
-    const due = this.repo.nextDue();
-    if (due === undefined) return;
+    const due = await this.repo.nextDue();
+    // stop() may have come while the database answered.
+    if (due === undefined || this.stopped()) return;
     this.cancelTimer = this.clock.later(
       () => {
         this.cancelTimer = undefined;
@@ -126,7 +134,7 @@ export class ScoreQueue {
   private async drain(): Promise<void> {
     for (;;) {
       if (!this.running) return;
-      const heads = this.repo.dueHeads(this.clock.now(), 200);
+      const heads = await this.repo.dueHeads(this.clock.now(), 200);
       if (heads.length === 0) return;
       const byPlatform = new Map<string, QueuedScore[]>();
       for (const head of heads) byPlatform.set(head.platformId, [...(byPlatform.get(head.platformId) ?? []), head]);
@@ -147,7 +155,7 @@ export class ScoreQueue {
         this.stats.attempts += 1;
         try {
           await this.deliver(item);
-          this.repo.delivered(item.id, this.clock.now());
+          await this.repo.delivered(item.id, this.clock.now());
           this.stats.delivered += 1;
           this.failures.delete(platformId);
           progressed = true;
@@ -156,13 +164,13 @@ export class ScoreQueue {
           if (error instanceof PlatformUnavailable) {
             this.failures.set(platformId, (this.failures.get(platformId) ?? 0) + 1);
             const until = this.clock.now() + this.delayFor(platformId);
-            this.repo.retry(item.id, message, until);
-            this.repo.deferPlatform(platformId, until);
+            await this.repo.retry(item.id, message, until);
+            await this.repo.deferPlatform(platformId, until);
             this.stats.retries += 1;
             this.log.warn({ platformId, attempts: item.attempts + 1, retryInMs: until - this.clock.now(), error: message }, 'the LMS is unavailable; scores wait and are retried');
             seen.down = true;
           } else {
-            this.repo.failed(item.id, message);
+            await this.repo.failed(item.id, message);
             this.stats.failed += 1;
             progressed = true;
             if (error instanceof PlatformRefused) this.log.warn({ platformId, id: item.id, error: message }, 'the LMS refused a score; it is set aside');

@@ -54,9 +54,9 @@ export class DynamicRegistration {
   }
 
   /** A new one-time registration link. */
-  link(now = Date.now()): { url: string; expiresAt: string } {
+  async link(now = Date.now()): Promise<{ url: string; expiresAt: string }> {
     const token = randomBytes(24).toString('base64url');
-    this.platforms.addRegistrationToken(token, REGISTRATION_TTL_MS, now);
+    await this.platforms.addRegistrationToken(token, REGISTRATION_TTL_MS, now);
     return { url: `${this.tool().registration}/${token}`, expiresAt: new Date(now + REGISTRATION_TTL_MS).toISOString() };
   }
 
@@ -68,16 +68,16 @@ export class DynamicRegistration {
 
   async register(request: { token: string; openidConfiguration: string; registrationToken?: string | undefined }): Promise<Platform> {
     this.checkUrl(request.openidConfiguration, 'openid_configuration');
-    if (!this.platforms.useRegistrationToken(request.token, null)) {
+    if (!(await this.platforms.useRegistrationToken(request.token, null))) {
       throw new Forbidden('This kubedojo registration link was used already or has expired. Make a new one on kubedojo\'s admin page (LTI) or with "kubedojo lti register-url".');
     }
     try {
       const platform = await this.perform(request);
-      this.platforms.useRegistrationToken(request.token, platform.id);
+      await this.platforms.useRegistrationToken(request.token, platform.id);
       this.log.info({ platform: platform.id, issuer: platform.issuer, clientId: platform.clientId }, 'an LMS registered kubedojo (dynamic registration)');
       return platform;
     } catch (error) {
-      this.platforms.releaseRegistrationToken(request.token);
+      await this.platforms.releaseRegistrationToken(request.token);
       if (error instanceof PlatformUnavailable) throw new Unavailable(`The LMS could not be reached during registration: ${error.message}`);
       if (error instanceof PlatformRefused) throw new Invalid(`The LMS refused kubedojo's registration: ${error.message}`);
       throw error;

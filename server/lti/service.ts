@@ -72,10 +72,10 @@ export class LtiService {
   private readonly log: Logger;
   private started = false;
   private readonly onGrading = (event: GradingEvent) => {
-    if (event.type === 'finished') this.resultChanged(event.learnerId, event.run.lesson);
+    if (event.type === 'finished') void this.resultChanged(event.learnerId, event.run.lesson);
   };
   private readonly onAnswer = (event: { learnerId: string; slug: string }) => {
-    this.resultChanged(event.learnerId, event.slug);
+    void this.resultChanged(event.learnerId, event.slug);
   };
 
   constructor(deps: LtiDeps) {
@@ -119,103 +119,104 @@ export class LtiService {
     await this.queue.stop();
   }
 
-  private resultChanged(learnerId: string, slug: string): void {
+  private async resultChanged(learnerId: string, slug: string): Promise<void> {
     try {
-      this.passback.resultChanged(learnerId, slug);
+      await this.passback.resultChanged(learnerId, slug);
     } catch (error) {
       this.log.error({ err: error, learnerId, slug }, 'could not queue a score');
     }
   }
 
   /** The registered LMSs' origins, read at every request: a platform registered a moment ago (dynamic registration) frames us at once. */
-  frameAncestors(): string[] {
+  async frameAncestors(): Promise<string[]> {
     const origins = new Set<string>();
-    for (const p of this.platforms.list()) for (const value of [p.issuer, p.authUrl, ...p.frameOrigins]) if (allowedUrl(value, true)) origins.add(new URL(value).origin);
+    for (const p of await this.platforms.list()) for (const value of [p.issuer, p.authUrl, ...p.frameOrigins]) if (allowedUrl(value, true)) origins.add(new URL(value).origin);
     return [...origins];
   }
 
   // ---- administration
 
-  admin(): LtiAdminResponse {
-    return { tool: this.tool(), platforms: this.platforms.list().map(platformView), scores: this.scores.counts() };
+  async admin(): Promise<LtiAdminResponse> {
+    return { tool: this.tool(), platforms: (await this.platforms.list()).map(platformView), scores: await this.scores.counts() };
   }
 
-  addPlatform(input: Omit<PlatformInput, 'registeredBy'>): LtiPlatformView {
+  async addPlatform(input: Omit<PlatformInput, 'registeredBy'>): Promise<LtiPlatformView> {
     for (const [field, value] of [['authUrl', input.authUrl], ['tokenUrl', input.tokenUrl], ['jwksUrl', input.jwksUrl]] as const) {
       if (!allowedUrl(value, this.d.allowHttp)) throw new Invalid(`${field} must be an https URL${this.d.allowHttp ? ' (or http)' : ' (http only with --lti-allow-http)'}`, { issues: [{ field: `body.${field}`, message: 'must be an https URL' }] });
     }
-    const platform = this.platforms.upsert({ ...input, registeredBy: 'admin' });
+    const platform = await this.platforms.upsert({ ...input, registeredBy: 'admin' });
     this.log.info({ platform: platform.id, issuer: platform.issuer, clientId: platform.clientId }, 'LTI platform registered by an admin');
     return platformView(platform);
   }
 
-  removePlatform(id: string): void {
-    if (!this.platforms.remove(id)) throw new NotFound(`there is no LTI platform ${id}`);
+  async removePlatform(id: string): Promise<void> {
+    if (!(await this.platforms.remove(id))) throw new NotFound(`there is no LTI platform ${id}`);
   }
 
   // ---- launches
 
-  login(request: LoginRequest): { redirect: string; state: string } {
+  login(request: LoginRequest): Promise<{ redirect: string; state: string }> {
     return this.launches.login(request);
   }
 
   /** Verifies a launch and lands the LMS user: where to go, and a one-time ticket for the page's session. */
   async launch(form: { id_token: string; state: string }, cookieNames: readonly string[]): Promise<Landing & { ticket: string }> {
     const verified = await this.launches.verify(form, cookieNames);
-    const landing = verified.kind === 'resource' ? this.provisioner.resourceLaunch(verified.platform, verified.claims) : this.provisioner.deepLinking(verified.platform, verified.claims);
+    const landing = verified.kind === 'resource' ? await this.provisioner.resourceLaunch(verified.platform, verified.claims) : await this.provisioner.deepLinking(verified.platform, verified.claims);
     const ticket = randomBytes(32).toString('base64url');
-    this.platforms.addTicket(ticket, landing.learnerId, TICKET_TTL_MS);
+    await this.platforms.addTicket(ticket, landing.learnerId, TICKET_TTL_MS);
     this.log.info({ platform: verified.platform.id, kind: verified.kind, learnerId: landing.learnerId, path: landing.path }, 'LTI launch');
     return { ...landing, ticket };
   }
 
   /** A launch ticket, once, becomes a session for the page inside the LMS (no cookie needed). */
-  exchange(ticket: string): { learner: Learner; token: string } {
-    const learnerId = this.platforms.takeTicket(ticket);
-    const learner = learnerId ? this.d.learners.byId(learnerId) : undefined;
+  async exchange(ticket: string): Promise<{ learner: Learner; token: string }> {
+    const learnerId = await this.platforms.takeTicket(ticket);
+    const learner = learnerId ? await this.d.learners.byId(learnerId) : undefined;
     if (!learner) throw new Unauthenticated('This launch link was used already or has expired: open the activity again from your course.');
-    return { learner, token: this.d.learners.newSession(learner.id) };
+    return { learner, token: await this.d.learners.newSession(learner.id) };
   }
 
   // ---- deep linking
 
-  private deepLinkOf(id: string, learner: Learner) {
-    const request = this.courses.deepLink(id, learner.id);
-    const platform = request ? this.platforms.get(request.platformId) : undefined;
+  private async deepLinkOf(id: string, learner: Learner) {
+    const request = await this.courses.deepLink(id, learner.id);
+    const platform = request ? await this.platforms.get(request.platformId) : undefined;
     if (!request || !platform) throw new NotFound('This content selection has ended or is not yours: start it again from the LMS.');
     return { request, platform };
   }
 
-  deepLinkOptions(id: string, learner: Learner): DeepLinkOptionsResponse {
-    const { request, platform } = this.deepLinkOf(id, learner);
+  async deepLinkOptions(id: string, learner: Learner): Promise<DeepLinkOptionsResponse> {
+    const { request, platform } = await this.deepLinkOf(id, learner);
     return { platform: platform.name, acceptMultiple: request.acceptMultiple, items: this.deepLinks.catalog() };
   }
 
   async deepLinkChoose(id: string, learner: Learner, items: { lesson: string; exercise: string | null }[]): Promise<DeepLinkChoiceResponse> {
-    const { request, platform } = this.deepLinkOf(id, learner);
+    const { request, platform } = await this.deepLinkOf(id, learner);
     const response = await this.deepLinks.respond(request, platform, items);
-    if (!this.courses.useDeepLink(id)) throw new NotFound('This content selection was already sent.');
+    if (!(await this.courses.useDeepLink(id))) throw new NotFound('This content selection was already sent.');
     return response;
   }
 
   // ---- the course's room
 
   /** Whether a learner teaches the course whose room this workshop is (co-instructors). */
-  teaches(workshopId: string, learnerId: string): boolean {
+  teaches(workshopId: string, learnerId: string): Promise<boolean> {
     return this.courses.teaches(workshopId, learnerId);
   }
 
   /** The learners of the course whose room this is, for its grid. */
-  courseLearners(workshopId: string): Learner[] {
-    return this.courses.learnersOfWorkshop(workshopId).flatMap((id) => this.d.learners.byId(id) ?? []);
+  async courseLearners(workshopId: string): Promise<Learner[]> {
+    const learners = await Promise.all((await this.courses.learnersOfWorkshop(workshopId)).map((id) => this.d.learners.byId(id)));
+    return learners.flatMap((learner) => learner ?? []);
   }
 
   /** The course's members, as the LMS lists them now (NRPS), marked by whether they have started. */
   async roster(workshopId: string, viewer: Learner): Promise<RosterResponse> {
-    const workshop = this.d.workshops.get(workshopId);
-    const mine = workshop && (viewer.role === 'admin' || workshop.instructorId === viewer.id || this.courses.teaches(workshopId, viewer.id));
-    const context = mine ? this.courses.contextOfWorkshop(workshopId) : undefined;
-    const platform = context ? this.platforms.get(context.platformId) : undefined;
+    const workshop = await this.d.workshops.get(workshopId);
+    const mine = workshop && (viewer.role === 'admin' || workshop.instructorId === viewer.id || (await this.courses.teaches(workshopId, viewer.id)));
+    const context = mine ? await this.courses.contextOfWorkshop(workshopId) : undefined;
+    const platform = context ? await this.platforms.get(context.platformId) : undefined;
     if (!context || !platform) throw new NotFound(`workshop ${workshopId} is not the room of an LMS course of yours`);
     let problem: string | null = null;
     if (context.membershipsUrl === null) {
@@ -224,13 +225,13 @@ export class LtiService {
       try {
         const members = await this.client.members(platform, context.membershipsUrl);
         const active = members.filter((m) => m.status === undefined || m.status === 'Active');
-        this.courses.rosterUpdate(context.id, platform.issuer, active.map((m) => ({ sub: m.user_id, name: m.name ?? ([m.given_name, m.family_name].filter(Boolean).join(' ') || null), roles: m.roles, instructor: teaches(m.roles) })));
+        await this.courses.rosterUpdate(context.id, platform.issuer, active.map((m) => ({ sub: m.user_id, name: m.name ?? ([m.given_name, m.family_name].filter(Boolean).join(' ') || null), roles: m.roles, instructor: teaches(m.roles) })));
       } catch (error) {
         problem = `Could not read the course's members from the LMS: ${error instanceof Error ? error.message : String(error)}`;
         this.log.warn({ context: context.id, error: problem }, 'NRPS failed');
       }
     }
-    const members = this.courses.members(context.id).map((m) => ({ name: m.name ?? m.sub, roles: m.roles, instructor: m.instructor, status: m.launchedAt === null ? ('not-started' as const) : ('started' as const), launchedAt: m.launchedAt }));
+    const members = (await this.courses.members(context.id)).map((m) => ({ name: m.name ?? m.sub, roles: m.roles, instructor: m.instructor, status: m.launchedAt === null ? ('not-started' as const) : ('started' as const), launchedAt: m.launchedAt }));
     return { course: context.title, platform: platform.name, members, problem };
   }
 }

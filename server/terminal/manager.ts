@@ -2,7 +2,7 @@ import type { Logger } from '../logger.ts';
 import type { Sandbox, SandboxEvent, SandboxService } from '../sandboxes/service.ts';
 import type { ShellBackend } from './backends.ts';
 import type { HomeWrite } from './home.ts';
-import type { RecordingStore } from './recorder.ts';
+import type { Recording, RecordingStore } from './recorder.ts';
 import { runnerOf } from './runner.ts';
 import { TerminalSession, type SessionSettings } from './session.ts';
 
@@ -77,7 +77,14 @@ export class TerminalManager {
     const sandbox = await this.sandboxes.get(namespace);
     const kubeconfig = await this.sandboxes.kubeconfigFor(namespace);
     const shell = await this.backend.open(sandbox, kubeconfig, size);
-    const recording = this.recordings.start({ namespace, learnerKey: sandbox.learnerKey, lesson: sandbox.lesson, cols: size.cols, rows: size.rows });
+    let recording: Recording;
+    try {
+      recording = await this.recordings.start({ namespace, learnerKey: sandbox.learnerKey, lesson: sandbox.lesson, cols: size.cols, rows: size.rows });
+    } catch (error) {
+      // No session holds the shell yet: end it here, or it would outlive the failed start.
+      await shell.kill();
+      throw error;
+    }
     const session = new TerminalSession({
       namespace,
       backend: this.backend.kind,

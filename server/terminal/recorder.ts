@@ -41,6 +41,8 @@ export interface RecordingRow {
   endedAt: string | null;
 }
 
+const COLUMNS = ['id', 'namespace', 'learner_key as learnerKey', 'lesson', 'path', 'bytes', 'started_at as startedAt', 'ended_at as endedAt'] as const;
+
 export class RecordingStore {
   private readonly db: Db;
   readonly dir: string;
@@ -54,11 +56,13 @@ export class RecordingStore {
   }
 
   /** Bytes the finished recordings of a sandbox hold. */
-  private usedBy(namespace: string): number {
-    return (this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM recordings WHERE namespace = ?').get(namespace) as { n: number }).n;
+  private async usedBy(namespace: string): Promise<number> {
+    const row = await this.db.selectFrom('recordings').select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('bytes'), eb.lit(0)).as('n')).where('namespace', '=', namespace).executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
-  start(meta: RecordingMeta): Recording {
+  async start(meta: RecordingMeta): Promise<Recording> {
+    const budget = this.maxBytesPerSandbox - (await this.usedBy(meta.namespace));
     const id = randomUUID();
     const started = Date.now();
     const startedAt = new Date(started).toISOString();
@@ -66,7 +70,6 @@ export class RecordingStore {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const stream = fs.createWriteStream(file, { mode: 0o600 });
     const decoder = new TextDecoder('utf-8', { fatal: false });
-    const budget = this.maxBytesPerSandbox - this.usedBy(meta.namespace);
     const header = `${JSON.stringify({ version: 2, width: meta.cols, height: meta.rows, timestamp: Math.floor(started / 1000), env: { TERM: 'xterm-256color', SHELL: '/bin/bash' }, title: `${meta.namespace} (${meta.lesson})` })}\n`;
     let bytes = Buffer.byteLength(header);
     let full = false;
@@ -87,9 +90,13 @@ export class RecordingStore {
       stream.write(line);
     };
     stream.write(header);
-    this.db
-      .prepare('INSERT INTO recordings (id, namespace, learner_key, lesson, path, cols, rows, bytes, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)')
-      .run(id, meta.namespace, meta.learnerKey, meta.lesson, file, meta.cols, meta.rows, startedAt);
+    try {
+      await this.db.insertInto('recordings').values({ id, namespace: meta.namespace, learner_key: meta.learnerKey, lesson: meta.lesson, path: file, cols: meta.cols, rows: meta.rows, bytes: 0, started_at: startedAt }).execute();
+    } catch (error) {
+      stream.destroy();
+      await fsp.rm(file, { force: true });
+      throw error;
+    }
     let ended = false;
     return {
       id,
@@ -109,34 +116,33 @@ export class RecordingStore {
         if (ended) return;
         ended = true;
         await new Promise<void>((resolve) => stream.end(resolve));
-        // A session can end after the server has closed its database (shutdown): the file is whole.
-        if (this.db.open) this.db.prepare('UPDATE recordings SET ended_at = ?, bytes = ? WHERE id = ?').run(new Date().toISOString(), bytes, id);
+        // A session can end after the server has closed its database (shutdown): the file is
+        // whole, and only the row's end time and size are not written.
+        await this.db
+          .updateTable('recordings')
+          .set({ ended_at: new Date().toISOString(), bytes })
+          .where('id', '=', id)
+          .execute()
+          .catch(() => undefined);
       },
     };
   }
 
-  byLearner(learnerKey: string): RecordingRow[] {
-    return this.db
-      .prepare(
-        `SELECT id, namespace, learner_key AS learnerKey, lesson, path, bytes, started_at AS startedAt, ended_at AS endedAt
-         FROM recordings WHERE learner_key = ? ORDER BY started_at DESC LIMIT 200`,
-      )
-      .all(learnerKey) as RecordingRow[];
+  byLearner(learnerKey: string): Promise<RecordingRow[]> {
+    return this.db.selectFrom('recordings').select(COLUMNS).where('learner_key', '=', learnerKey).orderBy('started_at', 'desc').limit(200).execute();
   }
 
-  get(id: string): RecordingRow | undefined {
-    return this.db
-      .prepare('SELECT id, namespace, learner_key AS learnerKey, lesson, path, bytes, started_at AS startedAt, ended_at AS endedAt FROM recordings WHERE id = ?')
-      .get(id) as RecordingRow | undefined;
+  get(id: string): Promise<RecordingRow | undefined> {
+    return this.db.selectFrom('recordings').select(COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
   /** Deletes recordings older than the retention period, files and rows. */
   async prune(retentionDays: number, now = Date.now()): Promise<number> {
     const cutoff = new Date(now - retentionDays * 86_400_000).toISOString();
-    const old = this.db.prepare('SELECT id, path FROM recordings WHERE started_at < ?').all(cutoff) as { id: string; path: string }[];
+    const old = await this.db.selectFrom('recordings').select(['id', 'path']).where('started_at', '<', cutoff).execute();
     for (const row of old) {
       await fsp.rm(row.path, { force: true });
-      this.db.prepare('DELETE FROM recordings WHERE id = ?').run(row.id);
+      await this.db.deleteFrom('recordings').where('id', '=', row.id).execute();
     }
     return old.length;
   }

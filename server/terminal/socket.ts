@@ -67,7 +67,9 @@ export function terminalNamespace(
     const activity = () => {
       if (Date.now() - lastActivity < 60_000) return;
       lastActivity = Date.now();
-      deps.learners.touch(learner.id);
+      deps.learners.touch(learner.id).catch((error: unknown) => {
+        log.warn({ err: error, learnerId: learner.id }, 'could not record terminal activity');
+      });
     };
 
     socket.on('attach', async (request, reply) => {

@@ -13,23 +13,23 @@ export class WorkshopAccess {
   private readonly workshops: WorkshopRepository;
   private readonly learners: LearnerRepository;
   private readonly sandboxes: SandboxService;
-  private readonly coInstructs: (workshopId: string, learnerId: string) => boolean;
+  private readonly coInstructs: (workshopId: string, learnerId: string) => Promise<boolean>;
 
-  constructor(deps: { workshops: WorkshopRepository; learners: LearnerRepository; sandboxes: SandboxService; coInstructs?: ((workshopId: string, learnerId: string) => boolean) | undefined }) {
+  constructor(deps: { workshops: WorkshopRepository; learners: LearnerRepository; sandboxes: SandboxService; coInstructs?: ((workshopId: string, learnerId: string) => Promise<boolean>) | undefined }) {
     this.workshops = deps.workshops;
     this.learners = deps.learners;
     this.sandboxes = deps.sandboxes;
-    this.coInstructs = deps.coInstructs ?? (() => false);
+    this.coInstructs = deps.coInstructs ?? (() => Promise.resolve(false));
   }
 
-  private runs(viewer: Learner, w: Workshop): boolean {
-    return viewer.role === 'admin' || w.instructorId === viewer.id || this.coInstructs(w.id, viewer.id);
+  private async runs(viewer: Learner, w: Workshop): Promise<boolean> {
+    return viewer.role === 'admin' || w.instructorId === viewer.id || (await this.coInstructs(w.id, viewer.id));
   }
 
   /** A workshop the viewer may run: their own, or any for an admin. Others get "not found". */
-  owned(id: string, viewer: Learner): Workshop {
-    const w = this.workshops.get(id);
-    if (!w || !this.runs(viewer, w)) throw new NotFound(`there is no workshop ${id}`);
+  async owned(id: string, viewer: Learner): Promise<Workshop> {
+    const w = await this.workshops.get(id);
+    if (!w || !(await this.runs(viewer, w))) throw new NotFound(`there is no workshop ${id}`);
     return w;
   }
 
@@ -43,20 +43,23 @@ export class WorkshopAccess {
       return false;
     }
     if (!sandbox.workshop) return false;
-    const w = this.workshops.get(sandbox.workshop);
-    return w !== undefined && this.runs(viewer, w);
+    const w = await this.workshops.get(sandbox.workshop);
+    return w !== undefined && (await this.runs(viewer, w));
   }
 
   /** Whether the viewer runs a workshop that has this learner (by key) as a participant: replaying their terminal. */
-  instructsLearnerKey(viewer: Learner, key: string): boolean {
+  async instructsLearnerKey(viewer: Learner, key: string): Promise<boolean> {
     if (viewer.kind !== 'account' || viewer.role === 'learner') return false;
-    return this.workshops.list(viewer.role === 'admin' ? undefined : viewer.id).some((w) => this.learners.byWorkshop(w.id).some((p) => learnerKey(p.id) === key));
+    for (const w of await this.workshops.list(viewer.role === 'admin' ? undefined : viewer.id)) {
+      if ((await this.learners.byWorkshop(w.id)).some((p) => learnerKey(p.id) === key)) return true;
+    }
+    return false;
   }
 
   /** A participant of a workshop the viewer runs (for their recordings). */
-  participant(id: string, viewer: Learner, learnerId: string): Learner {
-    const w = this.owned(id, viewer);
-    const learner = this.learners.byId(learnerId);
+  async participant(id: string, viewer: Learner, learnerId: string): Promise<Learner> {
+    const w = await this.owned(id, viewer);
+    const learner = await this.learners.byId(learnerId);
     if (!learner || learner.workshopId !== w.id) throw new NotFound(`workshop ${w.title} has no participant ${learnerId}`);
     return learner;
   }

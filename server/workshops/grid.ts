@@ -25,7 +25,7 @@ export interface GridDeps {
   /** Whether a sandbox's terminal is open now (the grid shows it). */
   terminalOpen: (namespace: string) => boolean;
   /** Members who did not join with the code (the learners of an LMS course), for the grid. */
-  members?: ((workshopId: string) => Learner[]) | undefined;
+  members?: ((workshopId: string) => Promise<Learner[]>) | undefined;
   /** Where a changed row goes (the instructor's room, over socket.io). */
   emitRow: (change: { workshopId: string; row: GridRow }) => void;
 }
@@ -105,49 +105,47 @@ export class LiveGrid {
     if (this.pending.has(learnerId)) return;
     const timer = setTimeout(() => {
       this.pending.delete(learnerId);
-      this.refresh(learnerId);
+      void this.refresh(learnerId);
     }, delayMs);
     timer.unref();
     this.pending.set(learnerId, timer);
   }
 
   /** Recomputes a participant's row now and sends it (a new participant appears in the room). */
-  refresh(learnerId: string): void {
-    const learner = this.d.learners.byId(learnerId);
-    if (!learner?.workshopId) return;
-    const workshop = this.d.workshops.get(learner.workshopId);
-    if (!workshop || workshop.state === 'ended') return;
-    void this.rowFor(workshop, learner).then(
-      (row) => {
-        this.rows.set(learnerId, { workshopId: workshop.id, row });
-        this.d.emitRow({ workshopId: workshop.id, row });
-      },
-      (error: unknown) => {
-        this.d.logger.warn({ err: error, learnerId }, 'could not refresh a grid row');
-      },
-    );
+  async refresh(learnerId: string): Promise<void> {
+    try {
+      const learner = await this.d.learners.byId(learnerId);
+      if (!learner?.workshopId) return;
+      const workshop = await this.d.workshops.get(learner.workshopId);
+      if (!workshop || workshop.state === 'ended') return;
+      const row = await this.rowFor(workshop, learner);
+      this.rows.set(learnerId, { workshopId: workshop.id, row });
+      this.d.emitRow({ workshopId: workshop.id, row });
+    } catch (error) {
+      this.d.logger.warn({ err: error, learnerId }, 'could not refresh a grid row');
+    }
   }
 
   /** Every participant's row and the exercise columns, computed now (and kept for later patches). */
   async grid(w: Workshop): Promise<Pick<GridResponse, 'columns' | 'rows'>> {
-    const joined = this.d.learners.byWorkshop(w.id);
-    const participants = [...joined, ...(this.d.members?.(w.id) ?? []).filter((m) => !joined.some((j) => j.id === m.id))];
+    const joined = await this.d.learners.byWorkshop(w.id);
+    const participants = [...joined, ...((await this.d.members?.(w.id)) ?? []).filter((m) => !joined.some((j) => j.id === m.id))];
     const sandboxes = await workshopSandboxes(this.d.sandboxes, w);
-    const lastSeen = this.d.learners.lastSeen(participants.map((p) => p.id));
+    const lastSeen = await this.d.learners.lastSeen(participants.map((p) => p.id));
     const columns = w.lessons.flatMap((slug) => (this.d.library.bySlug.get(slug)?.lab?.exercises ?? []).map((e) => ({ lesson: slug, exercise: e.id, title: e.title })));
     const rows = await Promise.all(participants.map((p) => this.rowFor(w, p, { sandboxes, lastSeen: lastSeen.get(p.id) ?? null })));
     for (const row of rows) this.rows.set(row.learnerId, { workshopId: w.id, row });
     return { columns, rows };
   }
 
-  private cellsFor(w: Workshop, learner: Learner): { cells: GridCell[]; stuck: string | null } {
+  private async cellsFor(w: Workshop, learner: Learner): Promise<{ cells: GridCell[]; stuck: string | null }> {
     const cells: GridCell[] = [];
     let stuck: string | null = null;
     for (const slug of w.lessons) {
       const lesson = this.d.library.bySlug.get(slug);
       if (!lesson?.lab) continue;
-      const progress = new Map(this.d.checks.exercises(learner.id, lesson.canonicalId).map((p) => [p.exercise, p]));
-      const runs = this.d.checks.runs(learner.id, lesson.canonicalId, 30);
+      const progress = new Map((await this.d.checks.exercises(learner.id, lesson.canonicalId)).map((p) => [p.exercise, p]));
+      const runs = await this.d.checks.runs(learner.id, lesson.canonicalId, 30);
       const running = new Set(runs.filter((r) => r.status === 'running').map((r) => r.exercise));
       for (const exercise of lesson.lab.exercises) {
         const p = progress.get(exercise.id);
@@ -172,9 +170,9 @@ export class LiveGrid {
   private async rowFor(w: Workshop, learner: Learner, known?: { sandboxes: Sandbox[]; lastSeen: string | null }): Promise<GridRow> {
     const key = learnerKey(learner.id);
     const sandboxes = (known?.sandboxes ?? (await workshopSandboxes(this.d.sandboxes, w))).filter((s) => s.learnerKey === key);
-    const lastSeen = known ? known.lastSeen : (this.d.learners.lastSeen([learner.id]).get(learner.id) ?? null);
-    const { cells, stuck: failing } = this.cellsFor(w, learner);
-    const progress = this.d.lessons.learnerProgress(learner.id).lessons;
+    const lastSeen = known ? known.lastSeen : ((await this.d.learners.lastSeen([learner.id])).get(learner.id) ?? null);
+    const { cells, stuck: failing } = await this.cellsFor(w, learner);
+    const progress = (await this.d.lessons.learnerProgress(learner.id)).lessons;
     const quiz = w.lessons.map((slug) => {
       const p = progress.find((l) => l.slug === slug)?.progress;
       return { lesson: slug, correct: p?.quizCorrect ?? 0, total: p?.quizTotal ?? this.d.library.bySlug.get(slug)?.quiz.length ?? 0 };

@@ -43,7 +43,7 @@ export class PoolPlanner {
     if (this.filling) return;
     this.filling = true;
     try {
-      for (const [size, target] of this.targets(now)) {
+      for (const [size, target] of await this.targets(now)) {
         if (target > 0) await this.sandboxes.fillPool(target, size);
       }
     } catch (error) {
@@ -54,11 +54,11 @@ export class PoolPlanner {
   }
 
   /** Pool sandboxes wanted per size: one per empty seat of the workshops starting soon or under way. */
-  targets(now: number): Map<SandboxSize, number> {
+  async targets(now: number): Promise<Map<SandboxSize, number>> {
     const bySize = new Map<SandboxSize, number>();
-    for (const w of this.workshops.scheduled()) {
+    for (const w of await this.workshops.scheduled()) {
       if (now < Date.parse(w.startsAt) - POOL_LEAD_MS || now > Date.parse(w.endsAt)) continue;
-      const empty = Math.max(0, w.seats - this.workshops.participantCount(w.id));
+      const empty = Math.max(0, w.seats - (await this.workshops.participantCount(w.id)));
       bySize.set(w.sandboxSize, (bySize.get(w.sandboxSize) ?? 0) + empty);
     }
     return bySize;

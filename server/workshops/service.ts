@@ -45,9 +45,9 @@ export interface WorkshopDeps {
   /** The base URL of join links. */
   baseUrl: () => string;
   /** Who runs a workshop besides its instructor (the instructors of an LMS course, for its room). */
-  coInstructs?: (workshopId: string, learnerId: string) => boolean;
+  coInstructs?: (workshopId: string, learnerId: string) => Promise<boolean>;
   /** Members who did not join with the code (the learners of an LMS course), for the grid. */
-  members?: (workshopId: string) => Learner[];
+  members?: (workshopId: string) => Promise<Learner[]>;
 }
 
 /**
@@ -89,15 +89,15 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
   }
 
   /** Workshops under way now (metrics, the admin's capacity page). */
-  runningCount(now = Date.now()): number {
-    return this.d.workshops.scheduled().filter((w) => workshopState(w, now) === 'running').length;
+  async runningCount(now = Date.now()): Promise<number> {
+    return (await this.d.workshops.scheduled()).filter((w) => workshopState(w, now) === 'running').length;
   }
 
   private lessonsOf(w: Workshop): { slug: string; title: string }[] {
     return w.lessons.map((slug) => ({ slug, title: this.d.library.bySlug.get(slug)?.title ?? slug }));
   }
 
-  view(w: Workshop): WorkshopView {
+  async view(w: Workshop): Promise<WorkshopView> {
     return {
       id: w.id,
       code: w.code,
@@ -105,7 +105,7 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
       title: w.title,
       lessons: this.lessonsOf(w),
       seats: w.seats,
-      participants: this.d.workshops.participantCount(w.id),
+      participants: await this.d.workshops.participantCount(w.id),
       sandboxSize: w.sandboxSize,
       startsAt: w.startsAt,
       endsAt: w.endsAt,
@@ -115,7 +115,7 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     };
   }
 
-  create(instructor: Learner, request: NewWorkshop): WorkshopView {
+  async create(instructor: Learner, request: NewWorkshop): Promise<WorkshopView> {
     const unknown = request.lessons.filter((slug) => !this.d.library.bySlug.has(slug));
     if (unknown.length > 0) throw new Invalid(`no such lessons: ${unknown.join(', ')}`, { issues: [{ field: 'body.lessons', message: `unknown lessons: ${unknown.join(', ')}` }] });
     if (Date.parse(request.endsAt) <= Date.parse(request.startsAt)) {
@@ -137,7 +137,7 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     };
     for (let attempt = 0; attempt < 10; attempt += 1) {
       const workshop = { ...base, code: newJoinCode() };
-      if (this.d.workshops.insert(workshop)) {
+      if (await this.d.workshops.insert(workshop)) {
         this.log.info({ workshop: workshop.id, seats: workshop.seats, startsAt: workshop.startsAt }, 'workshop created');
         void this.planner.prepare();
         return this.view(workshop);
@@ -147,16 +147,16 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
   }
 
   /** A workshop the viewer may run: their own, or any for an admin. Others get "not found". */
-  owned(id: string, viewer: Learner): Workshop {
+  owned(id: string, viewer: Learner): Promise<Workshop> {
     return this.access.owned(id, viewer);
   }
 
-  list(viewer: Learner): WorkshopView[] {
-    return this.d.workshops.list(viewer.role === 'admin' ? undefined : viewer.id).map((w) => this.view(w));
+  async list(viewer: Learner): Promise<WorkshopView[]> {
+    return Promise.all((await this.d.workshops.list(viewer.role === 'admin' ? undefined : viewer.id)).map((w) => this.view(w)));
   }
 
-  participantView(w: Workshop): ParticipantWorkshopView {
-    return { id: w.id, title: w.title, lessons: this.lessonsOf(w), startsAt: w.startsAt, endsAt: w.endsAt, state: workshopState(w), messages: this.d.workshops.messages(w.id) };
+  async participantView(w: Workshop): Promise<ParticipantWorkshopView> {
+    return { id: w.id, title: w.title, lessons: this.lessonsOf(w), startsAt: w.startsAt, endsAt: w.endsAt, state: workshopState(w), messages: await this.d.workshops.messages(w.id) };
   }
 
   /** The cluster's real node, if it has one, for the participant's sandbox view. */
@@ -165,8 +165,8 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
   }
 
   /** The workshop of a participant (their own only). */
-  mine(learner: Learner): ParticipantWorkshopView {
-    const w = learner.workshopId ? this.d.workshops.get(learner.workshopId) : undefined;
+  async mine(learner: Learner): Promise<ParticipantWorkshopView> {
+    const w = learner.workshopId ? await this.d.workshops.get(learner.workshopId) : undefined;
     if (!w) throw new NotFound('you are not in a workshop');
     return this.participantView(w);
   }
@@ -176,12 +176,12 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
    * sandbox for the first lesson claimed from the warm pool.
    */
   async join(code: string, displayName: string): Promise<{ learner: Learner; token: string; workshop: ParticipantWorkshopView; sandbox: Sandbox | null; problem: string | null }> {
-    const w = this.d.workshops.byCode(normalizeCode(code));
+    const w = await this.d.workshops.byCode(normalizeCode(code));
     if (!w) throw new NotFound('there is no workshop with that code; check it with your instructor');
     const now = Date.now();
     if (w.state === 'ended' || now > Date.parse(w.endsAt)) throw new Conflict(`the workshop "${w.title}" has ended`);
     if (now < Date.parse(w.startsAt) - JOIN_EARLY_MS) throw new Conflict(`the workshop "${w.title}" opens at ${w.startsAt}, an hour before it starts`);
-    const created = this.d.learners.createParticipant(w.id, displayName, w.seats);
+    const created = await this.d.learners.createParticipant(w.id, displayName, w.seats);
     if (created === 'full') throw new Conflict(`the workshop "${w.title}" is full (${w.seats} seats)`);
     const { learner, token } = created;
     let sandbox: Sandbox | null = null;
@@ -196,34 +196,34 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
       }
     }
     this.log.info({ workshop: w.id, learnerId: learner.id, fromPool: sandbox !== null }, 'participant joined');
-    this.live.refresh(learner.id);
-    return { learner, token, workshop: this.participantView(w), sandbox, problem };
+    void this.live.refresh(learner.id);
+    return { learner, token, workshop: await this.participantView(w), sandbox, problem };
   }
 
   /** The workshop and size a participant's sandboxes carry, whatever the lesson; nothing for anyone else. */
-  sandboxPlacement(learner: Learner): { workshop: string; size: SandboxSize } | undefined {
-    const w = learner.workshopId ? this.d.workshops.get(learner.workshopId) : undefined;
+  async sandboxPlacement(learner: Learner): Promise<{ workshop: string; size: SandboxSize } | undefined> {
+    const w = learner.workshopId ? await this.d.workshops.get(learner.workshopId) : undefined;
     if (!w) return undefined;
     if (w.state === 'ended' || Date.now() > Date.parse(w.endsAt)) throw new Conflict(`the workshop "${w.title}" has ended, and its sandboxes with it`);
     return { workshop: w.id, size: w.sandboxSize };
   }
 
   async grid(id: string, viewer: Learner): Promise<GridResponse> {
-    const w = this.owned(id, viewer);
-    return { workshop: this.view(w), ...(await this.live.grid(w)) };
+    const w = await this.owned(id, viewer);
+    return { workshop: await this.view(w), ...(await this.live.grid(w)) };
   }
 
-  broadcast(id: string, viewer: Learner, text: string): BroadcastView {
-    const w = this.owned(id, viewer);
+  async broadcast(id: string, viewer: Learner, text: string): Promise<BroadcastView> {
+    const w = await this.owned(id, viewer);
     if (w.state === 'ended') throw new Conflict('the workshop has ended');
-    const message = this.d.workshops.addMessage(w.id, text);
+    const message = await this.d.workshops.addMessage(w.id, text);
     this.emit('broadcast', { workshopId: w.id, message });
     return message;
   }
 
   /** A participant's sandbox, for the instructor's reset and extend. */
   async participantSandbox(id: string, viewer: Learner, namespace: string): Promise<Sandbox> {
-    const w = this.owned(id, viewer);
+    const w = await this.owned(id, viewer);
     const sandbox = (await workshopSandboxes(this.d.sandboxes, w)).find((s) => s.namespace === namespace);
     if (!sandbox) throw new NotFound(`workshop ${w.title} has no sandbox ${namespace}`);
     return sandbox;
@@ -245,12 +245,12 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
   }
 
   /** Whether the viewer runs a workshop that has this learner (by key) as a participant: replaying their terminal. */
-  instructsLearnerKey(viewer: Learner, key: string): boolean {
+  instructsLearnerKey(viewer: Learner, key: string): Promise<boolean> {
     return this.access.instructsLearnerKey(viewer, key);
   }
 
   /** A participant's recordings, for their instructor. */
-  participant(id: string, viewer: Learner, learnerId: string): Learner {
+  participant(id: string, viewer: Learner, learnerId: string): Promise<Learner> {
     return this.access.participant(id, viewer, learnerId);
   }
 
@@ -260,8 +260,8 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
    * sandboxes made for its empty seats go too (those other workshops still need stay).
    */
   async end(id: string, viewer: Learner): Promise<{ deleted: number; released: number }> {
-    const w = this.owned(id, viewer);
-    if (w.state !== 'ended') this.d.workshops.end(w.id);
+    const w = await this.owned(id, viewer);
+    if (w.state !== 'ended') await this.d.workshops.end(w.id);
     const sandboxes = await workshopSandboxes(this.d.sandboxes, w);
     this.emit('ended', { workshopId: w.id, title: w.title, sandboxes: sandboxes.length });
     await Promise.all(
@@ -271,7 +271,7 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
         }),
       ),
     );
-    const released = await this.d.sandboxes.trimPool(w.sandboxSize, this.planner.targets(Date.now()).get(w.sandboxSize) ?? 0).catch((error: unknown) => {
+    const released = await this.d.sandboxes.trimPool(w.sandboxSize, (await this.planner.targets(Date.now())).get(w.sandboxSize) ?? 0).catch((error: unknown) => {
       this.log.warn({ err: error, workshop: w.id }, 'could not remove the warm pool of an ended workshop');
       return [];
     });

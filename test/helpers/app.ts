@@ -25,7 +25,7 @@ export interface TestServer {
 
 /**
  * The platform as `kubedojo serve` builds and starts it (server/platform.ts), with a real SQLite
- * file in a temp data dir, on a free loopback port. It never starts an embedded cluster (the
+ * file in a temp data dir (or the PostgreSQL of a `databaseUrl` flag), on a free loopback port. It never starts an embedded cluster (the
  * integration suite shares one) nor the cluster-wide object-limit webhook (walls.test.ts does).
  */
 export async function startTestServer(flags: FlagValues = {}, options: { clientDir?: string; ltiClock?: Clock } = {}): Promise<TestServer> {

@@ -52,7 +52,7 @@ beforeAll(async () => {
   server = await startTestServer({ kubeconfig: inject('kubeconfig'), terminalBackend: 'jail' });
   raw = new RawClient(adminKubeConfig(inject('kubeconfig')), 'test');
   root = browser(url);
-  expect((await root('POST', '/api/auth/setup', { token: server.services.learners.issueSetupToken(), username: 'root', password })).status).toBe(201);
+  expect((await root('POST', '/api/auth/setup', { token: await server.services.learners.issueSetupToken(), username: 'root', password })).status).toBe(201);
   alice = await account('alice', 'instructor', root);
   bob = await account('bob', 'instructor', root);
 });

@@ -82,4 +82,21 @@ describe('loadConfig', () => {
     expect(ok({}, home, { logLevel: 'warn' }).log.level).toBe('warn');
     expect(ok({}, { ...home, KUBEDOJO_LOG_LEVEL: 'debug' }, { logLevel: 'warn' }).log.level).toBe('debug');
   });
+
+  it('keeps the database in SQLite unless a PostgreSQL URL is given, and never echoes its password', () => {
+    expect(ok({}, home).database).toEqual({ dialect: 'sqlite', file: '/home/learner/.local/share/kubedojo/kubedojo.db' });
+    const url = 'postgres://kubedojo:s3cret@db.example:5432/kubedojo';
+    expect(ok({}, { ...home, KUBEDOJO_DATABASE_URL: url }).database).toEqual({ dialect: 'postgres', url });
+    expect(ok({ databaseUrl: 'postgresql://u@db/k' }, home).database).toEqual({ dialect: 'postgres', url: 'postgresql://u@db/k' });
+    for (const [value, message] of [
+      ['mysql://root:hunter2@db/kubedojo', 'must be a postgres:// or postgresql:// URL'],
+      ['postgres//root:hunter2@db/kubedojo', 'must be a URL such as postgres://'],
+      ['postgres:///kubedojo?password=hunter2', 'must name the server'],
+    ] as const) {
+      const result = loadConfig({}, { ...home, KUBEDOJO_DATABASE_URL: value });
+      const problems = result.ok ? [] : result.problems;
+      expect(problems.join('\n')).toContain(`--database-url (from KUBEDOJO_DATABASE_URL): ${message}`);
+      expect(problems.join('\n')).not.toContain('hunter2');
+    }
+  });
 });

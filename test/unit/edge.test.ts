@@ -121,7 +121,7 @@ describe("a learner's costly actions: limited per learner, and per address for g
 
   it("tags a participant's sandbox requests with the workshop, outside their address's ceiling", async () => {
     const instructor = browser(() => s.url);
-    const token = s.services.learners.issueSetupToken();
+    const token = await s.services.learners.issueSetupToken();
     expect((await instructor('POST', '/api/auth/setup', { token, username: 'teacher', password: 'correct horse battery' })).status).toBe(201);
     const created = await instructor('POST', '/api/workshops', {
       title: 'NAT classroom',

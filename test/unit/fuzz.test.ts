@@ -42,7 +42,7 @@ beforeAll(async () => {
   server = await startTestServer({ kubeconfig });
   admin = browser(() => server.url);
   anyone = browser(() => server.url);
-  expect((await admin('POST', '/api/auth/setup', { token: server.services.learners.issueSetupToken(), username: 'fuzz-admin', password })).status).toBe(201);
+  expect((await admin('POST', '/api/auth/setup', { token: await server.services.learners.issueSetupToken(), username: 'fuzz-admin', password })).status).toBe(201);
   const doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, DocOperation>> };
   operations = Object.entries(doc.paths)
     .filter(([p]) => p.startsWith('/api/'))

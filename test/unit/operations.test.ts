@@ -37,7 +37,7 @@ function fakes(list: () => Promise<Sandbox[]>) {
 describe('the capacity probe', () => {
   it('counts by state and shares one listing for its ttl', async () => {
     const f = fakes(() => Promise.resolve([sandbox('ready'), sandbox('ready'), sandbox('creating')]));
-    const probe = new CapacityProbe({ ...f, capacity: 10, runningWorkshops: () => 2, logger: silentLogger(), ttlMs: 60_000 });
+    const probe = new CapacityProbe({ ...f, capacity: 10, runningWorkshops: () => Promise.resolve(2), logger: silentLogger(), ttlMs: 60_000 });
     const first = await probe.snapshot();
     expect(first).toMatchObject({
       sandboxes: { inUse: 3, capacity: 10, byState: { ready: 2, creating: 1, terminating: 0 } },
@@ -56,13 +56,13 @@ describe('the capacity probe', () => {
 
   it('reports a failed or hanging listing as a problem, and keeps that too', async () => {
     const failing = fakes(() => Promise.reject(new Error('the API server is unreachable: connect ECONNREFUSED')));
-    const probe = new CapacityProbe({ ...failing, capacity: 10, runningWorkshops: () => 0, logger: silentLogger(), ttlMs: 60_000 });
+    const probe = new CapacityProbe({ ...failing, capacity: 10, runningWorkshops: () => Promise.resolve(0), logger: silentLogger(), ttlMs: 60_000 });
     expect(await probe.snapshot()).toMatchObject({ sandboxes: { inUse: null, byState: null, capacity: 10 }, problem: 'the API server is unreachable: connect ECONNREFUSED' });
     await probe.snapshot();
     expect(failing.calls()).toBe(1);
 
     const hanging = fakes(() => new Promise<Sandbox[]>(() => undefined));
-    const slow = new CapacityProbe({ ...hanging, capacity: 10, runningWorkshops: () => 0, logger: silentLogger(), timeoutMs: 50 });
+    const slow = new CapacityProbe({ ...hanging, capacity: 10, runningWorkshops: () => Promise.resolve(0), logger: silentLogger(), timeoutMs: 50 });
     const started = Date.now();
     expect((await slow.snapshot()).problem).toBe('the API server did not list the sandboxes within 0.05 s');
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -83,8 +83,8 @@ describe('metrics fed by events', () => {
   it('counts finished checks by status with their duration, and sandbox events; close() unsubscribes', async () => {
     const f = fakes(() => Promise.resolve([sandbox('ready')]));
     const grading = new EventEmitter();
-    const probe = new CapacityProbe({ ...f, capacity: 10, runningWorkshops: () => 1, logger: silentLogger() });
-    const metrics = createMetrics({ probe, sandboxes: f.sandboxes, terminals: f.terminals, grading, runningWorkshops: () => 1, capacity: 10, routeLabel: (_req: Request) => 'none', version: '9.9.9' });
+    const probe = new CapacityProbe({ ...f, capacity: 10, runningWorkshops: () => Promise.resolve(1), logger: silentLogger() });
+    const metrics = createMetrics({ probe, sandboxes: f.sandboxes, terminals: f.terminals, grading, runningWorkshops: () => Promise.resolve(1), capacity: 10, routeLabel: (_req: Request) => 'none', version: '9.9.9' });
     const run = (status: CheckRunView['status'], durationMs: number): CheckRunView => ({
       id: 'r',
       lesson: 'l',
@@ -131,7 +131,7 @@ describe('without a cluster', () => {
     const { file: kubeconfig } = await deadKubeconfig(dir);
     server = await startTestServer({ kubeconfig });
     admin = browser(() => server.url);
-    const created = await admin('POST', '/api/auth/setup', { token: server.services.learners.issueSetupToken(), username: 'ops-admin', password });
+    const created = await admin('POST', '/api/auth/setup', { token: await server.services.learners.issueSetupToken(), username: 'ops-admin', password });
     expect(created.status).toBe(201);
   });
 

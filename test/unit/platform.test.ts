@@ -81,24 +81,24 @@ afterEach(async () => {
 
 describe('the platform', () => {
   it('writes nothing while it is built; start marks interrupted checks and makes the instance row', async () => {
-    const before = openDatabase(path.join(dir, 'kubedojo.db'));
-    const { learner } = new LearnerRepository(before).createGuest();
-    new CheckRepository(before).start({ id: 'run-1', learnerId: learner.id, canonicalId: 'pods', lesson: 'pods', exercise: null, namespace: 'kd-x', startedAt: new Date().toISOString() });
-    before.close();
+    const before = await openDatabase(config.database);
+    const { learner } = await new LearnerRepository(before).createGuest();
+    await new CheckRepository(before).start({ id: 'run-1', learnerId: learner.id, canonicalId: 'pods', lesson: 'pods', exercise: null, namespace: 'kd-x', startedAt: new Date().toISOString() });
+    await before.destroy();
 
     const platform = await buildPlatform(config);
-    const db = openDatabase(path.join(dir, 'kubedojo.db'));
+    const db = await openDatabase(config.database);
     try {
-      const status = () => db.prepare("SELECT status FROM check_runs WHERE id = 'run-1'").pluck().get();
-      const instances = () => db.prepare('SELECT count(*) FROM instance').pluck().get();
-      expect(status()).toBe('running');
-      expect(instances()).toBe(0);
+      const status = async () => (await db.selectFrom('check_runs').select('status').where('id', '=', 'run-1').executeTakeFirst())?.status;
+      const instances = async () => (await db.selectFrom('instance').select('id').execute()).length;
+      expect(await status()).toBe('running');
+      expect(await instances()).toBe(0);
       await platform.start();
-      expect(status()).toBe('error');
-      expect(instances()).toBe(1);
+      expect(await status()).toBe('error');
+      expect(await instances()).toBe(1);
     } finally {
       await platform.close();
-      db.close();
+      await db.destroy();
     }
   });
 

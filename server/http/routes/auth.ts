@@ -33,9 +33,9 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
   const router = Router();
   const { auth, learners, session } = deps;
 
-  router.get('/session', (_req, res) => {
+  router.get('/session', async (_req, res) => {
     const learner = learnerOf(res);
-    const body: SessionResponse = { learner: learner ? learnerView(learner) : null, setupNeeded: !learners.hasAdmin(), registration: deps.registration };
+    const body: SessionResponse = { learner: learner ? learnerView(learner) : null, setupNeeded: !(await learners.hasAdmin()), registration: deps.registration };
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);
   });
@@ -44,7 +44,7 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
     const body = req.body as LoginRequest;
     const { learner, token } = await auth.login(body.username, body.password, addressKey(clientAddress(req)));
     const previous = sessionTokenOf(req);
-    if (previous) learners.endSession(previous);
+    if (previous) await learners.endSession(previous);
     setSession(req, res, learner, token);
     res.json(learnerView(learner));
   });
@@ -56,7 +56,7 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
     const current = learnerOf(res);
     const { learner, token } = await auth.register({ username: body.username, password: body.password, displayName: body.displayName ?? body.username, fromGuest: current?.kind === 'guest' ? current.id : undefined });
     const previous = sessionTokenOf(req);
-    if (previous) learners.endSession(previous);
+    if (previous) await learners.endSession(previous);
     setSession(req, res, learner, token);
     res.status(201).json(learnerView(learner));
   });
@@ -68,15 +68,15 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
     res.status(201).json(learnerView(learner));
   });
 
-  router.post('/auth/logout', (req, res) => {
+  router.post('/auth/logout', async (req, res) => {
     const token = sessionTokenOf(req);
-    if (token) learners.endSession(token);
+    if (token) await learners.endSession(token);
     clearSession(req, res);
     res.status(204).end();
   });
 
-  router.get('/admin/accounts', session.requireRole('admin'), (_req, res) => {
-    const body: AccountListResponse = { accounts: learners.accounts().map((a) => ({ ...learnerView(a), createdAt: a.createdAt })) };
+  router.get('/admin/accounts', session.requireRole('admin'), async (_req, res) => {
+    const body: AccountListResponse = { accounts: (await learners.accounts()).map((a) => ({ ...learnerView(a), createdAt: a.createdAt })) };
     res.json(body);
   });
 
@@ -86,11 +86,11 @@ export function authRoutes(deps: { auth: AuthService; learners: LearnerRepositor
     res.status(201).json(learnerView(learner));
   });
 
-  router.put('/admin/accounts/:id/role', session.requireRole('admin'), validate({ params: idParams, body: roleUpdateRequestSchema }), (req, res) => {
+  router.put('/admin/accounts/:id/role', session.requireRole('admin'), validate({ params: idParams, body: roleUpdateRequestSchema }), async (req, res) => {
     const { id } = res.locals.params as z.infer<typeof idParams>;
     if (id === learnerOf(res)?.id) throw new Forbidden('you cannot change your own role');
-    if (!learners.setRole(id, (req.body as RoleUpdateRequest).role)) throw new NotFound(`there is no account ${id}`);
-    const updated = learners.byId(id);
+    if (!(await learners.setRole(id, (req.body as RoleUpdateRequest).role))) throw new NotFound(`there is no account ${id}`);
+    const updated = await learners.byId(id);
     if (!updated) throw new NotFound(`there is no account ${id}`);
     res.json(learnerView(updated));
   });

@@ -27,10 +27,10 @@ export function checkRoutes(deps: { grading: GradingService; session: ReturnType
     res.json(await grading.lab(name, learnerOf(res)?.id));
   });
 
-  router.get('/lessons/:slug/checks', validate({ params: z.object({ slug }) }), (_req, res) => {
+  router.get('/lessons/:slug/checks', validate({ params: z.object({ slug }) }), async (_req, res) => {
     const { slug: name } = res.locals.params as { slug: string };
     const learner = learnerOf(res);
-    const body: CheckRunListResponse = { runs: learner ? grading.runs(name, learner.id) : [] };
+    const body: CheckRunListResponse = { runs: learner ? await grading.runs(name, learner.id) : [] };
     res.json(body);
   });
 
@@ -39,7 +39,7 @@ export function checkRoutes(deps: { grading: GradingService; session: ReturnType
     const { wait } = res.locals.query as z.infer<typeof runQuery>;
     const started = await grading.start(currentLearner(res).id, namespace, (req.body as CheckRunRequest).exercise);
     // A check is real progress: the lesson is "in progress" from now on.
-    deps.lessons.markStarted(started.run.lesson, currentLearner(res).id);
+    await deps.lessons.markStarted(started.run.lesson, currentLearner(res).id);
     if (wait === 'true') {
       res.json(await started.done);
       return;
@@ -47,9 +47,9 @@ export function checkRoutes(deps: { grading: GradingService; session: ReturnType
     res.status(202).json(started.run);
   });
 
-  router.get('/checks/:id', validate({ params: runParams }), session.requireLearner, (_req, res) => {
+  router.get('/checks/:id', validate({ params: runParams }), session.requireLearner, async (_req, res) => {
     const { id } = res.locals.params as z.infer<typeof runParams>;
-    res.json(grading.get(id, currentLearner(res).id));
+    res.json(await grading.get(id, currentLearner(res).id));
   });
 
   return router;

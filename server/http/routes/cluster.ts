@@ -5,7 +5,7 @@ import type { ClusterInfoResponse, InstanceResponse } from '../../protocol.ts';
 import { learnerOf } from '../session.ts';
 
 /** What the first page shows: which cluster this kubedojo is connected to, and its shape. */
-export function clusterRoutes(deps: { cluster: ClusterConnection; instance: () => Instance; version: string }): Router {
+export function clusterRoutes(deps: { cluster: ClusterConnection; instance: () => Promise<Instance>; version: string }): Router {
   const router = Router();
   router.get('/cluster', async (_req, res) => {
     const described = deps.cluster.describe();
@@ -24,8 +24,8 @@ export function clusterRoutes(deps: { cluster: ClusterConnection; instance: () =
     };
     res.json(body);
   });
-  router.get('/instance', (_req, res) => {
-    const body: InstanceResponse = { ...deps.instance(), version: deps.version };
+  router.get('/instance', async (_req, res) => {
+    const body: InstanceResponse = { ...(await deps.instance()), version: deps.version };
     res.json(body);
   });
   return router;

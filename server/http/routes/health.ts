@@ -11,7 +11,7 @@ export function healthRoutes(deps: { db: Db; cluster: ClusterConnection }): Rout
     res.json(body);
   });
   router.get('/readyz', async (_req, res) => {
-    const database = databaseReady(deps.db);
+    const database = await databaseReady(deps.db);
     const ping = await deps.cluster.ping(2000);
     const body: ReadyResponse = {
       status: database.ok && ping.ok ? 'ready' : 'not-ready',

@@ -21,32 +21,32 @@ export function lessonRoutes(deps: { lessons: LessonService; session: ReturnType
   const router = Router();
   const { lessons, session } = deps;
 
-  router.get('/lessons', validate({ query: catalogQuery }), (_req, res) => {
+  router.get('/lessons', validate({ query: catalogQuery }), async (_req, res) => {
     const query = res.locals.query as z.infer<typeof catalogQuery>;
-    res.json(lessons.catalog(learnerOf(res)?.id, query));
+    res.json(await lessons.catalog(learnerOf(res)?.id, query));
   });
 
-  router.get('/lessons/:slug', validate({ params: lessonParams }), (_req, res) => {
+  router.get('/lessons/:slug', validate({ params: lessonParams }), async (_req, res) => {
     const { slug: name } = res.locals.params as z.infer<typeof lessonParams>;
     res.setHeader('Cache-Control', 'no-store');
-    res.json(lessons.lesson(name, learnerOf(res)?.id));
+    res.json(await lessons.lesson(name, learnerOf(res)?.id));
   });
 
-  router.post('/lessons/:slug/quiz/:questionId/answer', validate({ params: answerParams, body: quizAnswerRequestSchema }), session.requireLearner, (req, res) => {
+  router.post('/lessons/:slug/quiz/:questionId/answer', validate({ params: answerParams, body: quizAnswerRequestSchema }), session.requireLearner, async (req, res) => {
     const { slug: name, questionId } = res.locals.params as z.infer<typeof answerParams>;
     const body = req.body as QuizAnswerRequest;
-    res.json(lessons.answer(name, currentLearner(res).id, questionId, body.choice, body.timeMs));
+    res.json(await lessons.answer(name, currentLearner(res).id, questionId, body.choice, body.timeMs));
   });
 
-  router.put('/lessons/:slug/progress', validate({ params: lessonParams, body: progressUpdateRequestSchema }), session.requireLearner, (req, res) => {
+  router.put('/lessons/:slug/progress', validate({ params: lessonParams, body: progressUpdateRequestSchema }), session.requireLearner, async (req, res) => {
     const { slug: name } = res.locals.params as z.infer<typeof lessonParams>;
     const body = req.body as ProgressUpdateRequest;
-    res.json(lessons.updateProgress(name, currentLearner(res).id, body.status, body.section));
+    res.json(await lessons.updateProgress(name, currentLearner(res).id, body.status, body.section));
   });
 
-  router.get('/progress', (_req, res) => {
+  router.get('/progress', async (_req, res) => {
     const learner = learnerOf(res);
-    res.json(learner ? lessons.learnerProgress(learner.id) : { lessons: [] });
+    res.json(learner ? await lessons.learnerProgress(learner.id) : { lessons: [] });
   });
 
   return router;

@@ -22,10 +22,10 @@ export function ltiRoutes(deps: { lti: LtiService; session: ReturnType<typeof se
   const { lti, session } = deps;
   const admin = session.requireRole('admin');
 
-  router.get('/lti/deep-links/:id', validate({ params: idParams }), (_req, res) => {
+  router.get('/lti/deep-links/:id', validate({ params: idParams }), async (_req, res) => {
     const { id } = res.locals.params as z.infer<typeof idParams>;
     res.setHeader('Cache-Control', 'no-store');
-    res.json(lti.deepLinkOptions(id, launched(res)));
+    res.json(await lti.deepLinkOptions(id, launched(res)));
   });
 
   router.post('/lti/deep-links/:id', validate({ params: idParams, body: deepLinkChoiceRequestSchema }), async (req, res) => {
@@ -40,23 +40,23 @@ export function ltiRoutes(deps: { lti: LtiService; session: ReturnType<typeof se
     res.json(await lti.roster(id, currentLearner(res)));
   });
 
-  router.get('/admin/lti', admin, (_req, res) => {
+  router.get('/admin/lti', admin, async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.json(lti.admin());
+    res.json(await lti.admin());
   });
 
-  router.post('/admin/lti/platforms', admin, validate({ body: ltiPlatformCreateRequestSchema }), (req, res) => {
+  router.post('/admin/lti/platforms', admin, validate({ body: ltiPlatformCreateRequestSchema }), async (req, res) => {
     const body = req.body as LtiPlatformCreateRequest;
-    res.status(201).json(lti.addPlatform({ ...body, tokenAudience: body.tokenAudience ?? null, frameOrigins: body.frameOrigins ?? [] }));
+    res.status(201).json(await lti.addPlatform({ ...body, tokenAudience: body.tokenAudience ?? null, frameOrigins: body.frameOrigins ?? [] }));
   });
 
-  router.delete('/admin/lti/platforms/:id', admin, validate({ params: idParams }), (_req, res) => {
-    lti.removePlatform((res.locals.params as z.infer<typeof idParams>).id);
+  router.delete('/admin/lti/platforms/:id', admin, validate({ params: idParams }), async (_req, res) => {
+    await lti.removePlatform((res.locals.params as z.infer<typeof idParams>).id);
     res.status(204).end();
   });
 
-  router.post('/admin/lti/registration-links', admin, (_req, res) => {
-    const body: LtiRegistrationLinkResponse = lti.registration.link();
+  router.post('/admin/lti/registration-links', admin, async (_req, res) => {
+    const body: LtiRegistrationLinkResponse = await lti.registration.link();
     res.status(201).json(body);
   });
 

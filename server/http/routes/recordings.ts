@@ -16,30 +16,30 @@ export function recordingView(row: RecordingRow): RecordingView {
 }
 
 /** A learner's own terminal recordings (asciicast v2) for the replay page. */
-export function recordingRoutes(deps: { recordings: RecordingStore; canReplay?: (viewer: Learner, learnerKey: string) => boolean }): Router {
+export function recordingRoutes(deps: { recordings: RecordingStore; canReplay?: (viewer: Learner, learnerKey: string) => Promise<boolean> }): Router {
   const router = Router();
 
   /** The learner's own recordings, and those of their workshop participants for an instructor. */
-  const owned = (id: string, viewer: Learner | undefined): RecordingRow => {
-    const row = deps.recordings.get(id);
+  const owned = async (id: string, viewer: Learner | undefined): Promise<RecordingRow> => {
+    const row = await deps.recordings.get(id);
     const mine = row !== undefined && viewer !== undefined && row.learnerKey === learnerKey(viewer.id);
-    if (!row || !viewer || !(mine || (deps.canReplay?.(viewer, row.learnerKey) ?? false))) throw new NotFound(`there is no recording ${id}`);
+    if (!row || !viewer || !(mine || ((await deps.canReplay?.(viewer, row.learnerKey)) ?? false))) throw new NotFound(`there is no recording ${id}`);
     return row;
   };
 
-  router.get('/recordings', (_req, res) => {
+  router.get('/recordings', async (_req, res) => {
     const learner = learnerOf(res);
-    res.json({ recordings: learner ? deps.recordings.byLearner(learnerKey(learner.id)).map(recordingView) : [] });
+    res.json({ recordings: learner ? (await deps.recordings.byLearner(learnerKey(learner.id))).map(recordingView) : [] });
   });
 
-  router.get('/recordings/:id', validate({ params }), (_req, res) => {
+  router.get('/recordings/:id', validate({ params }), async (_req, res) => {
     const { id } = res.locals.params as z.infer<typeof params>;
-    res.json(recordingView(owned(id, learnerOf(res))));
+    res.json(recordingView(await owned(id, learnerOf(res))));
   });
 
-  router.get('/recordings/:id/cast', validate({ params }), (_req, res) => {
+  router.get('/recordings/:id/cast', validate({ params }), async (_req, res) => {
     const { id } = res.locals.params as z.infer<typeof params>;
-    const row = owned(id, learnerOf(res));
+    const row = await owned(id, learnerOf(res));
     if (!fs.existsSync(row.path)) throw new NotFound(`recording ${id} has no file any more`);
     res.type('application/x-asciicast').setHeader('Cache-Control', 'private, no-store');
     fs.createReadStream(row.path).pipe(res);

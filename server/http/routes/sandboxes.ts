@@ -21,7 +21,7 @@ export function sandboxRoutes(deps: {
   session: ReturnType<typeof sessionMiddleware>;
   limits: EdgeLimits;
   /** A workshop participant's sandboxes carry the workshop and its size, whatever the lesson. */
-  placement: (learner: Learner) => { workshop: string; size: SandboxSize } | undefined;
+  placement: (learner: Learner) => Promise<{ workshop: string; size: SandboxSize } | undefined>;
 }): Router {
   const router = Router();
   const { sandboxes, session, limits } = deps;
@@ -42,8 +42,8 @@ export function sandboxRoutes(deps: {
     const body = req.body as SandboxCreateRequest;
     if (!deps.lessons.lessons.some((l) => l.slug === body.lesson)) throw new NotFound(`there is no lesson "${body.lesson}"`);
     const learner = currentLearner(res);
-    const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, ...deps.placement(learner) });
-    deps.lessons.markStarted(body.lesson, learner.id);
+    const access = await sandboxes.create({ learnerId: learner.id, learnerName: learner.displayName ?? 'guest', lesson: body.lesson, ...(await deps.placement(learner)) });
+    await deps.lessons.markStarted(body.lesson, learner.id);
     res.status(access.created || access.fromPool ? 201 : 200).json(sandboxView(access.sandbox, await sandboxes.realNode()));
   });
 

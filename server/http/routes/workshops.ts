@@ -47,28 +47,28 @@ export function workshopRoutes(deps: { workshops: WorkshopService; learners: Lea
     });
     // A participant gets a session of their own; whatever cookie came before is not reused.
     const previous = sessionTokenOf(req);
-    if (previous) deps.learners.endSession(previous);
+    if (previous) await deps.learners.endSession(previous);
     setSession(req, res, joined.learner, joined.token);
     const response: JoinResponse = { learner: learnerView(joined.learner), workshop: joined.workshop, sandbox: joined.sandbox ? sandboxView(joined.sandbox, await workshops.realNode()) : null, problem: joined.problem };
     res.status(201).json(response);
   });
 
-  router.get('/workshop', session.requireLearner, (_req, res) => {
-    res.json(workshops.mine(currentLearner(res)));
+  router.get('/workshop', session.requireLearner, async (_req, res) => {
+    res.json(await workshops.mine(currentLearner(res)));
   });
 
-  router.get('/workshops', instructor, (_req, res) => {
-    const body: WorkshopListResponse = { workshops: workshops.list(currentLearner(res)) };
+  router.get('/workshops', instructor, async (_req, res) => {
+    const body: WorkshopListResponse = { workshops: await workshops.list(currentLearner(res)) };
     res.json(body);
   });
 
-  router.post('/workshops', instructor, validate({ body: workshopCreateRequestSchema }), (req, res) => {
-    res.status(201).json(workshops.create(currentLearner(res), req.body as WorkshopCreateRequest));
+  router.post('/workshops', instructor, validate({ body: workshopCreateRequestSchema }), async (req, res) => {
+    res.status(201).json(await workshops.create(currentLearner(res), req.body as WorkshopCreateRequest));
   });
 
-  router.get('/workshops/:id', instructor, validate({ params: idParams }), (_req, res) => {
+  router.get('/workshops/:id', instructor, validate({ params: idParams }), async (_req, res) => {
     const { id } = res.locals.params as z.infer<typeof idParams>;
-    res.json(workshops.view(workshops.owned(id, currentLearner(res))));
+    res.json(await workshops.view(await workshops.owned(id, currentLearner(res))));
   });
 
   router.get('/workshops/:id/grid', instructor, validate({ params: idParams }), async (_req, res) => {
@@ -90,9 +90,9 @@ export function workshopRoutes(deps: { workshops: WorkshopService; learners: Lea
     res.json(results.json);
   });
 
-  router.post('/workshops/:id/broadcast', instructor, validate({ params: idParams, body: broadcastRequestSchema }), (req, res) => {
+  router.post('/workshops/:id/broadcast', instructor, validate({ params: idParams, body: broadcastRequestSchema }), async (req, res) => {
     const { id } = res.locals.params as z.infer<typeof idParams>;
-    res.status(201).json(workshops.broadcast(id, currentLearner(res), (req.body as BroadcastRequest).text));
+    res.status(201).json(await workshops.broadcast(id, currentLearner(res), (req.body as BroadcastRequest).text));
   });
 
   router.post('/workshops/:id/end', instructor, validate({ params: idParams }), async (_req, res) => {
@@ -110,10 +110,10 @@ export function workshopRoutes(deps: { workshops: WorkshopService; learners: Lea
     res.json(await workshops.extendSandbox(id, currentLearner(res), namespace, (req.body as ExtendRequest).minutes));
   });
 
-  router.get('/workshops/:id/participants/:learnerId/recordings', instructor, validate({ params: participantParams }), (_req, res) => {
+  router.get('/workshops/:id/participants/:learnerId/recordings', instructor, validate({ params: participantParams }), async (_req, res) => {
     const { id, learnerId } = res.locals.params as z.infer<typeof participantParams>;
-    const participant = workshops.participant(id, currentLearner(res), learnerId);
-    res.json({ recordings: deps.recordings.byLearner(learnerKey(participant.id)).map(recordingView) });
+    const participant = await workshops.participant(id, currentLearner(res), learnerId);
+    res.json({ recordings: (await deps.recordings.byLearner(learnerKey(participant.id))).map(recordingView) });
   });
 
   return router;

@@ -25,7 +25,7 @@ export async function connectedPlatform(toolUrl: string, lti: LtiService): Promi
     jwksUrl: `${toolUrl}/.well-known/jwks.json`,
     scopes: ['https://purl.imsglobal.org/spec/lti-ags/scope/lineitem', 'https://purl.imsglobal.org/spec/lti-ags/scope/score', 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly'],
   };
-  const platform = lti.addPlatform({ name: 'Mock LMS', issuer: mock.url, clientId: 'kubedojo-client', deployments: ['deployment-1'], authUrl: `${mock.url}/auth`, tokenUrl: `${mock.url}/token`, jwksUrl: `${mock.url}/jwks`, tokenAudience: null, frameOrigins: [] });
+  const platform = await lti.addPlatform({ name: 'Mock LMS', issuer: mock.url, clientId: 'kubedojo-client', deployments: ['deployment-1'], authUrl: `${mock.url}/auth`, tokenUrl: `${mock.url}/token`, jwksUrl: `${mock.url}/jwks`, tokenAudience: null, frameOrigins: [] });
   return { mock, platformId: platform.id };
 }
 

@@ -1,9 +1,11 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { loadLibrary } from '../../../server/lessons/library.ts';
 import { publicQuiz } from '../../../server/lessons/quiz.ts';
 import type { Library } from '../../../server/lessons/types.ts';
-import Database from 'better-sqlite3';
-import { migrate, readMigrations } from '../../../server/db/database.ts';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { openDatabase } from '../../../server/db/database.ts';
 import { ProgressRepository } from '../../../server/db/progress.ts';
 import { LessonService } from '../../../server/lessons/lesson-service.ts';
 import { curriculum } from './temp-library.ts';
@@ -15,9 +17,13 @@ beforeAll(async () => {
   library = await loadLibrary(curriculum);
 });
 
-function service(): LessonService {
-  const db = new Database(':memory:');
-  migrate(db, readMigrations());
+async function service(): Promise<LessonService> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-curriculum-'));
+  const db = await openDatabase({ dialect: 'sqlite', file: path.join(dir, 'kubedojo.db') });
+  onTestFinished(async () => {
+    await db.destroy();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
   return new LessonService(library, new ProgressRepository(db));
 }
 
@@ -46,7 +52,8 @@ describe('the real curriculum', () => {
     expect(html).toContain('<span class="link-unavailable" title="04. Monitoring &amp; Observability.md is not in this library">Monitoring &amp; Observability</span>');
   });
 
-  it('never puts an answer or an explanation in the learner HTML or the public quiz', () => {
+  it('never puts an answer or an explanation in the learner HTML or the public quiz', async () => {
+    const lessons = await service();
     for (const slug of slugs) {
       const lesson = library.bySlug.get(slug);
       if (!lesson) throw new Error(`no ${slug}`);
@@ -71,7 +78,7 @@ describe('the real curriculum', () => {
         expect(question).not.toHaveProperty('explanation');
       }
       // The page JSON a learner's browser receives, as the API builds it.
-      const json = JSON.stringify(service().lesson(lesson.slug, undefined));
+      const json = JSON.stringify(await lessons.lesson(lesson.slug, undefined));
       expect(json).not.toMatch(/"(answer|explanation|explanationHtml)"/);
       for (const question of lesson.quiz) expect(json).not.toContain(JSON.stringify(question.explanation).slice(1, 51));
     }

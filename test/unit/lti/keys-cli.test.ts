@@ -19,13 +19,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const db of opened) db.close();
+  for (const db of opened) await db.destroy();
   await fs.rm(dir, { recursive: true, force: true });
 });
 
 /** A fresh database of its own for each test. */
-function freshRepository(name: string): LtiPlatformRepository {
-  const db = openDatabase(path.join(dir, `${name}.db`));
+async function freshRepository(name: string): Promise<LtiPlatformRepository> {
+  const db = await openDatabase({ dialect: 'sqlite', file: path.join(dir, `${name}.db`) });
   opened.push(db);
   return new LtiPlatformRepository(db);
 }
@@ -38,7 +38,7 @@ async function signed(keys: ToolKeys): Promise<string> {
 describe('the tool keys', () => {
   it('publish the next key before it signs, keep the old one for the overlap, then drop it', async () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
-    const keys = new ToolKeys(freshRepository('overlap'), { rotationDays: 90, overlapMs: 2 * DAY, now: () => now });
+    const keys = new ToolKeys(await freshRepository('overlap'), { rotationDays: 90, overlapMs: 2 * DAY, now: () => now });
     const first = await keys.signing();
     const published = (await keys.jwks()).keys;
     expect(published).toHaveLength(2); // current and next
@@ -62,7 +62,7 @@ describe('the tool keys', () => {
 
   it('rotate by themselves when the current key is older than the rotation period', async () => {
     let now = Date.parse('2026-06-01T00:00:00Z');
-    const keys = new ToolKeys(freshRepository('lazy'), { rotationDays: 30, now: () => now });
+    const keys = new ToolKeys(await freshRepository('lazy'), { rotationDays: 30, now: () => now });
     const today = (await keys.signing()).kid;
     now += 10 * DAY;
     expect((await keys.signing()).kid).toBe(today);

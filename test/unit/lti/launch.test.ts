@@ -72,7 +72,7 @@ describe('a launch', () => {
     const room = (await as('GET', `/api/workshops/${id}`)).json as WorkshopView;
     expect(room).toMatchObject({ title: 'Course k8s-101', lessons: [{ slug: 'kubernetes-fundamentals', title: 'Kubernetes Fundamentals' }], seats: 0, state: 'running' });
     // Ana and Ben launched before the room existed: they are its learners (the grid's rows; the grid itself needs the cluster).
-    expect(server.services.lti.courseLearners(id).map((l) => [l.displayName, l.workshopId]).sort()).toEqual([
+    expect((await server.services.lti.courseLearners(id)).map((l) => [l.displayName, l.workshopId]).sort()).toEqual([
       ['Learner ana', id],
       ['Learner ben', id],
     ]);

@@ -43,14 +43,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await restarted?.stop();
-  db2?.close();
+  await db2?.destroy();
   await mock.close();
   await server.close();
 });
 
 /** Moves the clock in one-second steps, letting each pass of the queue finish (real network calls). */
-async function pass(ms: number, queue: LtiService['queue'], until?: () => boolean): Promise<void> {
-  for (let spent = 0; spent < ms && !(until?.() ?? false); spent += 1000) {
+async function pass(ms: number, queue: LtiService['queue'], until?: () => Promise<boolean>): Promise<void> {
+  for (let spent = 0; spent < ms && !((await until?.()) ?? false); spent += 1000) {
     clock.advance(1000);
     await queue.idle();
   }
@@ -80,18 +80,18 @@ describe('an LMS outage', () => {
     }
     await pass(OUTAGE_MS - (clock.now() - outageStart), queue);
     const attemptsDuringOutage = queue.stats.attempts - attemptsBefore;
-    const scores = new ScoreQueueRepository(openDatabase(path.join(server.dataDir, 'kubedojo.db')));
-    expect(scores.counts()).toEqual({ pending: 100, delivered: 0, failed: 0 });
+    // A second connection to the same database, as a restarted kubedojo would open.
+    db2 = await openDatabase({ dialect: 'sqlite', file: path.join(server.dataDir, 'kubedojo.db') });
+    expect(await new ScoreQueueRepository(db2).counts()).toEqual({ pending: 100, delivered: 0, failed: 0 });
     expect(mock.received.scores).toEqual([]);
     // It really was the network: connections to the LMS were refused.
-    const errorText = openDatabase(path.join(server.dataDir, 'kubedojo.db')).prepare('SELECT last_error FROM lti_score_queue WHERE last_error IS NOT NULL LIMIT 1').pluck().get() as string;
-    expect(errorText).toMatch(/could not be reached.*ECONNREFUSED/);
+    const failed = await db2.selectFrom('lti_score_queue').select('last_error').where('last_error', 'is not', null).limit(1).executeTakeFirst();
+    expect(failed?.last_error).toMatch(/could not be reached.*ECONNREFUSED/);
     // One attempt per backoff step for the whole platform, not one per score.
     expect(attemptsDuringOutage).toBeLessThan(20);
 
-    // kubedojo restarts (a new queue on a new database connection: only SQLite carries the scores), then the LMS returns.
+    // kubedojo restarts (a new queue on a new database connection: only the database carries the scores), then the LMS returns.
     await server.services.lti.stop();
-    db2 = openDatabase(path.join(server.dataDir, 'kubedojo.db'));
     restarted = new LtiService({ db: db2, library, learners: new LearnerRepository(db2), workshops: new WorkshopRepository(db2), grading: new EventEmitter(), lessons: new EventEmitter(), logger: silentLogger(), baseUrl: () => server.url, keyRotationDays: 90, allowHttp: true, clock });
     const outage = clock.now() - outageStart;
     await mock.up();
@@ -99,10 +99,11 @@ describe('an LMS outage', () => {
     const clockBack = clock.now();
     restarted.start();
     await restarted.queue.idle();
-    await pass(120_000, restarted.queue, () => new ScoreQueueRepository(db2 as Db).counts().pending === 0);
+    const reopened = db2;
+    await pass(120_000, restarted.queue, async () => (await new ScoreQueueRepository(reopened).counts()).pending === 0);
     const drainMs = performance.now() - back;
 
-    expect(new ScoreQueueRepository(db2).counts()).toEqual({ pending: 0, delivered: 100, failed: 0 });
+    expect(await new ScoreQueueRepository(db2).counts()).toEqual({ pending: 0, delivered: 100, failed: 0 });
     const received = mock.scoresOf(lineItem.id);
     expect(received).toHaveLength(100);
     expect(mock.received.rejectedScores).toEqual([]);

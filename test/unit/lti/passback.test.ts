@@ -44,11 +44,11 @@ beforeAll(async () => {
   const one = mock.addLineItem('c1', { label: 'deploy-web', scoreMaximum: 2, resourceId: `${LESSON}/deploy-web`, resourceLinkId: null, tag: 'kubedojo' });
   exerciseLink = mock.addLink('c1', 'Deploy web', { kubedojo_lesson: LESSON, kubedojo_exercise: 'deploy-web' }, { lineItem: one }).id;
   exerciseItem = one.id;
-  db = openDatabase(path.join(server.dataDir, 'kubedojo.db'));
+  db = await openDatabase({ dialect: 'sqlite', file: path.join(server.dataDir, 'kubedojo.db') });
 });
 
 afterAll(async () => {
-  db.close();
+  await db.destroy();
   await mock.close();
   await server.close();
 });
@@ -66,17 +66,17 @@ async function settled(): Promise<void> {
   await server.services.lti.queue.idle();
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i += 1) await settled();
-  expect(condition()).toBe(true);
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200 && !(await condition()); i += 1) await settled();
+  expect(await condition()).toBe(true);
 }
 
 async function learnerIdOf(token: string): Promise<string> {
   return ((await asLaunched(server.url, token)('GET', '/api/session')).json as SessionResponse).learner?.id ?? '';
 }
 
-function kubedojoLink(resourceLinkId: string): string {
-  return db.prepare('SELECT id FROM lti_links WHERE resource_link_id = ?').pluck().get(resourceLinkId) as string;
+async function kubedojoLink(resourceLinkId: string): Promise<string> {
+  return (await db.selectFrom('lti_links').select('id').where('resource_link_id', '=', resourceLinkId).executeTakeFirstOrThrow()).id;
 }
 
 describe('grade passback', () => {
@@ -115,10 +115,10 @@ describe('grade passback', () => {
     const { token } = await launch(server.url, mock, 'ben', { link: exerciseLink });
     const ben = await learnerIdOf(token);
     const checks = new CheckRepository(db);
-    const finish = (passed: boolean[]) => {
+    const finish = async (passed: boolean[]) => {
       const id = crypto.randomUUID();
       const started = new Date().toISOString();
-      checks.start({ id, learnerId: ben, canonicalId: library.bySlug.get(LESSON)?.canonicalId ?? '', lesson: LESSON, exercise: 'deploy-web', namespace: 'kd-ben-x', startedAt: started });
+      await checks.start({ id, learnerId: ben, canonicalId: library.bySlug.get(LESSON)?.canonicalId ?? '', lesson: LESSON, exercise: 'deploy-web', namespace: 'kd-ben-x', startedAt: started });
       const report: GradeReportView = {
         lesson: LESSON,
         namespace: 'kd-ben-x',
@@ -128,19 +128,19 @@ describe('grade passback', () => {
         notes: [],
         exercises: [{ exercise: 'deploy-web', title: 'Deploy web', passed: passed.every(Boolean), durationMs: 5, checks: passed.map((p, i) => ({ name: `c${i}`, kind: 'resource', description: '', status: p ? 'passed' : 'failed', message: '', durationMs: 1, attempts: 1 })) }],
       };
-      checks.finish(id, ben, library.bySlug.get(LESSON)?.canonicalId ?? '', report, report.passed ? 'passed' : 'failed');
+      await checks.finish(id, ben, library.bySlug.get(LESSON)?.canonicalId ?? '', report, report.passed ? 'passed' : 'failed');
       const run: CheckRunView = { id, lesson: LESSON, exercise: 'deploy-web', namespace: 'kd-ben-x', status: report.passed ? 'passed' : 'failed', startedAt: started, finishedAt: new Date().toISOString(), report };
       // What GradingService announces when a run has finished and is stored.
       server.services.grading.emit('event', { type: 'finished', learnerId: ben, namespace: 'kd-ben-x', run });
     };
-    finish([true, false]);
+    await finish([true, false]);
     await until(() => mock.scoresOf(exerciseItem, 'ben').length === 1);
     expect(mock.scoresOf(exerciseItem, 'ben')[0]).toMatchObject({ scoreGiven: 1, scoreMaximum: 2, activityProgress: 'InProgress' });
     // A worse run does not lower the best result; a passing one completes it.
-    finish([false, false]);
+    await finish([false, false]);
     await settled();
     expect(mock.scoresOf(exerciseItem, 'ben')).toHaveLength(1);
-    finish([true, true]);
+    await finish([true, true]);
     await until(() => mock.scoresOf(exerciseItem, 'ben').length === 2);
     expect(mock.scoresOf(exerciseItem, 'ben')[1]).toMatchObject({ scoreGiven: 2, scoreMaximum: 2, activityProgress: 'Completed', gradingProgress: 'FullyGraded' });
   });
@@ -173,14 +173,14 @@ describe('attack: a grade post for a learner of another course', () => {
     expect(mock.received.scores.slice(before).every((s) => s.lineItem !== other.lineItem.id && s.body.userId === 'ana')).toBe(true);
 
     // Asked directly to queue her score on the other course's link: refused.
-    const foreign = kubedojoLink(other.link.id);
-    expect(() => server.services.lti.passback.queueFor(foreign, ana, { force: true })).toThrow(Forbidden);
+    const foreign = await kubedojoLink(other.link.id);
+    await expect(server.services.lti.passback.queueFor(foreign, ana, { force: true })).rejects.toThrow(Forbidden);
 
     // A queue row forged in the database (her learner id, another course's member as userId): refused at delivery.
-    const failedBefore = new ScoreQueueRepository(db).counts().failed;
-    new ScoreQueueRepository(db).enqueue({ linkId: foreign, learnerId: ana, platformId, userId: 'zed', score: { userId: 'zed', scoreGiven: 99, scoreMaximum: max, activityProgress: 'Completed', gradingProgress: 'FullyGraded', timestamp: new Date().toISOString() } }, Date.now());
+    const failedBefore = (await new ScoreQueueRepository(db).counts()).failed;
+    await new ScoreQueueRepository(db).enqueue({ linkId: foreign, learnerId: ana, platformId, userId: 'zed', score: { userId: 'zed', scoreGiven: 99, scoreMaximum: max, activityProgress: 'Completed', gradingProgress: 'FullyGraded', timestamp: new Date().toISOString() } }, Date.now());
     server.services.lti.queue.notify();
-    await until(() => new ScoreQueueRepository(db).counts().failed === failedBefore + 1);
+    await until(async () => (await new ScoreQueueRepository(db).counts()).failed === failedBefore + 1);
     expect(mock.scoresOf(other.lineItem.id)).toEqual([]);
     expect(mock.received.rejectedScores).toEqual([]);
   });

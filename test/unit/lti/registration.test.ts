@@ -22,7 +22,7 @@ beforeAll(async () => {
   mock.addUser('prof', 'Prof Ada', { 'dl-1': [ROLE.instructor] });
   mock.addUser('stu', 'Stu Dent', { 'dl-1': [ROLE.learner] });
   admin = browser(() => server.url);
-  expect((await admin('POST', '/api/auth/setup', { token: server.services.learners.issueSetupToken(), username: 'lti-admin', password: 'correct horse battery' })).status).toBe(201);
+  expect((await admin('POST', '/api/auth/setup', { token: await server.services.learners.issueSetupToken(), username: 'lti-admin', password: 'correct horse battery' })).status).toBe(201);
 });
 
 afterAll(async () => {
