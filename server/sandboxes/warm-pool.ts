@@ -52,6 +52,8 @@ export class WarmPool {
   /** Takes a pool sandbox of this size by relabelling it (one write, with optimistic concurrency). */
   async claim(kc: KubeConfig, size: SandboxSize, owner: SandboxOwner): Promise<{ sandbox: Sandbox; token: LearnerToken } | undefined> {
     const objects = rawClient(kc);
+    // Another replica may have made the pool (only the leader fills it): look at the watch.
+    if (!this.entries.some((entry) => entry.size === size)) await this.sync();
     for (;;) {
       const index = this.entries.findIndex((entry) => entry.size === size);
       if (index < 0) return undefined;
@@ -108,6 +110,8 @@ export class WarmPool {
   private async make(target: number, size: SandboxSize): Promise<void> {
     const kc = this.store.kc();
     await this.builder.ensurePolicies(kc);
+    // Other replicas claim pool sandboxes too: count what is really left.
+    await this.sync();
     const missing = target - this.sizeOf(size);
     const made = await Promise.allSettled(
       Array.from({ length: Math.max(0, missing) }, async () => {
@@ -153,6 +157,16 @@ export class WarmPool {
         this.entries.push({ namespace: sandbox.namespace, size: sandbox.size, resourceVersion: sandbox.resourceVersion });
       }
     }
+  }
+
+  /**
+   * The pool as the cluster has it now (the sandbox watch, or a listing): ready sandboxes still
+   * marked available, with their current resourceVersion; claimed ones drop out.
+   */
+  async sync(): Promise<void> {
+    const found = await this.store.namespaces((l) => l[LABEL.learner] === POOL_LEARNER && l[LABEL.pool] === 'available');
+    const ready = found.map(sandboxOf).filter((s) => s.state === 'ready');
+    this.entries.splice(0, this.entries.length, ...ready.map((s) => ({ namespace: s.namespace, size: s.size, resourceVersion: s.resourceVersion })));
   }
 
   /** Fills may run again (after `stop`). */

@@ -1,0 +1,77 @@
+import type { LeaderElector } from './cluster/lease.ts';
+import type { Logger } from './logger.ts';
+
+/** Work that must run on one replica of the cluster at a time (the reaper, the score queue…). */
+export interface Duty {
+  name: string;
+  start(): void;
+  stop(): void | Promise<void>;
+}
+
+/**
+ * Runs the duties while this replica leads (server/cluster/lease.ts) and stops them when it
+ * stops leading. Starts and stops are queued one after another, so a quick lose-and-win never
+ * runs a duty twice; `close` stops them before the Lease is released, so two replicas never run
+ * them at once across a rolling update.
+ */
+export class LeaderDuties {
+  private readonly elector: LeaderElector;
+  private readonly duties: readonly Duty[];
+  private readonly log: Logger;
+  private running = false;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly onLeading = (leading: boolean): void => {
+    this.queue = this.queue.then(() => (leading ? this.startAll() : this.stopAll()));
+  };
+
+  constructor(deps: { elector: LeaderElector; duties: readonly Duty[]; logger: Logger }) {
+    this.elector = deps.elector;
+    this.duties = deps.duties;
+    this.log = deps.logger.child({ component: 'leader' });
+  }
+
+  get leading(): boolean {
+    return this.elector.isLeader;
+  }
+
+  start(): void {
+    this.elector.on('leading', this.onLeading);
+    this.elector.start();
+  }
+
+  private startAll(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const duty of this.duties) {
+      try {
+        duty.start();
+      } catch (error) {
+        this.log.error({ err: error, duty: duty.name }, 'a once-per-cluster duty did not start');
+      }
+    }
+    this.log.info({ duties: this.duties.map((d) => d.name) }, 'once-per-cluster duties started');
+  }
+
+  private async stopAll(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await Promise.all(
+      this.duties.map(async (duty) => {
+        try {
+          await duty.stop();
+        } catch (error) {
+          this.log.warn({ err: error, duty: duty.name }, 'a once-per-cluster duty did not stop cleanly');
+        }
+      }),
+    );
+    this.log.info('once-per-cluster duties stopped');
+  }
+
+  /** Stops the duties, then leaves the election (releasing the Lease if held). */
+  async close(): Promise<void> {
+    this.elector.off('leading', this.onLeading);
+    await this.queue;
+    await this.stopAll();
+    await this.elector.close();
+  }
+}
