@@ -34,6 +34,11 @@ export class LeaderDuties {
     return this.elector.isLeader;
   }
 
+  /** This replica's name in the Lease. */
+  get identity(): string {
+    return this.elector.identity;
+  }
+
   start(): void {
     this.elector.on('leading', this.onLeading);
     this.elector.start();

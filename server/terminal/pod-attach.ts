@@ -1,0 +1,85 @@
+import { PROMPT_MARK } from './runner.ts';
+
+/**
+ * How a toolbox terminal attaches to the learner's shell. The shell runs under dtach inside the
+ * Pod, so an exec is only an attachment: the first one starts the shell, later ones (from any
+ * replica: a reload, a replica that went away) join it, and closing an exec leaves it running.
+ * dtach passes bytes through untouched (tmux would redraw the screen from its own copy and
+ * drop the OSC 133 marks the command runner waits for). Before attaching, the script says in a
+ * private OSC mark whether it made the shell or joined it, at its prompt or in a program, and
+ * the attachment's process id (to end only this attachment later). A toolbox without dtach (an
+ * image of your own) gets a plain shell, as before: it ends with its exec.
+ */
+
+/** Where the socket lives: a memory emptyDir of the toolbox Pod, else /tmp (older Pods). */
+export const RUN_DIR = '/run/kubedojo';
+
+// $1: PROMPT_COMMAND. `set --` below reuses the positional parameters, so it is kept first.
+// /proc/<shell>/stat: after the ")" come state, ppid, pgrp, session, tty, tpgid; the shell
+// waits at its prompt when its own process group holds the terminal.
+const SCRIPT = `mark="$1"
+d=${RUN_DIR}; [ -d "$d" ] && [ -w "$d" ] || d=/tmp
+cd ~ || cd /
+if ! command -v dtach >/dev/null 2>&1; then
+  printf '\\033]6973;kubedojo;plain;%s\\007' "$$"
+  export PROMPT_COMMAND="$mark"
+  command -v bash >/dev/null 2>&1 && exec bash -il
+  exec sh -i
+fi
+s="$d/kubedojo-shell.sock"
+state=new
+if dtach -p "$s" </dev/null >/dev/null 2>&1; then
+  state=busy
+  pid=$(cat "$d/kubedojo-shell.pid" 2>/dev/null)
+  if [ -n "$pid" ] && stat=$(cat "/proc/$pid/stat" 2>/dev/null); then
+    set -- \${stat##*) }
+    [ "$3" = "$6" ] && state=prompt
+  fi
+fi
+printf '\\033]6973;kubedojo;%s;%s\\007' "$state" "$$"
+exec dtach -A "$s" -E -z -r winch /bin/sh -c 'echo $$ > "$1"; export PROMPT_COMMAND="$2"; command -v bash >/dev/null 2>&1 && exec bash -il; exec sh -i' sh "$d/kubedojo-shell.pid" "$mark"
+`;
+
+/** The exec's command: the script above, with the prompt mark as its argument. */
+export function attachCommand(): string[] {
+  return ['/bin/sh', '-c', SCRIPT, 'sh', PROMPT_MARK];
+}
+
+/** Ends one attachment (a dtach client by its pid), leaving the shell. */
+export function detachCommand(pid: number): string[] {
+  return ['sh', '-c', '[ "$(cat /proc/$1/comm 2>/dev/null)" = dtach ] && kill -HUP "$1"; true', 'sh', String(pid)];
+}
+
+export type Attachment =
+  /** No dtach in the image: the shell ends with this exec. */
+  | { kind: 'plain'; pid: number }
+  /** `joined`: the shell was running already, at its prompt or in a program; unset for a new one. */
+  | { kind: 'dtach'; pid: number; joined: 'prompt' | 'busy' | undefined };
+
+const MARK = /^\x1b\]6973;kubedojo;(plain|new|prompt|busy);(\d+)\x07/;
+const PREFIX = '\x1b]6973;kubedojo;';
+const MAX_MARK = 64;
+
+/**
+ * Reads the attach mark from the start of the exec's output. `push` returns undefined until the
+ * mark is whole, then the attachment and whatever followed it; output that does not start with
+ * the mark (the script failed) is an error carrying that output.
+ */
+export class AttachMarkReader {
+  private buffered = Buffer.alloc(0);
+
+  push(chunk: Buffer): { attachment: Attachment; rest: Buffer } | { error: string } | undefined {
+    this.buffered = Buffer.concat([this.buffered, chunk]);
+    const text = this.buffered.toString('latin1');
+    const match = MARK.exec(text);
+    if (match) {
+      const pid = Number(match[2]);
+      const state = match[1];
+      const attachment: Attachment = state === 'plain' ? { kind: 'plain', pid } : { kind: 'dtach', pid, joined: state === 'prompt' || state === 'busy' ? state : undefined };
+      return { attachment, rest: this.buffered.subarray(match[0].length) };
+    }
+    const head = text.slice(0, PREFIX.length);
+    if (!PREFIX.startsWith(head) || text.length > MAX_MARK) return { error: text.slice(0, 400) };
+    return undefined;
+  }
+}
