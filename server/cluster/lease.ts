@@ -121,6 +121,7 @@ export class LeaderElector extends EventEmitter<{ leading: [boolean] }> {
   private lastRenewMs = 0;
   /** The resourceVersion of our own last write, for the release. */
   private ownVersion: string | undefined;
+  private transitions = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private closed = false;
@@ -177,7 +178,7 @@ export class LeaderElector extends EventEmitter<{ leading: [boolean] }> {
     const decision = decide(record, this.observation, this.identity, now);
     if (decision.action === 'wait') {
       this.lastProblem = '';
-      this.follow(`${decision.holder} holds the lease`);
+      this.follow(`${decision.holder} holds the lease`, 'warn');
       return;
     }
     const spec = {
@@ -199,6 +200,7 @@ export class LeaderElector extends EventEmitter<{ leading: [boolean] }> {
     }
     this.lastProblem = '';
     this.ownVersion = written.value.metadata?.resourceVersion;
+    this.transitions = spec.leaseTransitions;
     this.lastRenewMs = now;
     if (!this.leader) {
       this.leader = true;
@@ -212,13 +214,13 @@ export class LeaderElector extends EventEmitter<{ leading: [boolean] }> {
       this.lastProblem = error.message;
       this.log.warn({ error: error.message, kind: error.kind }, `could not ${this.leader ? 'renew' : 'acquire'} the leader lease`);
     }
-    if (this.leader && mustStepDown(this.lastRenewMs, this.now(), this.timings.renewDeadlineMs)) this.follow('the lease could not be renewed in time');
+    if (this.leader && mustStepDown(this.lastRenewMs, this.now(), this.timings.renewDeadlineMs)) this.follow('the lease could not be renewed in time', 'warn');
   }
 
-  private follow(why: string): void {
+  private follow(why: string, level: 'warn' | 'info'): void {
     if (!this.leader) return;
     this.leader = false;
-    this.log.warn({ why }, 'this replica no longer leads');
+    this.log[level]({ why }, 'this replica no longer leads');
     this.emit('leading', false);
   }
 
@@ -232,7 +234,7 @@ export class LeaderElector extends EventEmitter<{ leading: [boolean] }> {
     clearTimeout(this.timer);
     await this.running;
     const wasLeader = this.leader;
-    this.follow('closing');
+    this.follow('it is closing', 'info');
     if (!wasLeader || this.ownVersion === undefined) return;
     const kc = this.options.kubeConfig();
     if (!kc.ok) return;
@@ -242,7 +244,7 @@ export class LeaderElector extends EventEmitter<{ leading: [boolean] }> {
       api.replaceNamespacedLease({
         name: this.name,
         namespace: this.namespace,
-        body: { metadata: { name: this.name, namespace: this.namespace, resourceVersion: this.ownVersion }, spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } },
+        body: { metadata: { name: this.name, namespace: this.namespace, resourceVersion: this.ownVersion }, spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now, leaseTransitions: this.transitions } },
       }),
     );
     if (released.ok) this.log.info('released the leader lease');

@@ -53,7 +53,7 @@ export class WarmPool {
   async claim(kc: KubeConfig, size: SandboxSize, owner: SandboxOwner): Promise<{ sandbox: Sandbox; token: LearnerToken } | undefined> {
     const objects = rawClient(kc);
     // Another replica may have made the pool (only the leader fills it): look at the watch.
-    if (!this.entries.some((entry) => entry.size === size)) await this.sync();
+    if (!this.entries.some((entry) => entry.size === size)) await this.sync().catch(() => undefined);
     for (;;) {
       const index = this.entries.findIndex((entry) => entry.size === size);
       if (index < 0) return undefined;
@@ -111,7 +111,7 @@ export class WarmPool {
     const kc = this.store.kc();
     await this.builder.ensurePolicies(kc);
     // Other replicas claim pool sandboxes too: count what is really left.
-    await this.sync();
+    await this.sync().catch(() => undefined);
     const missing = target - this.sizeOf(size);
     const made = await Promise.allSettled(
       Array.from({ length: Math.max(0, missing) }, async () => {
@@ -127,7 +127,8 @@ export class WarmPool {
           expiresAt: isoIn(POOL_TTL_MINUTES),
           pool: true,
         });
-        this.entries.push({ namespace: sandbox.namespace, size, resourceVersion: sandbox.resourceVersion });
+        // A claim's look at the watch may have listed it already.
+        if (!this.entries.some((e) => e.namespace === sandbox.namespace)) this.entries.push({ namespace: sandbox.namespace, size, resourceVersion: sandbox.resourceVersion });
       }),
     );
     const failed = made.filter((m) => m.status === 'rejected');

@@ -79,7 +79,8 @@ export class AttachMarkReader {
       return { attachment, rest: this.buffered.subarray(match[0].length) };
     }
     const head = text.slice(0, PREFIX.length);
-    if (!PREFIX.startsWith(head) || text.length > MAX_MARK) return { error: text.slice(0, 400) };
+    // Not our mark, a mark of another shape (its BEL came), or too long to be one.
+    if (!PREFIX.startsWith(head) || text.includes('\x07') || text.length > MAX_MARK) return { error: text.slice(0, 400) };
     return undefined;
   }
 }

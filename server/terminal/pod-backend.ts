@@ -215,10 +215,14 @@ export class PodBackend implements ShellBackend {
           let data: Buffer = chunk;
           if (!marked) {
             const read = reader.push(chunk);
-            if (!read) return done();
-            marked = true;
-            attached(read);
-            if ('error' in read) return done();
+            if (read) {
+              marked = true;
+              attached(read);
+            }
+            if (!read || 'error' in read) {
+              done();
+              return;
+            }
             data = read.rest;
           }
           if (data.length > 0) for (const listener of dataListeners) listener(data);
