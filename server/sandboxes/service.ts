@@ -254,7 +254,14 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
         this.log.warn({ err: error }, 'reaping sandboxes failed');
       });
     }
-    void this.pool.fill();
+    // What the last leader made since this replica looked, then what is missing.
+    this.pool
+      .adopt()
+      .catch(() => undefined)
+      .then(() => this.pool.fill())
+      .catch((error: unknown) => {
+        this.log.warn({ err: error }, 'could not fill the warm pool');
+      });
   }
 
   /** Stops the once-per-cluster work (another replica leads now); claims and reads go on. */

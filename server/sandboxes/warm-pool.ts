@@ -52,8 +52,8 @@ export class WarmPool {
   /** Takes a pool sandbox of this size by relabelling it (one write, with optimistic concurrency). */
   async claim(kc: KubeConfig, size: SandboxSize, owner: SandboxOwner): Promise<{ sandbox: Sandbox; token: LearnerToken } | undefined> {
     const objects = rawClient(kc);
-    // Another replica may have made the pool (only the leader fills it): look at the watch.
-    if (!this.entries.some((entry) => entry.size === size)) await this.sync().catch(() => undefined);
+    // A replica that does not fill the pool (the leader does) takes it from the watch.
+    if (this.stopped && !this.entries.some((entry) => entry.size === size)) await this.sync().catch(() => undefined);
     for (;;) {
       const index = this.entries.findIndex((entry) => entry.size === size);
       if (index < 0) return undefined;
@@ -111,7 +111,7 @@ export class WarmPool {
     const kc = this.store.kc();
     await this.builder.ensurePolicies(kc);
     // Other replicas claim pool sandboxes too: count what is really left.
-    await this.sync().catch(() => undefined);
+    await this.forgetClaimed().catch(() => undefined);
     const missing = target - this.sizeOf(size);
     const made = await Promise.allSettled(
       Array.from({ length: Math.max(0, missing) }, async () => {
@@ -160,14 +160,25 @@ export class WarmPool {
     }
   }
 
-  /**
-   * The pool as the cluster has it now (the sandbox watch, or a listing): ready sandboxes still
-   * marked available, with their current resourceVersion; claimed ones drop out.
-   */
-  async sync(): Promise<void> {
+  /** Ready pool sandboxes still marked available, as the cluster has them now (the sandbox watch, or a listing). */
+  private async available(): Promise<PoolEntry[]> {
     const found = await this.store.namespaces((l) => l[LABEL.learner] === POOL_LEARNER && l[LABEL.pool] === 'available');
-    const ready = found.map(sandboxOf).filter((s) => s.state === 'ready');
-    this.entries.splice(0, this.entries.length, ...ready.map((s) => ({ namespace: s.namespace, size: s.size, resourceVersion: s.resourceVersion })));
+    return found
+      .map(sandboxOf)
+      .filter((s) => s.state === 'ready')
+      .map((s) => ({ namespace: s.namespace, size: s.size, resourceVersion: s.resourceVersion }));
+  }
+
+  /** Takes the cluster's pool as it is now, current resourceVersions included (a replica that fills none). */
+  async sync(): Promise<void> {
+    const ready = await this.available();
+    this.entries.splice(0, this.entries.length, ...ready);
+  }
+
+  /** Drops the entries another replica has claimed since (they are no longer available). */
+  async forgetClaimed(): Promise<void> {
+    const live = new Set((await this.available()).map((e) => e.namespace));
+    for (const entry of [...this.entries]) if (!live.has(entry.namespace)) this.entries.splice(this.entries.indexOf(entry), 1);
   }
 
   /** Fills may run again (after `stop`). */
