@@ -52,10 +52,15 @@ export class WarmPool {
   /** Takes a pool sandbox of this size by relabelling it (one write, with optimistic concurrency). */
   async claim(kc: KubeConfig, size: SandboxSize, owner: SandboxOwner): Promise<{ sandbox: Sandbox; token: LearnerToken } | undefined> {
     const objects = rawClient(kc);
-    // A replica that does not fill the pool (the leader does) takes it from the watch.
-    if (this.stopped && !this.entries.some((entry) => entry.size === size)) await this.sync().catch(() => undefined);
+    let synced = false;
     for (;;) {
-      const index = this.entries.findIndex((entry) => entry.size === size);
+      let index = this.entries.findIndex((entry) => entry.size === size);
+      // A replica that does not fill the pool (the leader does) takes it from the watch, once a claim.
+      if (index < 0 && this.stopped && !synced) {
+        synced = true;
+        await this.sync().catch(() => undefined);
+        index = this.entries.findIndex((entry) => entry.size === size);
+      }
       if (index < 0) return undefined;
       const [entry] = this.entries.splice(index, 1);
       if (!entry) return undefined;
