@@ -33,7 +33,7 @@ function watchReaps(server: TestServer): void {
 }
 
 async function replica(): Promise<TestServer> {
-  const server = await startTestServer({ kubeconfig: inject('kubeconfig'), dataDir, reapInterval: 1 }, { lease: { name: LEASE } });
+  const server = await startTestServer({ kubeconfig: inject('kubeconfig'), dataDir, reapInterval: 1, warmPool: 1 }, { lease: { name: LEASE } });
   replicas.push(server);
   watchReaps(server);
   return server;
@@ -57,6 +57,11 @@ async function expiredSandbox(via: TestServer): Promise<string> {
   return namespace;
 }
 
+async function poolAvailable(): Promise<string[]> {
+  const list = await admin.makeApiClient(CoreV1Api).listNamespace({ labelSelector: 'kubedojo.dev/pool=available' });
+  return list.items.filter((n) => !n.metadata?.deletionTimestamp).map((n) => n.metadata?.name ?? '');
+}
+
 async function gone(namespace: string): Promise<void> {
   const core = admin.makeApiClient(CoreV1Api);
   await eventually(async () => {
@@ -74,6 +79,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const r of replicas) await r.close();
+  for (const name of await poolAvailable()) await call(() => admin.makeApiClient(CoreV1Api).deleteNamespace({ name }));
   await fs.rm(dataDir, { recursive: true, force: true });
   await call(() => admin.makeApiClient(CoordinationV1Api).deleteNamespacedLease({ name: LEASE, namespace: 'kube-system' }));
 });
@@ -93,6 +99,23 @@ describe('two replicas, one leader', () => {
     const follower = replicas.find((r) => r !== first);
     expect(await (await fetch(`${first.url}/metrics`)).text()).toMatch(/^kubedojo_leader 1$/m);
     expect(await (await fetch(`${follower?.url ?? ''}/metrics`)).text()).toMatch(/^kubedojo_leader 0$/m);
+  });
+
+  it('fills the warm pool on the leader; a follower hands a learner a pool sandbox, and the leader makes up for it', async () => {
+    const follower = replicas.find((r) => r !== first);
+    if (!follower) throw new Error('no follower');
+    const ready = await eventually(async () => {
+      const pool = await poolAvailable();
+      return pool.length >= 1 ? pool : undefined;
+    }, 'a warm pool sandbox', 60_000, 250);
+    const learner = browser(() => follower.url);
+    const made = await learner('POST', '/api/sandboxes', { lesson: 'kubernetes-fundamentals' });
+    expect(made.status, made.text).toBe(201);
+    const { namespace } = made.json as SandboxView;
+    expect(ready).toContain(namespace);
+    // The follower never fills; the leader sees the claim at its next reap tick and refills.
+    await eventually(async () => ((await poolAvailable()).some((n) => n !== namespace) ? true : undefined), 'the pool refilled', 60_000, 250);
+    expect(await learner('DELETE', `/api/sandboxes/${namespace}`)).toMatchObject({ status: 204 });
   });
 
   it('reaps an expired sandbox once, on the leader, whichever replica made it', async () => {
