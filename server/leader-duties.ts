@@ -21,7 +21,10 @@ export class LeaderDuties {
   private running = false;
   private queue: Promise<void> = Promise.resolve();
   private readonly onLeading = (leading: boolean): void => {
-    this.queue = this.queue.then(() => (leading ? this.startAll() : this.stopAll()));
+    this.queue = this.queue.then(async () => {
+      if (leading) this.startAll();
+      else await this.stopAll();
+    });
   };
 
   constructor(deps: { elector: LeaderElector; duties: readonly Duty[]; logger: Logger }) {

@@ -89,7 +89,7 @@ function recordOf(lease: V1Lease): LeaseRecord {
     durationSeconds: lease.spec?.leaseDurationSeconds ?? 15,
     transitions: lease.spec?.leaseTransitions ?? 0,
     // The client leaves MicroTime as the string the server sent.
-    acquireTime: acquired === undefined ? undefined : String(acquired instanceof Date ? acquired.toISOString() : acquired),
+    acquireTime: typeof acquired === 'string' ? acquired : acquired instanceof Date ? acquired.toISOString() : undefined,
     resourceVersion: lease.metadata?.resourceVersion ?? '',
   };
 }
@@ -142,6 +142,11 @@ export class LeaderElector extends EventEmitter<{ leading: [boolean] }> {
     return this.leader;
   }
 
+  /** Read through a call: `close` may set it while a round awaits the API. */
+  private isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Tries at once, then on the renew (leader) or retry (follower) period. */
   start(): void {
     if (this.closed || this.timer) return;
@@ -149,7 +154,7 @@ export class LeaderElector extends EventEmitter<{ leading: [boolean] }> {
   }
 
   private next(delay: number): void {
-    if (this.closed) return;
+    if (this.isClosed()) return;
     this.timer = setTimeout(() => {
       this.running = this.round().finally(() => {
         this.next(this.leader ? this.timings.renewMs : this.timings.retryMs);
@@ -167,7 +172,7 @@ export class LeaderElector extends EventEmitter<{ leading: [boolean] }> {
     }
     const api = kc.value.makeApiClient(CoordinationV1Api);
     const read = await call(() => api.readNamespacedLease({ name: this.name, namespace: this.namespace }));
-    if (this.closed) return;
+    if (this.isClosed()) return;
     if (!read.ok && read.error.kind !== 'not-found') {
       this.failed(read.error);
       return;
@@ -192,7 +197,7 @@ export class LeaderElector extends EventEmitter<{ leading: [boolean] }> {
     const written = record
       ? await call(() => api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { metadata, spec } }))
       : await call(() => api.createNamespacedLease({ namespace: this.namespace, body: { metadata, spec } }));
-    if (this.closed) return;
+    if (this.isClosed()) return;
     if (!written.ok) {
       // Someone else wrote first (a conflict): read again next time.
       this.failed(written.error);

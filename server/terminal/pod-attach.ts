@@ -56,7 +56,8 @@ export type Attachment =
   /** `joined`: the shell was running already, at its prompt or in a program; unset for a new one. */
   | { kind: 'dtach'; pid: number; joined: 'prompt' | 'busy' | undefined };
 
-const MARK = /^\x1b\]6973;kubedojo;(plain|new|prompt|busy);(\d+)\x07/;
+// ESC and BEL spelled out, as in runner.ts: the mark is control characters by definition.
+const MARK = new RegExp(String.raw`^\u001b\]6973;kubedojo;(plain|new|prompt|busy);(\d+)\u0007`);
 const PREFIX = '\x1b]6973;kubedojo;';
 const MAX_MARK = 64;
 

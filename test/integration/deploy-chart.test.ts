@@ -85,7 +85,7 @@ describe('the chart, rendered by the pinned helm', () => {
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
         template: {
           spec: {
-            containers: [{ env: expect.arrayContaining([{ name: 'KUBEDOJO_DATABASE_URL', valueFrom: { secretKeyRef: { name: `${RELEASE}-database`, key: 'url' } } }, { name: 'KUBEDOJO_TERMINAL_BACKEND', value: 'pod' }]) }],
+            containers: [{ env: expect.arrayContaining([{ name: 'KUBEDOJO_DATABASE_URL', valueFrom: { secretKeyRef: { name: `${RELEASE}-database`, key: 'url' } } }, { name: 'KUBEDOJO_TERMINAL_BACKEND', value: 'pod' }]) as unknown }],
             affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ podAffinityTerm: { topologyKey: 'kubernetes.io/hostname' } }] } },
           },
         },
@@ -102,7 +102,7 @@ describe('the chart, rendered by the pinned helm', () => {
       ],
     });
     // No session affinity: the client speaks websockets only.
-    expect(one('Service')).not.toMatchObject({ spec: { sessionAffinity: expect.anything() } });
+    expect(one('Service')).not.toMatchObject({ spec: { sessionAffinity: expect.anything() as unknown } });
   });
 
   it('renders the committed plain manifests (deploy/manifests/kubedojo.yaml is current)', async () => {
