@@ -1,5 +1,43 @@
-import type { LeaderElector } from './cluster/lease.ts';
+import { EventEmitter } from 'node:events';
 import type { Logger } from './logger.ts';
+
+/** Who leads: the Lease election (cluster/lease.ts' LeaderElector), or a server alone. */
+export interface Elector {
+  readonly isLeader: boolean;
+  readonly identity: string;
+  on(event: 'leading', listener: (leading: boolean) => void): unknown;
+  off(event: 'leading', listener: (leading: boolean) => void): unknown;
+  start(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A server that cannot have replicas leads alone, without a Lease: on the embedded cluster, which
+ * lives in this server's data directory, there is no other server to share the work with (and
+ * its work goes on while that cluster is down, the LMS score queue for one).
+ */
+export class SoleLeader extends EventEmitter<{ leading: [boolean] }> implements Elector {
+  readonly identity = 'this server alone';
+  private leader = false;
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  start(): void {
+    if (this.leader) return;
+    this.leader = true;
+    this.emit('leading', true);
+  }
+
+  close(): Promise<void> {
+    if (this.leader) {
+      this.leader = false;
+      this.emit('leading', false);
+    }
+    return Promise.resolve();
+  }
+}
 
 /** Work that must run on one replica of the cluster at a time (the reaper, the score queue…). */
 export interface Duty {
@@ -15,7 +53,7 @@ export interface Duty {
  * them at once across a rolling update.
  */
 export class LeaderDuties {
-  private readonly elector: LeaderElector;
+  private readonly elector: Elector;
   private readonly duties: readonly Duty[];
   private readonly log: Logger;
   private running = false;
@@ -27,7 +65,7 @@ export class LeaderDuties {
     });
   };
 
-  constructor(deps: { elector: LeaderElector; duties: readonly Duty[]; logger: Logger }) {
+  constructor(deps: { elector: Elector; duties: readonly Duty[]; logger: Logger }) {
     this.elector = deps.elector;
     this.duties = deps.duties;
     this.log = deps.logger.child({ component: 'leader' });

@@ -8,7 +8,7 @@ import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/database.ts';
 import { ensureInstance } from './db/instance.ts';
 import { Conflict } from './errors.ts';
-import { LeaderDuties } from './leader-duties.ts';
+import { LeaderDuties, SoleLeader } from './leader-duties.ts';
 import { loadLibrary } from './lessons/library.ts';
 import type { Library } from './lessons/types.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -43,8 +43,9 @@ export interface PlatformOptions {
    */
   objectLimits?: boolean;
   /**
-   * The leader Lease (server/cluster/lease.ts): one per cluster, kubedojo-leader. Tests that share
-   * one cluster give each platform its own unless they test the election.
+   * The leader Lease (server/cluster/lease.ts): one per cluster, kubedojo-leader (the embedded
+   * cluster needs none: its server leads alone). Tests that share one cluster give each
+   * platform its own unless they test the election.
    */
   lease?: { name?: string; timings?: Partial<LeaseTimings> };
 }
@@ -137,16 +138,20 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
     );
   };
 
-  // Work that must not run twice in a cluster runs on the replica holding the Lease.
+  // Work that must not run twice in a cluster runs on the replica holding the Lease; the
+  // embedded cluster is this server's own, so it leads alone.
   const platformKc = cluster.kubeConfig();
-  const elector = new LeaderElector({
-    kubeConfig: () => cluster.kubeConfig(),
-    namespace: platformKc.ok ? leaseNamespace(platformKc.value) : 'kube-system',
-    name: options.lease?.name ?? LEASE_NAME,
-    identity: leaseIdentity(),
-    ...(options.lease?.timings ? { timings: options.lease.timings } : {}),
-    logger,
-  });
+  const elector =
+    config.cluster.mode === 'embedded'
+      ? new SoleLeader()
+      : new LeaderElector({
+          kubeConfig: () => cluster.kubeConfig(),
+          namespace: platformKc.ok ? leaseNamespace(platformKc.value) : 'kube-system',
+          name: options.lease?.name ?? LEASE_NAME,
+          identity: leaseIdentity(),
+          ...(options.lease?.timings ? { timings: options.lease.timings } : {}),
+          logger,
+        });
   const leader = new LeaderDuties({
     elector,
     logger,
