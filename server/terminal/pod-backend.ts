@@ -25,6 +25,7 @@ export const TOOLBOX_POD = 'kubedojo-toolbox';
 /** The attachment the learner uses now (a TerminalSession's), on the toolbox Pod. */
 export const ATTACHMENT_ANNOTATION = 'kubedojo.dev/terminal-attachment';
 const ATTACH_TIMEOUT_MS = 30_000;
+const KILL_ALL = 'for round in 1 2 3 4 5 6 7 8; do kill -9 -1 2>/dev/null || exit 0; sleep 0.1; done; exit 1';
 const HOME = '/home/learner';
 const START_TIMEOUT_MS = 120_000;
 
@@ -267,10 +268,11 @@ export class PodBackend implements ShellBackend {
       socket.close();
       // Everything the learner started, background jobs and dtach included; the Pod's own
       // process 1 cannot be signalled from inside its namespace, so the toolbox and its home
-      // stay. A fork bomb may hold every process slot, so the exec that kills is retried; if
-      // it never gets in, the Pod goes (and its home with it) rather than the bomb staying.
+      // stay. kill -1 fails once it finds nothing left to signal: that is the success. A fork
+      // bomb may hold every process slot, so the exec that kills is retried; if it never gets
+      // in, or the bomb outlives its rounds, the Pod goes (and its home with it).
       for (let attempt = 0; attempt < 5; attempt += 1) {
-        const killedAll = await run(kc, namespace, ['sh', '-c', 'kill -9 -1'], 3000).catch(() => undefined);
+        const killedAll = await run(kc, namespace, ['sh', '-c', KILL_ALL], 5000).catch(() => undefined);
         if (killedAll?.ok) return;
         await sleep(250);
       }
