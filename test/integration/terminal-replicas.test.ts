@@ -133,10 +133,17 @@ describe('a toolbox shell across replicas', () => {
     const manager = new TerminalManager({ sandboxes, backend, recordings, settings: { idleMs: 3000, graceMs: 30_000, inputBytesPerSecond: 64 * 1024 }, logger: silentLogger() });
     const session = await manager.open(sandbox.namespace, { cols: 80, rows: 24 });
     expect((await processes(sandbox.namespace)).filter((p) => p === 'dtach').length).toBeGreaterThanOrEqual(1);
+    const toolboxUid = async () => {
+      const pod = await call(() => admin.makeApiClient(CoreV1Api).readNamespacedPod({ name: TOOLBOX_POD, namespace: sandbox.namespace }));
+      return pod.ok ? pod.value.metadata?.uid : undefined;
+    };
+    const uid = await toolboxUid();
     const ended = await eventually(() => session.ended, 'the idle end', 60_000, 100);
     expect(ended.reason).toBe('idle');
     await session.closed;
     expect((await processes(sandbox.namespace)).filter((p) => p === 'dtach' || p === 'bash')).toEqual([]);
+    // The learner's processes went, the toolbox Pod (and its home) stayed.
+    expect(await toolboxUid()).toBe(uid);
     await manager.close();
 
     const term = await attached(b, send.cookie(), sandbox.namespace);
