@@ -123,6 +123,7 @@ describe('two replicas, one leader', () => {
     if (!follower) throw new Error('no follower');
     const namespace = await expiredSandbox(follower);
     await gone(namespace);
+    await eventually(() => (reaped.get(first)?.includes(namespace) ? true : undefined), 'the leader to report the reap', 30_000, 100);
     // A few more reaper ticks: the follower never reaps, the leader did it once.
     await new Promise((r) => setTimeout(r, 2500));
     expect(reaped.get(first)?.filter((n) => n === namespace)).toEqual([namespace]);
@@ -141,6 +142,8 @@ describe('two replicas, one leader', () => {
     expect(await holder()).toBe(next.platform.leader.identity);
     const namespace = await expiredSandbox(next);
     await gone(namespace);
+    // The reaper says so once it has removed the sandbox's cluster-wide objects too.
+    await eventually(() => (reaped.get(next)?.includes(namespace) ? true : undefined), 'the new leader to report the reap', 30_000, 100);
     expect(reaped.get(next)?.filter((n) => n === namespace)).toEqual([namespace]);
   });
 
