@@ -14,10 +14,69 @@ import { PROMPT_MARK } from './runner.ts';
 /** Where the socket lives: a memory emptyDir of the toolbox Pod, else /tmp (older Pods). */
 export const RUN_DIR = '/run/kubedojo';
 
-// $1: PROMPT_COMMAND. `set --` below reuses the positional parameters, so it is kept first.
-// /proc/<shell>/stat: after the ")" come state, ppid, pgrp, session, tty, tpgid; the shell
-// waits at its prompt when its own process group holds the terminal.
-const SCRIPT = `mark="$1"
+/**
+ * Between dtach's terminal and the shell's, a relay that never blocks either side: dtach's master
+ * writes the learner's input to its terminal with blocking writes, so a big paste meeting a
+ * shell that is itself blocked printing (the master is not reading it then) would hang both for
+ * good. The relay always takes input (up to a MiB waiting, then drops it, as the rate limit
+ * would), always drains the shell's output (up to a MiB waiting, then the shell waits), passes
+ * bytes through unchanged and hands window sizes on. python3 is in the toolbox already.
+ */
+const RELAY = String.raw`import os, sys, pty, tty, fcntl, termios, signal, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+def resize(*_):
+    try:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, bytes(8)))
+    except OSError:
+        pass
+resize()
+signal.signal(signal.SIGWINCH, resize)
+try:
+    tty.setraw(0)
+except termios.error:
+    pass
+for f in (0, 1, fd):
+    os.set_blocking(f, False)
+LIMIT = 1 << 20
+inp, out, live = bytearray(), bytearray(), True
+while live:
+    r = [0] + ([fd] if len(out) < LIMIT else [])
+    w = ([fd] if inp else []) + ([1] if out else [])
+    try:
+        r, w, _ = select.select(r, w, [])
+    except InterruptedError:
+        continue
+    try:
+        if 0 in r:
+            data = os.read(0, 65536)
+            if len(inp) < LIMIT:
+                inp += data
+        if fd in r:
+            data = os.read(fd, 65536)
+            live = bool(data)
+            out += data
+        if fd in w:
+            del inp[:os.write(fd, inp)]
+        if 1 in w:
+            del out[:os.write(1, out)]
+    except BlockingIOError:
+        pass
+    except OSError:
+        live = False
+os.set_blocking(1, True)
+try:
+    os.write(1, out)
+except OSError:
+    pass
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))`;
+
+// $1: PROMPT_COMMAND, $2: the relay. `set --` below reuses the positional parameters, so they
+// are kept first. /proc/<shell>/stat: after the ")" come state, ppid, pgrp, session, tty,
+// tpgid; the shell waits at its prompt when its own process group holds its terminal.
+const SCRIPT = `mark="$1"; relay="$2"
 d=${RUN_DIR}; [ -d "$d" ] && [ -w "$d" ] || d=/tmp
 cd ~ || cd /
 if ! command -v dtach >/dev/null 2>&1; then
@@ -37,12 +96,14 @@ if dtach -p "$s" </dev/null >/dev/null 2>&1; then
   fi
 fi
 printf '\\033]6973;kubedojo;%s;%s\\007' "$state" "$$"
-exec dtach -A "$s" -E -z -r winch /bin/sh -c 'echo $$ > "$1"; export PROMPT_COMMAND="$2"; command -v bash >/dev/null 2>&1 && exec bash -il; exec sh -i' sh "$d/kubedojo-shell.pid" "$mark"
+set -- /bin/sh -c 'echo $$ > "$1"; export PROMPT_COMMAND="$2"; command -v bash >/dev/null 2>&1 && exec bash -il; exec sh -i' sh "$d/kubedojo-shell.pid" "$mark"
+command -v python3 >/dev/null 2>&1 && set -- python3 -c "$relay" "$@"
+exec dtach -A "$s" -E -z -r winch "$@"
 `;
 
 /** The exec's command: the script above, with the prompt mark as its argument. */
 export function attachCommand(): string[] {
-  return ['/bin/sh', '-c', SCRIPT, 'sh', PROMPT_MARK];
+  return ['/bin/sh', '-c', SCRIPT, 'sh', PROMPT_MARK, RELAY];
 }
 
 /** Ends one attachment (a dtach client by its pid), leaving the shell. */

@@ -30,9 +30,11 @@ describe('the attach mark', () => {
   it('runs the script with the prompt mark as its argument, and detaches by a dtach pid only', () => {
     const command = attachCommand();
     expect(command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
-    expect(command.slice(3)).toEqual(['sh', PROMPT_MARK]);
-    // dtach: attach or create, no detach key (the learner's Ctrl+\ is theirs), no suspend key, SIGWINCH to redraw.
-    expect(command[2]).toContain('exec dtach -A "$s" -E -z -r winch');
+    expect(command.slice(3)).toEqual(['sh', PROMPT_MARK, expect.stringContaining('select.select(') as unknown]);
+    // dtach: attach or create, no detach key (the learner's Ctrl+\ is theirs), no suspend key, SIGWINCH to redraw;
+    // the shell behind the relay.
+    expect(command[2]).toContain('exec dtach -A "$s" -E -z -r winch "$@"');
+    expect(command[2]).toContain('set -- python3 -c "$relay" "$@"');
     expect(detachCommand(42)).toEqual(['sh', '-c', expect.stringContaining('= dtach ] && kill -HUP "$1"') as unknown, 'sh', '42']);
   });
 });
