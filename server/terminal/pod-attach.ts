@@ -23,6 +23,11 @@ export const RUN_DIR = '/run/kubedojo';
  * bytes through unchanged and hands window sizes on. python3 is in the toolbox already.
  */
 const RELAY = String.raw`import os, sys, pty, tty, fcntl, termios, signal, select
+# Raw at once, and without flushing: what was typed while python started is the shell's.
+try:
+    tty.setraw(0, termios.TCSANOW)
+except termios.error:
+    pass
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
@@ -33,10 +38,6 @@ def resize(*_):
         pass
 resize()
 signal.signal(signal.SIGWINCH, resize)
-try:
-    tty.setraw(0)
-except termios.error:
-    pass
 for f in (0, 1, fd):
     os.set_blocking(f, False)
 LIMIT = 1 << 20
