@@ -76,6 +76,8 @@ export interface AppDeps {
   terminals: TerminalManager;
   recordings: RecordingStore;
   services: Services;
+  /** Whether this replica holds the leader Lease (metrics); false when not told. */
+  leading?: () => boolean;
   /** The built browser app; defaults to client/dist. */
   clientDir?: string;
   /** socket.io across replicas (PostgreSQL); one process on its own keeps socket.io's in-memory adapter. */
@@ -113,7 +115,7 @@ export function createApp(deps: AppDeps): App {
   const limits = new EdgeLimits(deps.config.http.rateLimits, deps.logger);
   const runningWorkshops = () => deps.services.workshops.runningCount();
   const probe = new CapacityProbe({ sandboxes: deps.sandboxes, terminals: deps.terminals, capacity: deps.config.sandboxes.capacity, runningWorkshops, logger: deps.logger });
-  const metrics = createMetrics({ probe, sandboxes: deps.sandboxes, terminals: deps.terminals, grading: deps.services.grading, runningWorkshops, capacity: deps.config.sandboxes.capacity, routeLabel: routeLabeler(app), version: VERSION });
+  const metrics = createMetrics({ probe, sandboxes: deps.sandboxes, terminals: deps.terminals, grading: deps.services.grading, runningWorkshops, capacity: deps.config.sandboxes.capacity, routeLabel: routeLabeler(app), version: VERSION, leading: deps.leading ?? (() => false) });
   app.use(metrics.timer);
   app.use(express.json({ limit: '1mb' }));
   const { learners, auth, lessons, grading, workshops } = deps.services;

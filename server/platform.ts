@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createApp, type App } from './app.ts';
 import { connectionFromConfig, type ClusterConnection } from './cluster/connection.ts';
+import { LEASE_NAME, LeaderElector, leaseIdentity, leaseNamespace, type LeaseTimings } from './cluster/lease.ts';
 import { localClusterFromConfig } from './cluster/local.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/database.ts';
@@ -8,6 +9,7 @@ import { postgresSocketAdapter } from './http/socket-adapter.ts';
 import { describeDatabase } from './db/url.ts';
 import { ensureInstance } from './db/instance.ts';
 import { Conflict } from './errors.ts';
+import { LeaderDuties, SoleLeader } from './leader-duties.ts';
 import { loadLibrary } from './lessons/library.ts';
 import type { Library } from './lessons/types.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -41,6 +43,12 @@ export interface PlatformOptions {
    * a moment (the tests) leave it to the one suite that tests it.
    */
   objectLimits?: boolean;
+  /**
+   * The leader Lease (server/cluster/lease.ts): one per cluster, kubedojo-leader (the embedded
+   * cluster needs none: its server leads alone). Tests that share one cluster give each
+   * platform its own unless they test the election.
+   */
+  lease?: { name?: string; timings?: Partial<LeaseTimings> };
 }
 
 export interface Platform {
@@ -54,6 +62,8 @@ export interface Platform {
   terminals: TerminalManager;
   services: Services;
   app: App;
+  /** The once-per-cluster work, run while this replica holds the leader Lease. */
+  leader: LeaderDuties;
   /** Prepares the database, begins the background work and listens; resolves with the URL. */
   start(): Promise<string>;
   /** Stops every listener, timer and process the platform began; safe to call twice. */
@@ -114,26 +124,11 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
   const services = createServices({ config, db, cluster, library, sandboxes, terminals, logger, baseUrl: () => url, ...(options.ltiClock ? { ltiClock: options.ltiClock } : {}) });
   // Replicas share socket.io rooms through the database they share (nothing to share with SQLite: one process).
   const socketAdapter = config.database.dialect === 'postgres' ? postgresSocketAdapter(config.database.url, logger) : undefined;
-  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, socketAdapter, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
 
   const background: { close(): Promise<void> }[] = [];
   let pruneTimer: NodeJS.Timeout | undefined;
   let pruning: Promise<void> = Promise.resolve();
   let closing: Promise<void> | undefined;
-
-  const close = () =>
-    (closing ??= (async () => {
-      sandboxes.stop();
-      clearInterval(pruneTimer);
-      await Promise.all([pruning, ...background.map((b) => b.close())]);
-      services.workshops.stop();
-      await services.lti.stop();
-      await services.grading.stop();
-      await terminals.close();
-      await app.close();
-      await socketAdapter?.close();
-      await db.destroy();
-    })());
 
   /** Deletes recordings past their retention now and daily. */
   const prune = () => {
@@ -146,6 +141,57 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
       },
     );
   };
+
+  // Work that must not run twice in a cluster runs on the replica holding the Lease; the
+  // embedded cluster is this server's own, so it leads alone.
+  const platformKc = cluster.kubeConfig();
+  const elector =
+    config.cluster.mode === 'embedded'
+      ? new SoleLeader()
+      : new LeaderElector({
+          kubeConfig: () => cluster.kubeConfig(),
+          namespace: platformKc.ok ? leaseNamespace(platformKc.value) : 'kube-system',
+          name: options.lease?.name ?? LEASE_NAME,
+          identity: leaseIdentity(),
+          ...(options.lease?.timings ? { timings: options.lease.timings } : {}),
+          logger,
+        });
+  const leader = new LeaderDuties({
+    elector,
+    logger,
+    duties: [
+      { name: 'sandbox reaper and warm pool', start: () => { sandboxes.lead(); }, stop: () => { sandboxes.follow(); } },
+      { name: 'workshop pool planner', start: () => { services.workshops.startPlanner(); }, stop: () => { services.workshops.stopPlanner(); } },
+      { name: 'LTI score delivery', start: () => { services.lti.queue.start(); }, stop: () => services.lti.queue.stop() },
+      {
+        name: 'recording retention',
+        start: () => {
+          prune();
+          pruneTimer = setInterval(prune, 86_400_000);
+          pruneTimer.unref();
+        },
+        stop: async () => {
+          clearInterval(pruneTimer);
+          await pruning;
+        },
+      },
+    ],
+  });
+  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, socketAdapter, leading: () => leader.leading, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
+
+  const close = () =>
+    (closing ??= (async () => {
+      await leader.close();
+      sandboxes.stop();
+      await Promise.all(background.map((b) => b.close()));
+      services.workshops.stop();
+      await services.lti.stop();
+      await services.grading.stop();
+      await terminals.close();
+      await app.close();
+      await socketAdapter?.close();
+      await db.destroy();
+    })());
 
   const listen = async (): Promise<string> => {
     try {
@@ -181,25 +227,26 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
     terminals,
     services,
     app,
+    leader,
     async start() {
       await ensureInstance(db);
       await services.grading.recover();
       await reportJailLimits(config, backend, logger);
-      // Adopting, reaping and pooling sandboxes waits for the cluster to answer; serving does not.
+      // Reaping and filling the pool wait for the Lease (leader.start below).
+      sandboxes.follow();
+      // Watching and adopting sandboxes waits for the cluster to answer; serving does not.
       background.push(
         keepTrying(async () => {
-          await sandboxes.start();
-          log.info('sandboxes adopted and reaped; reaper running');
-        }, log, 'start sandbox housekeeping'),
+          await sandboxes.open();
+          log.info('sandboxes watched and the warm pool adopted');
+        }, log, 'start watching sandboxes'),
       );
       if (options.objectLimits ?? true) background.push(startObjectLimits(config, cluster, logger));
-      prune();
-      pruneTimer = setInterval(prune, 86_400_000);
-      pruneTimer.unref();
       await app.prepare();
       url = await listen();
-      services.workshops.start();
-      services.lti.start();
+      services.workshops.start({ planPool: false });
+      services.lti.start({ deliver: false });
+      leader.start();
       return url;
     },
     close,

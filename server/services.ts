@@ -50,7 +50,7 @@ export function createServices(deps: {
   const grading = new GradingService({ grader: graderFromConfig(deps.cluster, deps.library, deps.logger, usageSimulatorFor(deps.cluster)), sandboxes: deps.sandboxes, checks, library: deps.library, logger: deps.logger });
   const workshopRepository = new WorkshopRepository(deps.db);
   const baseUrl = () => deps.config.publicUrl ?? deps.baseUrl();
-  const lti = new LtiService({ db: deps.db, library: deps.library, learners, workshops: workshopRepository, grading, lessons, logger: deps.logger, baseUrl, keyRotationDays: deps.config.lti.keyRotationDays, allowHttp: deps.config.lti.allowHttp, ...(deps.ltiClock ? { clock: deps.ltiClock } : {}) });
+  const lti = new LtiService({ db: deps.db, library: deps.library, learners, workshops: workshopRepository, grading, lessons, logger: deps.logger, baseUrl, keyRotationDays: deps.config.lti.keyRotationDays, allowHttp: deps.config.lti.allowHttp, pollMs: 5000, ...(deps.ltiClock ? { clock: deps.ltiClock } : {}) });
   const workshops = new WorkshopService({
     workshops: workshopRepository,
     learners,

@@ -14,9 +14,14 @@ export function session(refresh = false): Promise<SessionResponse> {
 }
 
 let live: LiveSocket | undefined;
-/** The signed-in learner's live events (checks, grid, broadcasts); one connection per page. */
+/**
+ * The signed-in learner's live events (checks, grid, broadcasts); one connection per page.
+ * Websockets only, like the terminal: a connection is then one request that stays on the server
+ * replica it reached, so replicas behind a plain Service need no sticky sessions (HTTP
+ * long-polling would spread one connection's requests over them).
+ */
 export function liveSocket(): LiveSocket {
-  live ??= io('/live', { transports: ['websocket', 'polling'], auth: socketAuth });
+  live ??= io('/live', { transports: ['websocket'], auth: socketAuth });
   return live;
 }
 

@@ -36,7 +36,7 @@ export function watchTerminal(namespace: string, who: string): WatchPanel {
   const term = disposables.use(new Terminal({ disableStdin: true, cursorBlink: false, fontFamily: 'ui-monospace, Menlo, Consolas, monospace', fontSize: 13, scrollback: 2000 }));
   term.loadAddon(new FitAddon());
   // Its own connection, so closing it closes exactly this view's.
-  const socket: TerminalSocket = io('/terminal', { transports: ['websocket', 'polling'], auth: socketAuth, forceNew: true });
+  const socket: TerminalSocket = io('/terminal', { transports: ['websocket'], auth: socketAuth, forceNew: true });
   disposables.add(() => {
     socket.close();
   });

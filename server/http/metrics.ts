@@ -41,6 +41,8 @@ export function createMetrics(deps: {
   capacity: number;
   routeLabel: (req: Request) => string;
   version: string;
+  /** Whether this replica holds the leader Lease. */
+  leading: () => boolean;
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -86,6 +88,15 @@ export function createMetrics(deps: {
     registers,
     collect: async () => {
       workshops.set(await deps.runningWorkshops());
+    },
+  });
+
+  const leader = new Gauge({
+    name: 'kubedojo_leader',
+    help: 'Whether this replica holds the leader Lease and runs the once-per-cluster work (1) or not (0).',
+    registers,
+    collect: () => {
+      leader.set(deps.leading() ? 1 : 0);
     },
   });
 

@@ -35,6 +35,8 @@ export class ScoreQueue {
   private readonly concurrency: number;
   private readonly backoff: Backoff;
   private readonly random: () => number;
+  /** Another replica may queue scores: look at least this often (ms) while running. */
+  private readonly pollMs: number | undefined;
   private readonly failures = new Map<string, number>();
   private cancelTimer: (() => void) | undefined;
   private passing: Promise<void> | undefined;
@@ -42,7 +44,7 @@ export class ScoreQueue {
   private running = false;
   readonly stats: QueueStats = { attempts: 0, delivered: 0, failed: 0, retries: 0 };
 
-  constructor(deps: { repo: ScoreQueueRepository; deliver: (item: QueuedScore) => Promise<void>; clock: Clock; logger: Logger; concurrency?: number; backoff?: Backoff; random?: () => number }) {
+  constructor(deps: { repo: ScoreQueueRepository; deliver: (item: QueuedScore) => Promise<void>; clock: Clock; logger: Logger; concurrency?: number; backoff?: Backoff; random?: () => number; pollMs?: number }) {
     this.repo = deps.repo;
     this.deliver = deps.deliver;
     this.clock = deps.clock;
@@ -50,6 +52,7 @@ export class ScoreQueue {
     this.concurrency = deps.concurrency ?? 4;
     this.backoff = deps.backoff ?? { baseMs: 1000, maxMs: 60_000 };
     this.random = deps.random ?? Math.random;
+    this.pollMs = deps.pollMs;
   }
 
   start(): void {
@@ -121,14 +124,13 @@ export class ScoreQueue {
     if (!this.running) return;
     const due = await this.repo.nextDue();
     // stop() may have come while the database answered.
-    if (due === undefined || this.stopped()) return;
-    this.cancelTimer = this.clock.later(
-      () => {
-        this.cancelTimer = undefined;
-        void this.pass();
-      },
-      Math.max(0, due - this.clock.now()),
-    );
+    if (this.stopped()) return;
+    const wait = Math.min(due === undefined ? Infinity : Math.max(0, due - this.clock.now()), this.pollMs ?? Infinity);
+    if (wait === Infinity) return;
+    this.cancelTimer = this.clock.later(() => {
+      this.cancelTimer = undefined;
+      void this.pass();
+    }, wait);
   }
 
   private async drain(): Promise<void> {

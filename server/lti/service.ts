@@ -45,6 +45,8 @@ export interface LtiDeps {
   allowHttp: boolean;
   clock?: Clock;
   backoff?: Backoff;
+  /** Look for scores other replicas queued this often (ms) while delivering. */
+  pollMs?: number;
 }
 
 export function platformView(p: Platform): LtiPlatformView {
@@ -88,7 +90,7 @@ export class LtiService {
     this.keys = new ToolKeys(this.platforms, { rotationDays: deps.keyRotationDays, now: () => clock.now() });
     this.client = new PlatformClient({ keys: this.keys, now: () => clock.now() });
     this.passback = new GradePassback({ courses: this.courses, platforms: this.platforms, queue: this.scores, results: new LearnerResults(deps.db), library: deps.library, client: this.client, clock, logger: this.log });
-    this.queue = new ScoreQueue({ repo: this.scores, deliver: (item) => this.passback.deliver(item), clock, logger: this.log, ...(deps.backoff ? { backoff: deps.backoff } : {}) });
+    this.queue = new ScoreQueue({ repo: this.scores, deliver: (item) => this.passback.deliver(item), clock, logger: this.log, ...(deps.backoff ? { backoff: deps.backoff } : {}), ...(deps.pollMs ? { pollMs: deps.pollMs } : {}) });
     this.passback.notify = () => {
       this.queue.notify();
     };
@@ -103,13 +105,17 @@ export class LtiService {
     return { login: `${base}/lti/login`, launch: `${base}/lti/launch`, jwks: `${base}/.well-known/jwks.json`, deepLinking: `${base}/lti/launch`, registration: `${base}/lti/register` };
   }
 
-  /** Follows results into the score queue and starts delivering; a second call does nothing. */
-  start(): void {
+  /**
+   * Follows results into the score queue and, with `deliver`, starts delivering; a second call
+   * does nothing. The platform delivers only on the replica that leads the cluster (a score sent
+   * by two replicas would reach the LMS twice), so it starts the queue itself.
+   */
+  start(options: { deliver?: boolean } = {}): void {
     if (this.started) return;
     this.started = true;
     this.d.grading.on('event', this.onGrading);
     this.d.lessons.on('answered', this.onAnswer);
-    this.queue.start();
+    if (options.deliver ?? true) this.queue.start();
   }
 
   async stop(): Promise<void> {

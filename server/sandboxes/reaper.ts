@@ -76,13 +76,15 @@ export class Reaper {
     return reaped;
   }
 
-  /** Reaps every --reap-interval seconds (0: never) until `stop`. */
-  start(): void {
+  /** Reaps every --reap-interval seconds (0: never) until `stop`, then runs `after` (the pool's top-up). */
+  start(after: () => Promise<void> = () => Promise.resolve()): void {
     if (this.timer || this.settings.reapIntervalSeconds <= 0) return;
     this.timer = setInterval(() => {
-      this.reap().catch((error: unknown) => {
-        this.log.warn({ err: error }, 'reaping sandboxes failed');
-      });
+      this.reap()
+        .then(after)
+        .catch((error: unknown) => {
+          this.log.warn({ err: error }, 'reaping sandboxes failed');
+        });
     }, this.settings.reapIntervalSeconds * 1000);
     this.timer.unref();
   }

@@ -213,11 +213,26 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
     return this.reaper.reap(now);
   }
 
-  /** On server start: install policies, watch, reap what expired or was left half-made, adopt the pool. */
+  /**
+   * Alone (the CLI, tests): everything `open` and `lead` do. The platform calls them apart:
+   * every replica opens, only the leader of the cluster leads (server/leader-duties.ts).
+   */
   async start(): Promise<void> {
     const stops = this.stops;
-    this.pool.resume();
-    const steps = [() => this.builder.ensurePolicies(this.kc()), () => this.store.watch(), () => this.reaper.reap(), () => this.pool.adopt()];
+    await this.open();
+    if (this.stops !== stops) return;
+    await this.reaper.reap();
+    if (this.stops !== stops) {
+      this.stop();
+      return;
+    }
+    this.lead({ reapNow: false });
+  }
+
+  /** What every replica needs: policies in place, the watch, and the ready pool sandboxes to claim. */
+  async open(): Promise<void> {
+    const stops = this.stops;
+    const steps = [() => this.builder.ensurePolicies(this.kc()), () => this.store.watch(), () => this.pool.adopt()];
     for (const step of steps) {
       await step();
       if (this.stops !== stops) {
@@ -225,8 +240,34 @@ export class SandboxService extends EventEmitter<{ event: [SandboxEvent] }> {
         return;
       }
     }
-    void this.pool.fill();
-    this.reaper.start();
+  }
+
+  /**
+   * The work done once per cluster: reap now (unless just done) and every --reap-interval, and
+   * keep the warm pool filled (claims by other replicas are made up for at each reap).
+   */
+  lead(options: { reapNow?: boolean } = {}): void {
+    this.pool.resume();
+    this.reaper.start(() => this.pool.fill());
+    if (options.reapNow ?? true) {
+      this.reaper.reap().catch((error: unknown) => {
+        this.log.warn({ err: error }, 'reaping sandboxes failed');
+      });
+    }
+    // What the last leader made since this replica looked, then what is missing.
+    this.pool
+      .adopt()
+      .catch(() => undefined)
+      .then(() => this.pool.fill())
+      .catch((error: unknown) => {
+        this.log.warn({ err: error }, 'could not fill the warm pool');
+      });
+  }
+
+  /** Stops the once-per-cluster work (another replica leads now); claims and reads go on. */
+  follow(): void {
+    this.pool.stop();
+    this.reaper.stop();
   }
 
   /** The cluster's real node, if it has one (the lesson page says where Pods run). */

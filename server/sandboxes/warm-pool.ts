@@ -52,8 +52,15 @@ export class WarmPool {
   /** Takes a pool sandbox of this size by relabelling it (one write, with optimistic concurrency). */
   async claim(kc: KubeConfig, size: SandboxSize, owner: SandboxOwner): Promise<{ sandbox: Sandbox; token: LearnerToken } | undefined> {
     const objects = rawClient(kc);
+    let synced = false;
     for (;;) {
-      const index = this.entries.findIndex((entry) => entry.size === size);
+      let index = this.entries.findIndex((entry) => entry.size === size);
+      // A replica that does not fill the pool (the leader does) takes it from the watch, once a claim.
+      if (index < 0 && this.stopped && !synced) {
+        synced = true;
+        await this.sync().catch(() => undefined);
+        index = this.entries.findIndex((entry) => entry.size === size);
+      }
       if (index < 0) return undefined;
       const [entry] = this.entries.splice(index, 1);
       if (!entry) return undefined;
@@ -108,6 +115,8 @@ export class WarmPool {
   private async make(target: number, size: SandboxSize): Promise<void> {
     const kc = this.store.kc();
     await this.builder.ensurePolicies(kc);
+    // Other replicas claim pool sandboxes too: count what is really left.
+    await this.forgetClaimed().catch(() => undefined);
     const missing = target - this.sizeOf(size);
     const made = await Promise.allSettled(
       Array.from({ length: Math.max(0, missing) }, async () => {
@@ -123,7 +132,8 @@ export class WarmPool {
           expiresAt: isoIn(POOL_TTL_MINUTES),
           pool: true,
         });
-        this.entries.push({ namespace: sandbox.namespace, size, resourceVersion: sandbox.resourceVersion });
+        // A claim's look at the watch may have listed it already.
+        if (!this.entries.some((e) => e.namespace === sandbox.namespace)) this.entries.push({ namespace: sandbox.namespace, size, resourceVersion: sandbox.resourceVersion });
       }),
     );
     const failed = made.filter((m) => m.status === 'rejected');
@@ -153,6 +163,27 @@ export class WarmPool {
         this.entries.push({ namespace: sandbox.namespace, size: sandbox.size, resourceVersion: sandbox.resourceVersion });
       }
     }
+  }
+
+  /** Ready pool sandboxes still marked available, as the cluster has them now (the sandbox watch, or a listing). */
+  private async available(): Promise<PoolEntry[]> {
+    const found = await this.store.namespaces((l) => l[LABEL.learner] === POOL_LEARNER && l[LABEL.pool] === 'available');
+    return found
+      .map(sandboxOf)
+      .filter((s) => s.state === 'ready')
+      .map((s) => ({ namespace: s.namespace, size: s.size, resourceVersion: s.resourceVersion }));
+  }
+
+  /** Takes the cluster's pool as it is now, current resourceVersions included (a replica that fills none). */
+  async sync(): Promise<void> {
+    const ready = await this.available();
+    this.entries.splice(0, this.entries.length, ...ready);
+  }
+
+  /** Drops the entries another replica has claimed since (they are no longer available). */
+  async forgetClaimed(): Promise<void> {
+    const live = new Set((await this.available()).map((e) => e.namespace));
+    for (const entry of [...this.entries]) if (!live.has(entry.namespace)) this.entries.splice(this.entries.indexOf(entry), 1);
   }
 
   /** Fills may run again (after `stop`). */

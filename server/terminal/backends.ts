@@ -18,6 +18,18 @@ export interface Shell {
   kill(): Promise<void>;
   /** Called when the sandbox's credentials change (extend). */
   refreshCredentials(): Promise<void>;
+  /**
+   * A shell that outlives its attachment (the pod backend's, under dtach) and was running
+   * already when this one attached (opened by another replica): at its prompt, or in a program.
+   * Unset for a shell this attachment started.
+   */
+  readonly joined?: 'prompt' | 'busy';
+  /** Marks this attachment as the one the learner uses now (several replicas may hold one each). */
+  claim?(): Promise<void>;
+  /** Whether another attachment was claimed after this one: then this one must not end the shell. */
+  claimedElsewhere?(): Promise<boolean>;
+  /** Closes this attachment only; the shell keeps running for the next one. */
+  detach?(): Promise<void>;
 }
 
 export interface ShellBackend {

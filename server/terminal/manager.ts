@@ -124,10 +124,15 @@ export class TerminalManager {
     return session;
   }
 
-  /** Ends every session and stops following the sandboxes. */
+  /**
+   * Ends every session here and stops following the sandboxes. A toolbox shell is only let go:
+   * it waits in its Pod, and the page reattaches to it through another replica (or this one,
+   * restarted). A jailed shell lives in this process's machine and ends with it.
+   */
   async close(): Promise<void> {
     this.sandboxes.off('event', this.onSandbox);
-    await Promise.all([...this.sessions.values()].map((s) => s.end({ reason: 'closed', message: 'The server is shutting down.' })));
+    const mode = this.backend.kind === 'pod' ? 'detach' : 'kill';
+    await Promise.all([...this.sessions.values()].map((s) => s.end({ reason: 'closed', message: 'The server is shutting down.' }, mode)));
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, Exec, type KubeConfig, type KubernetesObject, type V1Pod, type V1Status } from '@kubernetes/client-node';
@@ -9,17 +10,22 @@ import type { LabSetup, Sandbox } from '../sandboxes/service.ts';
 const NODE_KIND_LABEL = 'kubedojo.dev/node';
 import { homeFilesFor, type Shell, type ShellBackend } from './backends.ts';
 import type { HomeWrite } from './home.ts';
-import { PROMPT_MARK } from './runner.ts';
+import { AttachMarkReader, attachCommand, detachCommand, RUN_DIR, type Attachment } from './pod-attach.ts';
 
 /**
  * A cluster with a container runtime (the embedded cluster's real node, or a cluster of your
  * own): the learner's shell runs in a toolbox Pod in their sandbox, as the sandbox's service
- * account, attached by exec (websocket channels, resize). The Pod lives as long as the sandbox,
- * so the home survives sessions like the jail's does; ending a session kills every process the
- * learner started in it, never the Pod's own.
+ * account, under dtach (pod-attach.ts): an exec (websocket channels, resize) is an attachment,
+ * so the shell outlives the server replica that opened it and another replica joins it. The Pod
+ * lives as long as the sandbox, so the home survives sessions like the jail's does; ending a
+ * session kills every process the learner started in it, never the Pod's own.
  */
 
 export const TOOLBOX_POD = 'kubedojo-toolbox';
+/** The attachment the learner uses now (a TerminalSession's), on the toolbox Pod. */
+export const ATTACHMENT_ANNOTATION = 'kubedojo.dev/terminal-attachment';
+const ATTACH_TIMEOUT_MS = 30_000;
+const KILL_ALL = 'for round in 1 2 3 4 5 6 7 8; do kill -9 -1 2>/dev/null || exit 0; sleep 0.1; done; exit 1';
 const HOME = '/home/learner';
 const START_TIMEOUT_MS = 120_000;
 
@@ -71,8 +77,11 @@ export function toolboxPod(sandbox: Sandbox, image: string, realNode: string | n
             limits: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '1Gi' },
           },
           securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          // The shell's dtach socket: memory, tiny, gone with the Pod.
+          volumeMounts: [{ name: 'run', mountPath: RUN_DIR }],
         },
       ],
+      volumes: [{ name: 'run', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }],
     },
   } as KubernetesObject;
 }
@@ -189,15 +198,35 @@ export class PodBackend implements ShellBackend {
 
   async open(sandbox: Sandbox, _kubeconfig: string, size: { cols: number; rows: number }): Promise<Shell> {
     const kc = this.options.kubeConfig();
+    const { namespace } = sandbox;
     await this.ensureToolbox(kc, sandbox);
     const stdin = new PassThrough();
     const dataListeners: ((chunk: Buffer) => void)[] = [];
     const exitListeners: ((code: number | null) => void)[] = [];
+    const reader = new AttachMarkReader();
+    let attached: (value: { attachment: Attachment } | { error: string }) => void = () => undefined;
+    const attaching = new Promise<{ attachment: Attachment } | { error: string }>((resolve) => {
+      attached = resolve;
+    });
+    let marked = false;
     // client-node sends a resize whenever the stdout stream announces one.
     const stdout = Object.assign(
       new Writable({
         write(chunk: Buffer, _encoding, done) {
-          for (const listener of dataListeners) listener(chunk);
+          let data: Buffer = chunk;
+          if (!marked) {
+            const read = reader.push(chunk);
+            if (read) {
+              marked = true;
+              attached(read);
+            }
+            if (!read || 'error' in read) {
+              done();
+              return;
+            }
+            data = read.rest;
+          }
+          if (data.length > 0) for (const listener of dataListeners) listener(data);
           done();
         },
       }),
@@ -205,18 +234,52 @@ export class PodBackend implements ShellBackend {
     );
     let exited = false;
     const finish = (code: number | null) => {
+      if (!marked) attached({ error: 'the terminal closed before the shell started' });
       if (exited) return;
       exited = true;
       for (const listener of exitListeners) listener(code);
     };
-    const socket = await new Exec(kc).exec(sandbox.namespace, TOOLBOX_POD, 'toolbox', ['/bin/sh', '-c', 'cd ~ && export PROMPT_COMMAND="$1" && exec bash -il 2>/dev/null || exec sh -i', 'sh', PROMPT_MARK], stdout, stdout, stdin, true, (status: V1Status) => {
+    const socket = await new Exec(kc).exec(namespace, TOOLBOX_POD, 'toolbox', attachCommand(), stdout, stdout, stdin, true, (status: V1Status) => {
       finish(status.status === 'Success' ? 0 : 1);
     });
     socket.on('close', () => {
       finish(null);
     });
+    const timer = setTimeout(() => {
+      attached({ error: `the shell did not start within ${ATTACH_TIMEOUT_MS / 1000} s` });
+    }, ATTACH_TIMEOUT_MS);
+    const result = await attaching;
+    clearTimeout(timer);
+    if ('error' in result) {
+      socket.close();
+      throw new Unavailable(`could not start the shell in the toolbox: ${result.error}`);
+    }
+    const { attachment } = result;
+    const id = randomUUID();
+    const pods = () => kc.makeApiClient(CoreV1Api);
     let killed = false;
+    const kill = async () => {
+      if (killed) return;
+      killed = true;
+      // First through the shell itself: its builtin kill needs no new process, so it works
+      // even when a fork bomb holds every process slot of the Pod.
+      stdin.write('\x03\x15 kill -9 -1\n');
+      await sleep(300);
+      socket.close();
+      // Everything the learner started, background jobs and dtach included; the Pod's own
+      // process 1 cannot be signalled from inside its namespace, so the toolbox and its home
+      // stay. kill -1 fails once it finds nothing left to signal: that is the success. A fork
+      // bomb may hold every process slot, so the exec that kills is retried; if it never gets
+      // in, or the bomb outlives its rounds, the Pod goes (and its home with it).
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        const killedAll = await run(kc, namespace, ['sh', '-c', KILL_ALL], 5000).catch(() => undefined);
+        if (killedAll?.ok) return;
+        await sleep(250);
+      }
+      await call(() => pods().deleteNamespacedPod({ name: TOOLBOX_POD, namespace, gracePeriodSeconds: 0 }));
+    };
     return {
+      ...(attachment.kind === 'dtach' && attachment.joined ? { joined: attachment.joined } : {}),
       onData: (listener) => dataListeners.push(listener),
       onExit: (listener) => exitListeners.push(listener),
       write: (data) => stdin.write(data),
@@ -232,25 +295,26 @@ export class PodBackend implements ShellBackend {
       resume: () => {
         socket.resume();
       },
-      kill: async () => {
+      claim: async () => {
+        const patched = await rawClient(kc).mergePatch({ apiVersion: 'v1', kind: 'Pod', metadata: { name: TOOLBOX_POD, namespace, annotations: { [ATTACHMENT_ANNOTATION]: id } } });
+        if (!patched.ok) throw new Unavailable(`could not mark the terminal's attachment: ${patched.error.message}`);
+      },
+      claimedElsewhere: async () => {
+        if (attachment.kind !== 'dtach') return false;
+        const pod = await call(() => pods().readNamespacedPod({ name: TOOLBOX_POD, namespace }));
+        const holder = pod.ok ? pod.value.metadata?.annotations?.[ATTACHMENT_ANNOTATION] : undefined;
+        return holder !== undefined && holder !== id;
+      },
+      detach: async () => {
+        // A plain shell (no dtach in the image) cannot outlive its exec: it ends as it always did.
+        if (attachment.kind !== 'dtach') return kill();
         if (killed) return;
         killed = true;
-        // First through the shell itself: its builtin kill needs no new process, so it works
-        // even when a fork bomb holds every process slot of the Pod.
-        stdin.write('\x03\x15 kill -9 -1\n');
-        await sleep(300);
+        // This attachment's dtach client goes; the shell and other attachments stay.
+        await run(kc, namespace, detachCommand(attachment.pid), 3000).catch(() => undefined);
         socket.close();
-        // Everything the learner started, background jobs included; the Pod's own process 1
-        // cannot be signalled from inside its namespace, so the toolbox and its home stay. A
-        // fork bomb may hold every process slot, so the exec that kills is retried; if it never
-        // gets in, the Pod goes (and its home with it) rather than the bomb staying.
-        for (let attempt = 0; attempt < 5; attempt += 1) {
-          const result = await run(kc, sandbox.namespace, ['sh', '-c', 'kill -9 -1'], 3000).catch(() => undefined);
-          if (result?.ok) return;
-          await sleep(250);
-        }
-        await call(() => kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: TOOLBOX_POD, namespace: sandbox.namespace, gracePeriodSeconds: 0 }));
       },
+      kill,
       refreshCredentials: () => Promise.resolve(), // the Pod's projected token is renewed by the kubelet
     };
   }

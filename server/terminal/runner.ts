@@ -38,6 +38,11 @@ export class CommandRunner {
 
   constructor(session: TerminalSession) {
     this.session = session;
+    // A shell joined through another replica printed its last prompt before we were here.
+    if (session.joined !== undefined) {
+      this.started = true;
+      this.prompt = session.joined === 'prompt';
+    }
     session.taps.output.add((chunk) => {
       this.output(chunk);
     });

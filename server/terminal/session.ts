@@ -32,6 +32,14 @@ const SCROLLBACK = 1000;
 
 type Hold = 'viewer' | 'detached' | 'screen';
 
+/**
+ * How an ending session leaves its shell: `kill` ends it and everything it started (closed by
+ * the learner, sandbox gone); `release` does so unless another attachment (another replica) has
+ * claimed the shell since, when it only lets go (idle, grace, a lost exec); `detach` always
+ * only lets go (this server is shutting down: the shell waits in its Pod for the next attach).
+ */
+export type EndMode = 'kill' | 'release' | 'detach';
+
 export interface Viewer {
   id: string;
   send(chunk: Buffer): void;
@@ -80,6 +88,9 @@ export class TerminalSession {
   onActivity: (() => void) | undefined;
   /** Observers of the output and of what the viewer types (the command runner follows the prompt). */
   readonly taps = { output: new Set<(chunk: Buffer) => void>(), input: new Set<(data: string) => void>() };
+  /** The shell was running before this session attached (another replica opened it). */
+  readonly joined: 'prompt' | 'busy' | undefined;
+  private joinAnnounced = false;
 
   constructor(options: {
     namespace: string;
@@ -97,6 +108,7 @@ export class TerminalSession {
     this.namespace = options.namespace;
     this.backend = options.backend;
     this.shell = options.shell;
+    this.joined = options.shell.joined;
     this.recording = options.recording;
     this.settings = options.settings;
     this.log = options.logger;
@@ -115,7 +127,7 @@ export class TerminalSession {
     });
     const exitReason = options.exitReason ?? (() => Promise.resolve<TerminalEnded>({ reason: 'exited', message: 'The shell exited.' }));
     this.shell.onExit(() => {
-      void exitReason().then((ended) => this.end(ended));
+      void exitReason().then((ended) => this.end(ended, 'release'));
     });
     this.touchIdle();
   }
@@ -186,6 +198,17 @@ export class TerminalSession {
     this.hold('detached', false);
     if (previous && previous.id !== viewer.id) previous.end({ reason: 'replaced', message: 'This terminal was opened somewhere else.' });
     this.recording.marker('attached');
+    // The shell's other attachments (other replicas) must leave it to this one from now on.
+    this.shell.claim?.().catch((error: unknown) => {
+      this.log.warn({ err: error, namespace: this.namespace }, 'could not mark the terminal as attached here');
+    });
+  }
+
+  /** True once, for the first viewer of a session that joined a running shell: it is told so. */
+  takeJoinNotice(): boolean {
+    if (this.joined === undefined || this.joinAnnounced) return false;
+    this.joinAnnounced = true;
+    return true;
   }
 
   detach(viewerId: string): void {
@@ -195,7 +218,7 @@ export class TerminalSession {
     this.detachedBytes = 0;
     this.hold('viewer', false);
     this.graceTimer = setTimeout(() => {
-      void this.end({ reason: 'closed', message: 'Nobody reattached to the terminal in time.' });
+      void this.end({ reason: 'closed', message: 'Nobody reattached to the terminal in time.' }, 'release');
     }, this.settings.graceMs);
     this.graceTimer.unref();
   }
@@ -261,7 +284,7 @@ export class TerminalSession {
   private touchIdle(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
-      void this.end({ reason: 'idle', message: `The terminal closed after ${Math.round(this.settings.idleMs / 60_000)} minutes without input.` });
+      void this.end({ reason: 'idle', message: `The terminal closed after ${Math.round(this.settings.idleMs / 60_000)} minutes without input.` }, 'release');
     }, this.settings.idleMs);
     this.idleTimer.unref();
   }
@@ -270,24 +293,37 @@ export class TerminalSession {
   readonly closed: Promise<void>;
   private markClosed: () => void = () => undefined;
 
-  /** Kills the shell and everything it started, closes the recording, tells the viewer. */
-  async end(ended: TerminalEnded): Promise<void> {
+  /**
+   * Ends the session: kills the shell and everything it started or only lets go of it (see
+   * EndMode), closes the recording, tells the viewer (not when the server is going away: the
+   * page reattaches through another replica).
+   */
+  async end(ended: TerminalEnded, mode: EndMode = 'kill'): Promise<void> {
     if (this.ended) return;
     this.ended = ended;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.viewer?.end(ended);
+    if (mode !== 'detach') {
+      this.viewer?.end(ended);
+      for (const watcher of this.watchers.values()) watcher.viewer.end(ended);
+    }
     this.viewer = undefined;
-    for (const watcher of this.watchers.values()) watcher.viewer.end(ended);
     this.watchers.clear();
     this.onEnd(this);
+    let detached = false;
     try {
-      await this.shell.kill();
+      const elsewhere = mode === 'release' && (await this.shell.claimedElsewhere?.().catch(() => false)) === true;
+      if (this.shell.detach && (mode === 'detach' || elsewhere)) {
+        await this.shell.detach();
+        detached = true;
+      } else {
+        await this.shell.kill();
+      }
     } catch (error) {
-      this.log.warn({ err: error, namespace: this.namespace }, 'could not kill the terminal cleanly');
+      this.log.warn({ err: error, namespace: this.namespace }, 'could not end the terminal cleanly');
     }
     this.markClosed();
-    this.recording.marker(`ended: ${ended.reason}`);
+    this.recording.marker(detached ? `detached: ${ended.reason}` : `ended: ${ended.reason}`);
     await this.recording.end();
     this.screen.dispose();
   }

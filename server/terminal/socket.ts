@@ -96,6 +96,8 @@ export function terminalNamespace(
         });
         opened.resize(viewerId, parsed.data.cols, parsed.data.rows);
         respond({ ok: true, sessionId: opened.id, backend: opened.backend, screen, cols: opened.cols, rows: opened.rows });
+        // Opened through another replica before: the same shell, but this server has no screen of it.
+        if (opened.takeJoinNotice()) notice('reattached to your running shell');
       } catch (error) {
         if (!isAppError(error)) log.error({ err: error }, 'could not open a terminal');
         const retry = isAppError(error) ? error.details?.retryAfterSeconds : undefined;

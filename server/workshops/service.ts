@@ -72,10 +72,22 @@ export class WorkshopService extends EventEmitter<WorkshopEvents> {
     this.live = new LiveGrid({ ...deps, logger: this.log, emitRow: (change) => this.emit('row', change) });
   }
 
-  /** Follows checks and quiz answers into the grid, and keeps the pool ready for coming workshops. */
-  start(): void {
+  /**
+   * Follows checks and quiz answers into the grid; with `planPool`, also keeps the warm pool
+   * ready for coming workshops (the platform leaves that to the replica that leads the cluster).
+   */
+  start(options: { planPool?: boolean } = {}): void {
     this.live.start();
+    if (options.planPool ?? true) this.planner.start();
+  }
+
+  /** The pool planner alone: once per cluster, on the leading replica. */
+  startPlanner(): void {
     this.planner.start();
+  }
+
+  stopPlanner(): void {
+    this.planner.stop();
   }
 
   stop(): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { loadConfig, type FlagValues } from '../../server/config.ts';
 import type { Services } from '../../server/services.ts';
 import type { Clock } from '../../server/lti/clock.ts';
 import { silentLogger } from '../../server/logger.ts';
-import { buildPlatform } from '../../server/platform.ts';
+import { buildPlatform, type Platform, type PlatformOptions } from '../../server/platform.ts';
 import type { SandboxService } from '../../server/sandboxes/service.ts';
 import type { ShellBackend } from '../../server/terminal/backends.ts';
 import type { RecordingStore } from '../../server/terminal/recorder.ts';
@@ -20,6 +21,8 @@ export interface TestServer {
   services: Services;
   /** The parts behind the app, for tests that wire one more (a terminal manager with other settings). */
   parts: { sandboxes: SandboxService; backend: ShellBackend; recordings: RecordingStore };
+  /** The platform itself (its leader duties, its terminals). */
+  platform: Platform;
   close(): Promise<void>;
 }
 
@@ -27,12 +30,17 @@ export interface TestServer {
  * The platform as `kubedojo serve` builds and starts it (server/platform.ts), with a real SQLite
  * file in a temp data dir (or the PostgreSQL of a `databaseUrl` flag), on a free loopback port. It never starts an embedded cluster (the
  * integration suite shares one) nor the cluster-wide object-limit webhook (walls.test.ts does).
+ * Each server leads a Lease of its own, so servers of one suite do not take turns at the
+ * once-per-cluster work; servers given the same `lease` share one, as replicas do. A `dataDir`
+ * given in the flags is the caller's and stays (replicas sharing one database file).
  */
-export async function startTestServer(flags: FlagValues = {}, options: { clientDir?: string; ltiClock?: Clock } = {}): Promise<TestServer> {
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-app-'));
+export async function startTestServer(flags: FlagValues = {}, options: { clientDir?: string; ltiClock?: Clock; lease?: PlatformOptions['lease'] } = {}): Promise<TestServer> {
+  const own = typeof flags.dataDir !== 'string';
+  const dataDir = typeof flags.dataDir === 'string' ? flags.dataDir : await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-app-'));
   const result = loadConfig({ dataDir, port: 0, clusterUp: false, ...flags }, { HOME: os.homedir(), PATH: process.env.PATH ?? '' });
   if (!result.ok) throw new Error(result.problems.join('\n'));
-  const platform = await buildPlatform(result.config, { logger: silentLogger(), objectLimits: false, ...options });
+  const lease = options.lease ?? { name: `kubedojo-test-${randomBytes(4).toString('hex')}` };
+  const platform = await buildPlatform(result.config, { logger: silentLogger(), objectLimits: false, ...options, lease });
   const url = await platform.start();
   return {
     url,
@@ -40,9 +48,10 @@ export async function startTestServer(flags: FlagValues = {}, options: { clientD
     app: platform.app,
     services: platform.services,
     parts: { sandboxes: platform.sandboxes, backend: platform.backend, recordings: platform.recordings },
+    platform,
     async close() {
       await platform.close();
-      await fs.rm(dataDir, { recursive: true, force: true });
+      if (own) await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
 }

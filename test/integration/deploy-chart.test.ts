@@ -55,17 +55,54 @@ describe('the chart, rendered by the pinned helm', () => {
     expect(lint.code, lint.stdout + lint.stderr).toBe(0);
   });
 
-  it('refuses several replicas, unknown values and wrong types, saying why', async () => {
+  it('refuses several replicas without a shared database, unknown values and wrong types, saying why', async () => {
     const template = (values: Record<string, unknown>) => helmTemplate(helm, { values, env: config.env });
     const replicas = await template({ replicaCount: 2 });
     expect(replicas.code).not.toBe(0);
-    expect(replicas.stderr).toContain('replicaCount: kubedojo runs one replica for now. Several replicas need a shared PostgreSQL database');
+    expect(replicas.stderr).toContain('replicaCount: several replicas need a shared PostgreSQL database: set database.url');
+    const oneDisk = await template({ replicaCount: 2, database: { url: 'postgres://kubedojo:pw@db:5432/kubedojo' } });
+    expect(oneDisk.stderr).toContain('persistence: several replicas cannot share a ReadWriteOnce claim');
+    const sqliteShared = await template({ persistence: { accessModes: ['ReadWriteMany'] } });
+    expect(sqliteShared.stderr).toContain('SQLite needs a disk of its own');
+    const shell = await template({ replicaCount: 2, database: { existingSecret: 'db' }, persistence: { enabled: false }, extraEnv: [{ name: 'KUBEDOJO_TERMINAL_BACKEND', value: 'jail' }] });
+    expect(shell.stderr).toContain('KUBEDOJO_TERMINAL_BACKEND cannot be changed with several replicas');
     const unknown = await template({ replicas: 1 });
     expect(unknown.stderr).toMatch(/additional properties 'replicas' not allowed/);
     const wrong = await template({ sandboxes: { ttlMinutes: 'two hours' } });
     expect(wrong.stderr).toMatch(/sandboxes\/ttlMinutes.*(integer|number)/);
     const star = await template({ rbac: { extraRules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['*'] }] } });
     expect(star.code).not.toBe(0);
+  });
+
+  it('renders several replicas on a shared database: a rolling update, the URL from a Secret, spread over nodes, the leader Role', async () => {
+    const rendered = await helmTemplate(helm, { values: { replicaCount: 3, database: { url: 'postgres://kubedojo:s3cret@db:5432/kubedojo' }, persistence: { enabled: false } }, env: config.env });
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const objects = parseManifests(rendered.stdout, 'helm template');
+    const one = (kind: string): unknown => objects.find((o) => o.kind === kind);
+    expect(one('Deployment')).toMatchObject({
+      spec: {
+        replicas: 3,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+        template: {
+          spec: {
+            containers: [{ env: expect.arrayContaining([{ name: 'KUBEDOJO_DATABASE_URL', valueFrom: { secretKeyRef: { name: `${RELEASE}-database`, key: 'url' } } }, { name: 'KUBEDOJO_TERMINAL_BACKEND', value: 'pod' }]) as unknown }],
+            affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ podAffinityTerm: { topologyKey: 'kubernetes.io/hostname' } }] } },
+          },
+        },
+      },
+    });
+    // The password only in the Secret.
+    expect(rendered.stdout.match(/s3cret/g)).toHaveLength(1);
+    expect(one('Secret')).toMatchObject({ metadata: { name: `${RELEASE}-database` }, stringData: { url: 'postgres://kubedojo:s3cret@db:5432/kubedojo' } });
+    expect(one('PodDisruptionBudget')).toMatchObject({ spec: { maxUnavailable: 1 } });
+    expect(one('Role')).toMatchObject({
+      rules: [
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['kubedojo-leader'], verbs: ['get', 'update'] },
+      ],
+    });
+    // No session affinity: the client speaks websockets only.
+    expect(one('Service')).not.toMatchObject({ spec: { sessionAffinity: expect.anything() as unknown } });
   });
 
   it('renders the committed plain manifests (deploy/manifests/kubedojo.yaml is current)', async () => {

@@ -14,6 +14,7 @@ import { fillPlaceholdersDeep } from '../../server/lessons/placeholders.ts';
 import { silentLogger } from '../../server/logger.ts';
 import { silentProgress } from '../../server/progress.ts';
 import type { CheckRunView, SandboxView } from '../../server/protocol.ts';
+import { LEASE_NAME } from '../../server/cluster/lease.ts';
 import { ensureClusterPolicies } from '../../server/sandboxes/policies.ts';
 import { startApiRecorder, type ApiRecorder } from '../helpers/api-recorder.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
@@ -85,12 +86,13 @@ beforeAll(async () => {
   const rendered = await helmTemplate(helm.path, { release: RELEASE, namespace, values: { policies: { install: false } }, env: loaded.config.env });
   if (rendered.code !== 0) throw new Error(`helm template: ${rendered.stderr}`);
   const docs = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as KubernetesObject | null).filter((o): o is KubernetesObject => o !== null);
-  // The platform's identity, its ClusterRole and binding, and its fence: nothing else of the chart.
+  // The platform's identity, its ClusterRole and binding, its leader-election Role and binding,
+  // and its fence: nothing else of the chart.
   for (const o of docs) {
     const name = o.metadata?.name ?? '';
-    if (['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind ?? '') || (o.kind?.startsWith('ValidatingAdmissionPolicy') && name.includes('-platform-'))) chartObjects.push(o);
+    if (['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind ?? '') || (o.kind?.startsWith('ValidatingAdmissionPolicy') && name.includes('-platform-'))) chartObjects.push(o);
   }
-  expect(chartObjects.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding']);
+  expect(chartObjects.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding']);
   for (const o of chartObjects) {
     const result = await rawClient(admin).apply(o);
     if (!result.ok) throw new Error(`applying ${o.kind ?? ''} ${o.metadata?.name ?? ''}: ${result.error.message}`);
@@ -104,9 +106,10 @@ beforeAll(async () => {
   const caData = cluster?.caData ? Buffer.from(cluster.caData, 'base64').toString('utf8') : await fs.readFile(cluster?.caFile ?? '', 'utf8');
   recorder = await startApiRecorder({ server: cluster?.server ?? '', caData });
   const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-rbac-')), 'platform.kubeconfig');
-  await writeKubeconfig(file, { server: rec().url, caData: rec().caData, user: sa, token: token.value.status.token });
+  // The release's namespace is the context's, as a pod's own is in-cluster: the leader Lease lives there.
+  await writeKubeconfig(file, { server: rec().url, caData: rec().caData, user: sa, token: token.value.status.token, namespace });
   direct = withToken(admin, token.value.status.token);
-  server = await startTestServer({ kubeconfig: file, terminalBackend: 'pod', clusterPolicies: 'verify', warmPool: 1 });
+  server = await startTestServer({ kubeconfig: file, terminalBackend: 'pod', clusterPolicies: 'verify', warmPool: 1 }, { lease: { name: LEASE_NAME } });
   // A cold helm build (npm test builds it before the integration tests) takes minutes.
 }, 1_800_000);
 
@@ -127,7 +130,8 @@ describe("the platform under the chart's ClusterRole alone", () => {
   let fundamentals: SandboxView;
   let advanced: SandboxView;
 
-  it('starts: policies verified, sandboxes watched and reaped, the warm pool filled', async () => {
+  it('leads its Lease in its namespace, and starts: policies verified, sandboxes watched and reaped, the warm pool filled', async () => {
+    await eventually(() => (srv().platform.leader.leading ? true : undefined), 'the platform to hold its leader Lease', 30_000, 100);
     await srv().parts.sandboxes.start();
     await eventually(() => (srv().parts.sandboxes.poolSize >= 1 ? true : undefined), 'a warm pool sandbox', 60_000, 200);
     expect(rec().refusals).toEqual([]);

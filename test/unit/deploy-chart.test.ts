@@ -7,6 +7,7 @@ import { fields } from '../../server/config.ts';
 import { APP_USER } from '../../server/cluster/images/app.ts';
 import { projectRoot } from '../../server/cluster/paths.ts';
 import { USAGE_OBJECT_NAME } from '../../server/cluster/usage.ts';
+import { LEASE_NAME } from '../../server/cluster/lease.ts';
 import { chartDir } from '../../server/deploy/helm.ts';
 import { syncChartPolicies } from '../../server/deploy/render.ts';
 import { POLICY_FILES } from '../../server/sandboxes/policies.ts';
@@ -78,6 +79,18 @@ describe("the platform's ClusterRole", () => {
 });
 
 describe('the chart', () => {
+  it("lets the platform write its leader Lease by name in its namespace only: a Role, and the fence's one exception", async () => {
+    const role = await fs.readFile(path.join(chartDir, 'templates', 'role.yaml'), 'utf8');
+    expect(role).toContain('kind: Role\n');
+    expect(role).not.toContain('ClusterRole');
+    expect(role).toContain(`resourceNames: [${LEASE_NAME}]`);
+    const fence = await fs.readFile(path.join(chartDir, 'templates', 'platform-fence.yaml'), 'utf8');
+    expect(fence).toContain(`request.namespace == '{{ .Release.Namespace }}' && request.resource.group == 'coordination.k8s.io' && request.resource.resource == 'leases' && request.name == '${LEASE_NAME}'`);
+    // Nothing else in the ClusterRole touches leases beyond reading them (graders).
+    const leaseRules = (await platformRules()).filter((r) => r.resources.includes('leases'));
+    for (const rule of leaseRules) expect(rule.verbs.every((v) => ['get', 'list', 'watch'].includes(v)), JSON.stringify(rule)).toBe(true);
+  });
+
   it('carries the very policy files the platform installs', async () => {
     expect(await syncChartPolicies(true)).toEqual([]);
   });

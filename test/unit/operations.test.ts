@@ -83,8 +83,9 @@ describe('metrics fed by events', () => {
   it('counts finished checks by status with their duration, and sandbox events; close() unsubscribes', async () => {
     const f = fakes(() => Promise.resolve([sandbox('ready')]));
     const grading = new EventEmitter();
+    let leading = false;
     const probe = new CapacityProbe({ ...f, capacity: 10, runningWorkshops: () => Promise.resolve(1), logger: silentLogger() });
-    const metrics = createMetrics({ probe, sandboxes: f.sandboxes, terminals: f.terminals, grading, runningWorkshops: () => Promise.resolve(1), capacity: 10, routeLabel: (_req: Request) => 'none', version: '9.9.9' });
+    const metrics = createMetrics({ probe, sandboxes: f.sandboxes, terminals: f.terminals, grading, runningWorkshops: () => Promise.resolve(1), capacity: 10, routeLabel: (_req: Request) => 'none', version: '9.9.9', leading: () => leading });
     const run = (status: CheckRunView['status'], durationMs: number): CheckRunView => ({
       id: 'r',
       lesson: 'l',
@@ -115,6 +116,9 @@ describe('metrics fed by events', () => {
     expect(text).toContain('kubedojo_terminals_open 4');
     expect(text).toContain('kubedojo_workshops_running 1');
     expect(text).toContain('kubedojo_info{version="9.9.9"} 1');
+    expect(text).toContain('kubedojo_leader 0');
+    leading = true;
+    expect(await metrics.registry.metrics()).toContain('kubedojo_leader 1');
     metrics.close();
     expect(grading.listenerCount('event')).toBe(0);
     expect(f.sandboxes.listenerCount('event')).toBe(0);

@@ -18,7 +18,7 @@ import { fixtureLibrary } from './lessons/temp-library.ts';
  * The composition root (server/platform.ts) as serve and the tests use it: building does no
  * I/O of the parts' own, and close removes every timer, listener and server that start began,
  * including the retries of work that cannot reach the cluster (here a dead API server on
- * loopback: sandbox housekeeping and the object-limit webhook both keep trying).
+ * loopback: the sandbox watch, the object-limit webhook and the leader election keep trying).
  */
 
 /**
@@ -117,7 +117,7 @@ describe('the platform', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     // The housekeeping and the webhook fail against the dead cluster and schedule their retries.
     const retrying = (what: string) => lines.some((l) => l.includes(what) && l.includes('retrying in 30 s'));
-    while (!retrying('could not start sandbox housekeeping') || !retrying('could not start counting learner CRDs')) await sleep(50);
+    while (!retrying('could not start watching sandboxes') || !retrying('could not start counting learner CRDs') || !lines.some((l) => l.includes('could not acquire the leader lease'))) await sleep(50);
     const listeners = {
       sandboxes: platform.sandboxes.listenerCount('event'),
       grading: platform.services.grading.listenerCount('event'),

@@ -12,10 +12,11 @@ import { ImageBuildError, runToolOk, sha256File } from './tools.ts';
  * an editor, python3-kubernetes, and a `learner` user (uid 1000).
  */
 
-const RECIPE_VERSION = '2'; // 2: procps, netcat, dnsutils, iproute2 and a vim link
+const RECIPE_VERSION = '3'; // 2: procps, netcat, dnsutils, iproute2 and a vim link; 3: dtach
 /** What the lessons use in a shell: editors, kubectl's friends, and the tools of the networking lessons (ps, nc, dig, ip). */
 /** catatonit: process 1 that reaps orphans (sleep would leave a killed fork bomb's zombies holding every process slot). */
-export const TOOLBOX_PACKAGES = ['bash', 'bash-completion', 'ca-certificates', 'less', 'nano', 'vim-tiny', 'python3-kubernetes', 'jq', 'curl', 'procps', 'netcat-openbsd', 'dnsutils', 'iproute2', 'catatonit'] as const;
+/** dtach: the terminal's shell outlives the exec (and the server replica) that attached it (server/terminal/pod-attach.ts). */
+export const TOOLBOX_PACKAGES = ['bash', 'bash-completion', 'ca-certificates', 'less', 'nano', 'vim-tiny', 'python3-kubernetes', 'jq', 'curl', 'procps', 'netcat-openbsd', 'dnsutils', 'iproute2', 'catatonit', 'dtach'] as const;
 const LEARNER = { uid: 1000, gid: 1000, home: '/home/learner' };
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

@@ -43,12 +43,30 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* Refuses what the platform cannot do yet, with the reason, before anything is applied. */}}
-{{- define "kubedojo.validate" -}}
-{{- if gt (int .Values.replicaCount) 1 -}}
-{{- fail "replicaCount: kubedojo runs one replica for now. Several replicas need a shared PostgreSQL database, the socket.io PostgreSQL adapter, a Lease for the reaper and the warm pool, and terminals that reattach through another replica (README: Deploying to a cluster). Set replicaCount to 1." -}}
+{{/* Whether the chart is given a shared database (PostgreSQL) instead of SQLite. */}}
+{{- define "kubedojo.sharedDatabase" -}}
+{{- if or .Values.database.url .Values.database.existingSecret -}}true{{- end -}}
 {{- end -}}
-{{- if and .Values.persistence.enabled (gt (len .Values.persistence.accessModes) 0) (has "ReadWriteMany" .Values.persistence.accessModes) -}}
-{{- fail "persistence.accessModes: SQLite needs a disk of its own (ReadWriteOnce); a shared file system would corrupt it." -}}
+
+{{/* Refuses what the platform cannot do, with the reason, before anything is applied. */}}
+{{- define "kubedojo.validate" -}}
+{{- $shared := include "kubedojo.sharedDatabase" . -}}
+{{- $rwx := and .Values.persistence.enabled (has "ReadWriteMany" .Values.persistence.accessModes) -}}
+{{- if and .Values.database.url .Values.database.existingSecret -}}
+{{- fail "database: set database.url or database.existingSecret, not both." -}}
+{{- end -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not $shared) -}}
+{{- fail "replicaCount: several replicas need a shared PostgreSQL database: set database.url (postgres://…) or database.existingSecret. Without one kubedojo keeps its data in SQLite, a file one Pod owns, so replicaCount must be 1 (README: Deploying to a cluster)." -}}
+{{- end -}}
+{{- if and (gt (int .Values.replicaCount) 1) .Values.persistence.enabled (not $rwx) -}}
+{{- fail "persistence: several replicas cannot share a ReadWriteOnce claim for the data directory (terminal recordings). Set persistence.enabled=false (each replica keeps its recordings on an emptyDir, lost with the Pod) or persistence.accessModes=[ReadWriteMany] with a storage class that serves it." -}}
+{{- end -}}
+{{- if and $rwx (not $shared) -}}
+{{- fail "persistence.accessModes: SQLite needs a disk of its own (ReadWriteOnce); a shared file system would corrupt it. ReadWriteMany is for recordings beside a shared database (database.url)." -}}
+{{- end -}}
+{{- range .Values.extraEnv -}}
+{{- if and (eq .name "KUBEDOJO_TERMINAL_BACKEND") (gt (int $.Values.replicaCount) 1) -}}
+{{- fail "extraEnv: KUBEDOJO_TERMINAL_BACKEND cannot be changed with several replicas: terminals must be toolbox Pods (pod), whose shells outlive the replica that opened them." -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
