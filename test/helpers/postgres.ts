@@ -104,8 +104,15 @@ export async function startPostgres(): Promise<TestPostgres> {
   });
   const urlOf = (database: string) => `postgres://${USER}:${password}@127.0.0.1:${port}/${database}`;
   const stop = async () => {
-    // SIGINT is PostgreSQL's fast shutdown: open connections are ended, not waited for.
-    if (server.exitCode === null) server.kill('SIGINT');
+    // SIGTERM is PostgreSQL's smart shutdown: it waits for the sessions still open. pg's pools
+    // resolve end() before their sockets have closed, and a fast shutdown (SIGINT) would then
+    // hand those closing clients an error nobody listens to any more; after 5 s it is fast.
+    if (server.exitCode === null) {
+      server.kill('SIGTERM');
+      const fast = setTimeout(() => server.kill('SIGINT'), 5000);
+      await exited;
+      clearTimeout(fast);
+    }
     await exited;
     await fs.rm(dir, { recursive: true, force: true });
   };
