@@ -32,6 +32,9 @@ export class WarmPool {
   private readonly log: Logger;
   private readonly entries: PoolEntry[] = [];
   private filling: Promise<void> | undefined;
+  /** One more fill after the one under way, for the targets asked meanwhile (most per size). */
+  private following: Promise<void> | undefined;
+  private readonly wanted = new Map<SandboxSize, number>();
   private stopped = false;
 
   constructor(deps: { store: SandboxStore; builder: SandboxBuilder; settings: SandboxSettings; logger: Logger }) {
@@ -106,10 +109,22 @@ export class WarmPool {
   /** Tops the pool up to its configured size; concurrent callers share one fill. */
   fill(target = this.settings.warmPool, size = this.settings.warmPoolSize): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.filling ??= this.make(target, size).finally(() => {
-      this.filling = undefined;
+    if (!this.filling) {
+      this.filling = this.make(target, size).finally(() => {
+        this.filling = undefined;
+      });
+      return this.filling;
+    }
+    // A fill under way may aim lower or at another size (the configured pool while a workshop
+    // asks for its seats): what is asked meanwhile is topped up in one more fill after it.
+    this.wanted.set(size, Math.max(this.wanted.get(size) ?? 0, target));
+    this.following ??= this.filling.then(async () => {
+      this.following = undefined;
+      const wanted = [...this.wanted];
+      this.wanted.clear();
+      for (const [s, t] of wanted) await this.fill(t, s);
     });
-    return this.filling;
+    return this.following;
   }
 
   private async make(target: number, size: SandboxSize): Promise<void> {
