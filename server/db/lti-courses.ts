@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { changed, type Db } from './database.ts';
+import type { Database } from './schema.ts';
 
 /** An LMS course, and the workshop that is its instructors' room (once an instructor has come). */
 export interface LtiContext {
@@ -44,17 +45,8 @@ export interface DeepLinkRequest {
   acceptMultiple: boolean;
 }
 
-interface LinkRow {
-  id: string;
-  context: string;
-  resource_link_id: string;
-  lesson: string;
-  exercise: string | null;
-  title: string | null;
-  line_item_url: string | null;
-  line_items_url: string | null;
-  ags_scopes: string;
-}
+/** An lti_links row as the queries select it (the table's type in schema.ts). */
+type LinkRow = Omit<Selectable<Database['lti_links']>, 'created_at'>;
 
 const linkOf = (r: LinkRow): LtiLink => ({
   id: r.id,

@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { SandboxSize } from '../vocabulary.ts';
 import type { Db } from './database.ts';
+import type { Database } from './schema.ts';
 
 export interface Workshop {
   id: string;
@@ -17,20 +18,8 @@ export interface Workshop {
   endedAt: string | null;
 }
 
-interface Row {
-  id: string;
-  code: string;
-  title: string;
-  instructor_id: string;
-  lessons: string;
-  seats: number;
-  sandbox_size: Workshop['sandboxSize'];
-  starts_at: string;
-  ends_at: string;
-  state: Workshop['state'];
-  created_at: string;
-  ended_at: string | null;
-}
+/** A workshops row as stored (the table's type in schema.ts). */
+type Row = Selectable<Database['workshops']>;
 
 function workshopOf(row: Row): Workshop {
   return {
