@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import readline from 'node:readline';
+import { io, type Socket } from 'socket.io-client';
 import { cliPath, projectRoot } from '../helpers/cli.ts';
+import type { Browser } from '../helpers/http.ts';
 
 /** What every benchmark shares: percentiles, the printed table, and a real server to measure. */
 
@@ -56,4 +58,15 @@ export async function serveFor(args: readonly string[]): Promise<Served> {
       await new Promise((r) => child.once('exit', r));
     },
   };
+}
+
+/** A page's /live socket.io connection with `send`'s session cookie, once connected. */
+export function connectLive(url: string, send: Browser): Promise<Socket> {
+  const socket = io(`${url}/live`, { extraHeaders: { cookie: send.cookie() }, transports: ['websocket'], forceNew: true });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => {
+      resolve(socket);
+    });
+    socket.once('connect_error', reject);
+  });
 }

@@ -20,12 +20,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import type { CheckRunView, GridRow, JoinResponse, WorkshopView } from '../../server/protocol.ts';
 import { runCli, runCliOk } from '../helpers/cli.ts';
 import { browser, type Browser } from '../helpers/http.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { percentile, printTable, serveFor, verdict, type Served } from './report.ts';
+import { connectLive as connect, percentile, printTable, serveFor, verdict, type Served } from './report.ts';
 
 const { values } = parseArgs({ options: { participants: { type: 'string', default: '200' }, replicas: { type: 'string', default: '1,2' } } });
 const participants = Number(values.participants);
@@ -39,16 +39,6 @@ const ms = (n: number) => (!Number.isFinite(n) ? '—' : n >= 1000 ? `${(n / 100
 const phase = (text: string) => process.stderr.write(`… ${text}\n`);
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
 const spread = (sorted: readonly number[]) => `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 99))} / ${ms(sorted.at(-1) ?? Number.NaN)}`;
-
-function connect(url: string, send: Browser): Promise<Socket> {
-  const socket = io(`${url}/live`, { extraHeaders: { cookie: send.cookie() }, transports: ['websocket'], forceNew: true });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => {
-      resolve(socket);
-    });
-    socket.once('connect_error', reject);
-  });
-}
 
 interface Round {
   replicas: number;

@@ -18,11 +18,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import type { CheckRunView, GridRow, JoinResponse, WorkshopView } from '../../server/protocol.ts';
 import { runCli, runCliOk } from '../helpers/cli.ts';
 import { browser, type Browser } from '../helpers/http.ts';
-import { percentile, printTable, serveFor, verdict, type Served } from './report.ts';
+import { connectLive as connect, percentile, printTable, serveFor, verdict, type Served } from './report.ts';
 
 const { values } = parseArgs({ options: { participants: { type: 'string', default: '200' }, window: { type: 'string', default: '10' } } });
 const counts = { participants: Number(values.participants), windowMs: Number(values.window) * 1000 };
@@ -30,16 +30,6 @@ const counts = { participants: Number(values.participants), windowMs: Number(val
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(0)} ms`);
 const phase = (text: string) => process.stderr.write(`… ${text}\n`);
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
-
-function connect(url: string, send: Browser): Promise<Socket> {
-  const socket = io(`${url}/live`, { extraHeaders: { cookie: send.cookie() }, transports: ['websocket'], forceNew: true });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => {
-      resolve(socket);
-    });
-    socket.once('connect_error', reject);
-  });
-}
 
 /** Where each join's time went: the join request, the socket's connect, the first Kubernetes request. */
 interface Stages {
