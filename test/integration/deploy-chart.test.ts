@@ -16,7 +16,7 @@ import { silentLogger } from '../../server/logger.ts';
 import { silentProgress } from '../../server/progress.ts';
 import type { CheckRunView, ReadyResponse, SandboxView } from '../../server/protocol.ts';
 import { projectRoot } from '../helpers/cli.ts';
-import { loadIntoRealNode } from '../helpers/deploy.ts';
+import { installChart, loadIntoRealNode } from '../helpers/deploy.ts';
 import { adminKubeConfig, eventually, uniqueName } from '../helpers/cluster.ts';
 import { browser } from '../helpers/http.ts';
 import { blob, readTar } from '../helpers/images.ts';
@@ -129,22 +129,7 @@ describe("kubedojo installed by helm on the embedded cluster's real node", () =>
       image: { pullPolicy: 'Never' },
       resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } },
     };
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-chart-'));
-    await fs.writeFile(path.join(dir, 'values.json'), JSON.stringify(values));
-    // The learner roles and policies exist already (other tests' platforms installed them):
-    // the release adopts them, and keeps them when uninstalled, as it does on any cluster.
-    const install = await runHelm(
-      helm,
-      ['install', RELEASE, chartDir, '--namespace', namespace, '--create-namespace', '--take-ownership', '--force-conflicts', '--values', path.join(dir, 'values.json'), '--wait', '--timeout', '5m', '--kubeconfig', inject('kubeconfig')],
-      config.env,
-      600_000,
-    );
-    await fs.rm(dir, { recursive: true, force: true });
-    if (install.code !== 0) {
-      const logs = await kubectl(['-n', namespace, 'logs', `deploy/${RELEASE}`, '--tail=40']);
-      const events = await kubectl(['-n', namespace, 'get', 'events', '--sort-by=.lastTimestamp']);
-      throw new Error(`helm install failed:\n${install.stderr}\n${logs.stdout}${logs.stderr}\n${events.stdout}`);
-    }
+    await installChart({ helm, kubeconfig: inject('kubeconfig'), kubectl, release: RELEASE, namespace, values, env: config.env });
     const pods = await admin.makeApiClient(CoreV1Api).listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${RELEASE}` });
     const found = pods.items[0];
     if (!found) throw new Error('the release has no Pod');

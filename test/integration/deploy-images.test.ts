@@ -3,10 +3,9 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { call } from '../../server/cluster/api.ts';
-import { rawClient } from '../../server/cluster/apply.ts';
 import { APP_REPOSITORY } from '../../server/cluster/images/app.ts';
 import type { BuiltImage } from '../../server/cluster/images/builders.ts';
 import { ensureDeployImage } from '../../server/cluster/images/deploy-images.ts';
@@ -15,9 +14,9 @@ import { loadConfig } from '../../server/config.ts';
 import { silentLogger } from '../../server/logger.ts';
 import { silentProgress } from '../../server/progress.ts';
 import { runCli } from '../helpers/cli.ts';
-import { loadIntoRealNode } from '../helpers/deploy.ts';
+import { loadIntoRealNode, startPostgres } from '../helpers/deploy.ts';
 import { adminKubeConfig, eventually, uniqueName } from '../helpers/cluster.ts';
-import { kubectlFor, running, waitPod } from '../helpers/real-node.ts';
+import { kubectlFor } from '../helpers/real-node.ts';
 
 /**
  * kubedojo's own images leave this machine and run elsewhere: the app image pushed by
@@ -104,36 +103,8 @@ describe('the postgres image', () => {
     const core = admin.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     try {
-      const pod = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'postgres', namespace },
-        spec: {
-          nodeSelector: { 'kubedojo.dev/node': 'real' },
-          securityContext: { runAsNonRoot: true, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'postgres',
-              image: image.name,
-              imagePullPolicy: 'Never',
-              env: [{ name: 'POSTGRES_PASSWORD', value: 'kubedojo-test-password' }],
-              securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-              readinessProbe: { exec: { command: ['pg_isready', '-h', '127.0.0.1', '-U', 'kubedojo'] }, periodSeconds: 1 },
-              volumeMounts: [
-                { name: 'data', mountPath: '/var/lib/postgresql/data' },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'data', emptyDir: {} },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
-      } as KubernetesObject;
-      const made = await rawClient(admin).create(pod);
-      expect(made.ok, made.ok ? '' : made.error.message).toBe(true);
-      await waitPod(admin, namespace, 'postgres', 'ready', (p) => running(p) && p.status?.containerStatuses?.[0]?.ready === true, 120_000);
+      // Non-root, a read-only root file system, every capability dropped: startPostgres's Pod.
+      await startPostgres(admin, namespace, image, 'kubedojo-test-password');
       const kubectl = await kubectlFor(inject('kubeconfig'));
       const query = await kubectl(['-n', namespace, 'exec', 'postgres', '--', 'env', 'PGPASSWORD=kubedojo-test-password', 'psql', '-h', '127.0.0.1', '-U', 'kubedojo', '-d', 'kubedojo', '-tAc', 'select version()']);
       expect(query.code, query.stderr).toBe(0);

@@ -17,8 +17,11 @@ import { ImageBuildError, removeTree, runTool, runToolOk, sha256File } from './t
 
 export const APP_REPOSITORY = 'kubedojo.dev/kubedojo';
 const RECIPE_VERSION = '1';
-/** ca-certificates: https to LMS platforms and registries. Node needs only libc and libstdc++ (in minbase). */
-export const APP_PACKAGES = ['ca-certificates'] as const;
+/**
+ * ca-certificates: https to LMS platforms and registries. postgresql-client: pg_dump, for
+ * `kubedojo db backup` on a PostgreSQL database. Node needs only libc and libstdc++ (in minbase).
+ */
+export const APP_PACKAGES = ['ca-certificates', 'postgresql-client'] as const;
 export const APP_USER = { name: 'kubedojo', uid: 10001, gid: 10001, home: '/home/kubedojo' } as const;
 export const APP_DIR = '/app';
 export const APP_DATA_DIR = '/var/lib/kubedojo';
