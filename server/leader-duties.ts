@@ -47,6 +47,38 @@ export interface Duty {
 }
 
 /**
+ * A duty that runs `task` at once and then every `periodMs` while this replica leads (a round
+ * still running when the next is due is not doubled); a failure is logged and the next round
+ * tries again.
+ */
+export function periodicDuty(name: string, periodMs: number, task: () => Promise<void>, logger: Logger): Duty {
+  const log = logger.child({ component: 'leader' });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  const round = (): void => {
+    running ??= task()
+      .catch((error: unknown) => {
+        log.warn({ err: error, duty: name }, 'a once-per-cluster duty failed; it tries again next round');
+      })
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  return {
+    name,
+    start() {
+      round();
+      timer = setInterval(round, periodMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/**
  * Runs the duties while this replica leads (server/cluster/lease.ts) and stops them when it
  * stops leading. Starts and stops are queued one after another, so a quick lose-and-win never
  * runs a duty twice; `close` stops them before the Lease is released, so two replicas never run

@@ -34,7 +34,10 @@ export interface TestServer {
  * once-per-cluster work; servers given the same `lease` share one, as replicas do. A `dataDir`
  * given in the flags is the caller's and stays (replicas sharing one database file).
  */
-export async function startTestServer(flags: FlagValues = {}, options: { clientDir?: string; ltiClock?: Clock; lease?: PlatformOptions['lease'] } = {}): Promise<TestServer> {
+export async function startTestServer(
+  flags: FlagValues = {},
+  options: { clientDir?: string; ltiClock?: Clock; lease?: PlatformOptions['lease']; heartbeatMs?: number } = {},
+): Promise<TestServer> {
   const own = typeof flags.dataDir !== 'string';
   const dataDir = typeof flags.dataDir === 'string' ? flags.dataDir : await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-app-'));
   const result = loadConfig({ dataDir, port: 0, clusterUp: false, ...flags }, { HOME: os.homedir(), PATH: process.env.PATH ?? '' });
