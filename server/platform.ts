@@ -8,9 +8,10 @@ import { openDatabase, type Db } from './db/database.ts';
 import { postgresSocketAdapter } from './http/socket-adapter.ts';
 import { describeDatabase } from './db/url.ts';
 import { ensureInstance } from './db/instance.ts';
+import type { LearnerRepository } from './db/learners.ts';
 import { ReplicaRepository } from './db/replicas.ts';
 import { Conflict } from './errors.ts';
-import { LeaderDuties, periodicDuty, SoleLeader } from './leader-duties.ts';
+import { LeaderDuties, periodicDuty, SoleLeader, type Duty } from './leader-duties.ts';
 import { loadLibrary } from './lessons/library.ts';
 import type { Library } from './lessons/types.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -53,6 +54,11 @@ export interface PlatformOptions {
   lease?: { name?: string; timings?: Partial<LeaseTimings> };
   /** How often this replica's heartbeat is written (server/replica.ts; tests shorten it). */
   heartbeatMs?: number;
+  /**
+   * While there is no admin, the leader logs a one-time link that creates the first one (on unless
+   * false: tests that make their own setup tokens turn it off, since a new token revokes the last).
+   */
+  setupLink?: boolean;
 }
 
 export interface Platform {
@@ -96,6 +102,26 @@ function keepTrying(task: () => Promise<void>, log: Logger, what: string): { clo
       clearTimeout(timer);
       await running;
     },
+  };
+}
+
+/**
+ * The first admin's setup link, once per cluster: the leader issues and logs it when it begins to
+ * lead and there is no admin yet (a new link revokes the one before: a restart prints a new one).
+ */
+function setupLinkDuty(learners: LearnerRepository, url: () => string, log: Logger): Duty {
+  return {
+    name: 'first admin setup link',
+    async start() {
+      try {
+        if (await learners.hasAdmin()) return;
+        const setupUrl = `${url()}/setup?token=${await learners.issueSetupToken()}`;
+        log.warn({ setupUrl }, `there is no admin yet: open ${setupUrl} to create one (the link works once), or run "kubedojo admin create"`);
+      } catch (error) {
+        log.warn({ err: error }, 'could not issue the first admin\'s setup link; make the admin with "kubedojo admin create"');
+      }
+    },
+    stop() {},
   };
 }
 
@@ -171,6 +197,7 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
       { name: 'LTI score delivery', start: () => { services.lti.queue.start(); }, stop: () => services.lti.queue.stop() },
       periodicDuty('recording retention', 86_400_000, prune, logger),
       periodicDuty('checks of stopped replicas', replica.periodMs, sweep, logger),
+      ...(options.setupLink ?? true ? [setupLinkDuty(services.learners, () => config.publicUrl ?? url, log)] : []),
     ],
   });
   const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, socketAdapter, leading: () => leader.leading, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
@@ -249,7 +276,10 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
       url = await listen();
       services.workshops.start({ planPool: false });
       services.lti.start({ deliver: false });
+      log.info({ url }, `kubedojo is serving on ${url}`);
       leader.start();
+      // A sole leader's duties begin now; a Lease's wait for the election.
+      await leader.settled();
       return url;
     },
     close,
