@@ -42,8 +42,41 @@ export class SoleLeader extends EventEmitter<{ leading: [boolean] }> implements 
 /** Work that must run on one replica of the cluster at a time (the reaper, the score queue…). */
 export interface Duty {
   name: string;
-  start(): void;
+  /** Begins the work; a promise when beginning is itself a piece of work (the setup link). */
+  start(): void | Promise<void>;
   stop(): void | Promise<void>;
+}
+
+/**
+ * A duty that runs `task` at once and then every `periodMs` while this replica leads (a round
+ * still running when the next is due is not doubled); a failure is logged and the next round
+ * tries again.
+ */
+export function periodicDuty(name: string, periodMs: number, task: () => Promise<void>, logger: Logger): Duty {
+  const log = logger.child({ component: 'leader' });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  const round = (): void => {
+    running ??= task()
+      .catch((error: unknown) => {
+        log.warn({ err: error, duty: name }, 'a once-per-cluster duty failed; it tries again next round');
+      })
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  return {
+    name,
+    start() {
+      round();
+      timer = setInterval(round, periodMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
 
 /**
@@ -60,7 +93,7 @@ export class LeaderDuties {
   private queue: Promise<void> = Promise.resolve();
   private readonly onLeading = (leading: boolean): void => {
     this.queue = this.queue.then(async () => {
-      if (leading) this.startAll();
+      if (leading) await this.startAll();
       else await this.stopAll();
     });
   };
@@ -85,16 +118,26 @@ export class LeaderDuties {
     this.elector.start();
   }
 
-  private startAll(): void {
+  /**
+   * Resolves once the duties asked so far have started or stopped. A sole leader leads from
+   * `start`, so after this its duties have begun (the setup link is printed before serve goes on).
+   */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  private async startAll(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    for (const duty of this.duties) {
-      try {
-        duty.start();
-      } catch (error) {
-        this.log.error({ err: error, duty: duty.name }, 'a once-per-cluster duty did not start');
-      }
-    }
+    await Promise.all(
+      this.duties.map(async (duty) => {
+        try {
+          await duty.start();
+        } catch (error) {
+          this.log.error({ err: error, duty: duty.name }, 'a once-per-cluster duty did not start');
+        }
+      }),
+    );
     this.log.info({ duties: this.duties.map((d) => d.name) }, 'once-per-cluster duties started');
   }
 

@@ -5,20 +5,14 @@ import type { Progress } from './progress.ts';
 
 /**
  * `kubedojo serve`: the platform (platform.ts, the one composition root the tests use too),
- * started and listening, with what only an operator's terminal needs: the first admin's setup
- * link and a clean shutdown on SIGINT or SIGTERM.
+ * started and listening, with what only an operator's terminal needs: a clean shutdown on
+ * SIGINT or SIGTERM. The first admin's setup link is the leader's (platform.ts), once per cluster.
  */
 export async function runServer(config: Config, logger: Logger, progress: Progress): Promise<{ url: string; close(): Promise<void> }> {
   const log = logger.child({ component: 'main' });
   const platform = await buildPlatform(config, { logger, progress });
+  // The platform logs where it serves and, while there is no admin, the leader's setup link.
   const url = await platform.start();
-  log.info({ url }, `kubedojo is serving on ${url}`);
-  const { learners } = platform.services;
-  if (!(await learners.hasAdmin())) {
-    const token = await learners.issueSetupToken();
-    const setupUrl = `${config.publicUrl ?? url}/setup?token=${token}`;
-    log.warn({ setupUrl }, `there is no admin yet: open ${setupUrl} to create one (the link works once), or run "kubedojo admin create"`);
-  }
 
   let closing: Promise<void> | undefined;
   const close = () =>

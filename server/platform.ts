@@ -8,13 +8,16 @@ import { openDatabase, type Db } from './db/database.ts';
 import { postgresSocketAdapter } from './http/socket-adapter.ts';
 import { describeDatabase } from './db/url.ts';
 import { ensureInstance } from './db/instance.ts';
+import type { LearnerRepository } from './db/learners.ts';
+import { ReplicaRepository } from './db/replicas.ts';
 import { Conflict } from './errors.ts';
-import { LeaderDuties, SoleLeader } from './leader-duties.ts';
+import { LeaderDuties, periodicDuty, SoleLeader, type Duty } from './leader-duties.ts';
 import { loadLibrary } from './lessons/library.ts';
 import type { Library } from './lessons/types.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import type { Clock } from './lti/clock.ts';
 import { silentProgress, type Progress } from './progress.ts';
+import { ReplicaPresence } from './replica.ts';
 import { sandboxServiceFromConfig, startObjectLimits } from './sandboxes/from-config.ts';
 import type { SandboxService } from './sandboxes/service.ts';
 import { createServices, type Services } from './services.ts';
@@ -49,6 +52,13 @@ export interface PlatformOptions {
    * platform its own unless they test the election.
    */
   lease?: { name?: string; timings?: Partial<LeaseTimings> };
+  /** How often this replica's heartbeat is written (server/replica.ts; tests shorten it). */
+  heartbeatMs?: number;
+  /**
+   * While there is no admin, the leader logs a one-time link that creates the first one (on unless
+   * false: tests that make their own setup tokens turn it off, since a new token revokes the last).
+   */
+  setupLink?: boolean;
 }
 
 export interface Platform {
@@ -64,6 +74,8 @@ export interface Platform {
   app: App;
   /** The once-per-cluster work, run while this replica holds the leader Lease. */
   leader: LeaderDuties;
+  /** This server among the replicas on the database: its id (once started) and heartbeat. */
+  replica: ReplicaPresence;
   /** Prepares the database, begins the background work and listens; resolves with the URL. */
   start(): Promise<string>;
   /** Stops every listener, timer and process the platform began; safe to call twice. */
@@ -90,6 +102,26 @@ function keepTrying(task: () => Promise<void>, log: Logger, what: string): { clo
       clearTimeout(timer);
       await running;
     },
+  };
+}
+
+/**
+ * The first admin's setup link, once per cluster: the leader issues and logs it when it begins to
+ * lead and there is no admin yet (a new link revokes the one before: a restart prints a new one).
+ */
+function setupLinkDuty(learners: LearnerRepository, url: () => string, log: Logger): Duty {
+  return {
+    name: 'first admin setup link',
+    async start() {
+      try {
+        if (await learners.hasAdmin()) return;
+        const setupUrl = `${url()}/setup?token=${await learners.issueSetupToken()}`;
+        log.warn({ setupUrl }, `there is no admin yet: open ${setupUrl} to create one (the link works once), or run "kubedojo admin create"`);
+      } catch (error) {
+        log.warn({ err: error }, 'could not issue the first admin\'s setup link; make the admin with "kubedojo admin create"');
+      }
+    },
+    stop() {},
   };
 }
 
@@ -126,20 +158,20 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
   const socketAdapter = config.database.dialect === 'postgres' ? postgresSocketAdapter(config.database.url, logger) : undefined;
 
   const background: { close(): Promise<void> }[] = [];
-  let pruneTimer: NodeJS.Timeout | undefined;
-  let pruning: Promise<void> = Promise.resolve();
   let closing: Promise<void> | undefined;
+  const replicas = new ReplicaRepository(db);
+  const replica = new ReplicaPresence({ replicas, logger, ...(options.heartbeatMs ? { periodMs: options.heartbeatMs } : {}) });
 
-  /** Deletes recordings past their retention now and daily. */
-  const prune = () => {
-    pruning = recordings.prune(config.terminals.recordingRetentionDays).then(
-      (count) => {
-        if (count > 0) log.info({ count, days: config.terminals.recordingRetentionDays }, 'deleted old terminal recordings');
-      },
-      (error: unknown) => {
-        log.warn({ err: error }, 'could not prune recordings');
-      },
-    );
+  /** Deletes recordings past their retention. */
+  const prune = async () => {
+    const count = await recordings.prune(config.terminals.recordingRetentionDays);
+    if (count > 0) log.info({ count, days: config.terminals.recordingRetentionDays }, 'deleted old terminal recordings');
+  };
+  /** Ends the checks of replicas that stopped beating (crashed, killed) and forgets those replicas. */
+  const sweep = async () => {
+    const abandoned = await services.grading.abandon({ aliveWithinMs: replica.staleAfterMs });
+    if (abandoned > 0) log.warn({ abandoned }, 'ended the checks of a server that stopped while grading them');
+    await replicas.forget(replica.staleAfterMs);
   };
 
   // Work that must not run twice in a cluster runs on the replica holding the Lease; the
@@ -163,18 +195,9 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
       { name: 'sandbox reaper and warm pool', start: () => { sandboxes.lead(); }, stop: () => { sandboxes.follow(); } },
       { name: 'workshop pool planner', start: () => { services.workshops.startPlanner(); }, stop: () => { services.workshops.stopPlanner(); } },
       { name: 'LTI score delivery', start: () => { services.lti.queue.start(); }, stop: () => services.lti.queue.stop() },
-      {
-        name: 'recording retention',
-        start: () => {
-          prune();
-          pruneTimer = setInterval(prune, 86_400_000);
-          pruneTimer.unref();
-        },
-        stop: async () => {
-          clearInterval(pruneTimer);
-          await pruning;
-        },
-      },
+      periodicDuty('recording retention', 86_400_000, prune, logger),
+      periodicDuty('checks of stopped replicas', replica.periodMs, sweep, logger),
+      ...(options.setupLink ?? true ? [setupLinkDuty(services.learners, () => config.publicUrl ?? url, log)] : []),
     ],
   });
   const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, socketAdapter, leading: () => leader.leading, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
@@ -186,7 +209,10 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
       await Promise.all(background.map((b) => b.close()));
       services.workshops.stop();
       await services.lti.stop();
+      // Cancelled checks are stored as errors before the replica leaves (a write that fails
+      // leaves a run with no live owner, which the next sweep ends).
       await services.grading.stop();
+      await replica.close();
       await terminals.close();
       await app.close();
       await socketAdapter?.close();
@@ -228,9 +254,13 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
     services,
     app,
     leader,
+    replica,
     async start() {
       await ensureInstance(db);
-      await services.grading.recover();
+      const replicaId = await replica.start();
+      // One server per SQLite file: every run not its own is a leftover. Replicas on PostgreSQL
+      // end only the runs of replicas that stopped beating; the leader sweeps the rest later.
+      await services.grading.recover(replicaId, config.database.dialect === 'sqlite' ? { replica: replicaId } : { aliveWithinMs: replica.staleAfterMs });
       await reportJailLimits(config, backend, logger);
       // Reaping and filling the pool wait for the Lease (leader.start below).
       sandboxes.follow();
@@ -246,7 +276,10 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
       url = await listen();
       services.workshops.start({ planPool: false });
       services.lti.start({ deliver: false });
+      log.info({ url }, `kubedojo is serving on ${url}`);
       leader.start();
+      // A sole leader's duties begin now; a Lease's wait for the election.
+      await leader.settled();
       return url;
     },
     close,

@@ -81,7 +81,7 @@ export class AuthService {
   /** The first admin, with the one-time token printed at first start. */
   async setup(input: { token: string; username: string; password: string; displayName: string }): Promise<{ learner: Learner; token: string }> {
     if (await this.learners.hasAdmin()) throw new Forbidden('this kubedojo already has an admin; sign in instead');
-    if (!(await this.learners.consumeSetupToken(input.token))) throw new Forbidden('the setup token is not valid (it works once; a restart prints a new one while there is no admin)');
+    if (!(await this.learners.consumeSetupToken(input.token))) throw new Forbidden('the setup token is not valid (it works once, and only the newest link works: the server logs a new one when it restarts, or when another replica takes over, while there is no admin)');
     return this.register({ ...input, role: 'admin' });
   }
 }

@@ -1,6 +1,7 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Selectable, type SqlBool } from 'kysely';
 import { changed, type Db } from './database.ts';
 import type { CheckStatus } from '../vocabulary.ts';
+import { databaseNow } from './replicas.ts';
 import type { Database } from './schema.ts';
 
 /** A finished run's status (the vocabulary's). */
@@ -32,6 +33,16 @@ export interface ExerciseProgress {
 
 type RunRow = Selectable<Database['check_runs']>;
 
+/**
+ * Whose running runs an `abandon` leaves alone: one replica's own (the only server on a SQLite
+ * file, at its start: every other run is a leftover), or those of every replica that has beaten
+ * within the time (several replicas on PostgreSQL: a run is ended only once its owner is gone).
+ */
+export type Spare = { replica: string } | { aliveWithinMs: number };
+
+/** A run ended by `abandon`, with the learner it belongs to (to tell them). */
+export type AbandonedRun<R extends StoredReport> = CheckRun<R> & { learnerId: string };
+
 /** Check runs and per-exercise progress. Every read is scoped by learner id. */
 export class CheckRepository<R extends StoredReport = StoredReport> {
   private readonly db: Db;
@@ -52,10 +63,11 @@ export class CheckRepository<R extends StoredReport = StoredReport> {
     };
   }
 
-  async start(run: { id: string; learnerId: string; canonicalId: string; lesson: string; exercise: string | null; namespace: string; startedAt: string }): Promise<void> {
+  /** A run begins, owned by the replica grading it (null: by no replica, so any sweep may end it). */
+  async start(run: { id: string; learnerId: string; canonicalId: string; lesson: string; exercise: string | null; namespace: string; startedAt: string; replicaId: string | null }): Promise<void> {
     await this.db
       .insertInto('check_runs')
-      .values({ id: run.id, learner_id: run.learnerId, canonical_id: run.canonicalId, lesson: run.lesson, exercise: run.exercise, namespace: run.namespace, status: 'running', started_at: run.startedAt })
+      .values({ id: run.id, learner_id: run.learnerId, canonical_id: run.canonicalId, lesson: run.lesson, exercise: run.exercise, namespace: run.namespace, status: 'running', started_at: run.startedAt, replica_id: run.replicaId })
       .execute();
   }
 
@@ -82,9 +94,39 @@ export class CheckRepository<R extends StoredReport = StoredReport> {
     });
   }
 
-  /** Runs left 'running' by a server that stopped mid-check. */
-  async abandonRunning(): Promise<number> {
-    return changed(await this.db.updateTable('check_runs').set({ status: 'error', finished_at: new Date().toISOString() }).where('status', '=', 'running').executeTakeFirst());
+  /**
+   * Ends as errors, with the report `report` makes, the runs left 'running' by a server that
+   * stopped mid-check (those `spare` does not protect). Each is ended only if it is still running
+   * and still unprotected (a sweep elsewhere, or its owner coming back, may get there first).
+   */
+  async abandon(spare: Spare, report: (run: CheckRun<R>) => R): Promise<AbandonedRun<R>[]> {
+    const orphaned = (eb: ExpressionBuilder<Database, 'check_runs'>): Expression<SqlBool> =>
+      'replica' in spare
+        ? eb.or([eb('check_runs.replica_id', 'is', null), eb('check_runs.replica_id', '!=', spare.replica)])
+        : eb.not(
+            eb.exists(
+              eb
+                .selectFrom('replicas')
+                .select('replicas.id')
+                .whereRef('replicas.id', '=', 'check_runs.replica_id')
+                .where('replicas.heartbeat_at', '>=', databaseNow(this.db, -spare.aliveWithinMs)),
+            ),
+          );
+    const rows = await this.db.selectFrom('check_runs').selectAll().where('status', '=', 'running').where(orphaned).execute();
+    const abandoned: AbandonedRun<R>[] = [];
+    for (const row of rows) {
+      const finishedAt = new Date().toISOString();
+      const stored = report({ ...this.view(row), status: 'error', finishedAt });
+      const result = await this.db
+        .updateTable('check_runs')
+        .set({ status: 'error', finished_at: finishedAt, report: JSON.stringify(stored) })
+        .where('id', '=', row.id)
+        .where('status', '=', 'running')
+        .where(orphaned)
+        .executeTakeFirst();
+      if (changed(result) === 1) abandoned.push({ ...this.view(row), status: 'error', finishedAt, report: stored, learnerId: row.learner_id });
+    }
+    return abandoned;
   }
 
   async get(id: string, learnerId: string): Promise<CheckRun<R> | undefined> {

@@ -63,7 +63,11 @@ export interface Database {
     report: string | null;
     started_at: string;
     finished_at: string | null;
+    /** The replica (replicas.id) grading it; null on runs from before replicas were recorded. */
+    replica_id: string | null;
   };
+  /** Server processes sharing the database, with their last heartbeat (the database's clock). */
+  replicas: { id: string; started_at: string; heartbeat_at: string };
   exercise_progress: {
     learner_id: string;
     canonical_id: string;

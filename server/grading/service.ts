@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { CheckRepository } from '../db/checks.ts';
+import type { CheckRepository, Spare } from '../db/checks.ts';
 import { Conflict, NotFound } from '../errors.ts';
 import { fillPlaceholders, type PlaceholderValues } from '../lessons/placeholders.ts';
 import { md } from '../lessons/render.ts';
@@ -17,6 +17,9 @@ export type GradingEvent = { type: 'progress'; learnerId: string; namespace: str
 
 /** Shown in instructions until the learner has a sandbox whose values can fill them. */
 const GENERIC: PlaceholderValues = { namespace: '‹your namespace›', group: '‹your CRD group›', priorityClassPrefix: '‹your prefix›' };
+
+/** The note of a run whose server stopped before it finished (a crash, a killed Pod, a restart). */
+export const ABANDONED_NOTE = 'the server grading this check stopped before it finished; run it again';
 
 function statusOf(report: GradeReport): CheckStatus {
   if (report.passed) return 'passed';
@@ -37,6 +40,8 @@ export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
   /** Runs in progress by sandbox: one at a time per sandbox. */
   private readonly running = new Map<string, { run: CheckRunView; done: Promise<CheckRunView> }>();
   private readonly stopping = new AbortController();
+  /** The replica this server is (server/replica.ts): recorded on every run it starts, so others leave the run alone while it lives. */
+  private replica: string | null = null;
 
   constructor(deps: { grader: Grader; sandboxes: SandboxService; checks: CheckRepository<GradeReport>; library: Library; logger: Logger }) {
     super();
@@ -47,10 +52,32 @@ export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
     this.log = deps.logger.child({ component: 'checks' });
   }
 
-  /** Marks the checks a restart interrupted as errors (once, at start, before new ones can run). */
-  async recover(): Promise<void> {
-    const abandoned = await this.checks.abandonRunning();
+  /**
+   * At start, before a check can run: takes this replica's id and ends the runs a stopped server
+   * left 'running' (`spare`: whose runs are still being graded, see CheckRepository.abandon).
+   */
+  async recover(replica: string, spare: Spare): Promise<void> {
+    this.replica = replica;
+    const abandoned = await this.abandon(spare);
     if (abandoned > 0) this.log.info({ abandoned }, 'marked checks interrupted by a restart as errors');
+  }
+
+  /**
+   * Ends as errors the runs whose server stopped grading them, with a report that says so, and
+   * tells their learners (socket.io carries the event to whichever replica serves them); how many.
+   */
+  async abandon(spare: Spare): Promise<number> {
+    const runs = await this.checks.abandon(spare, (run) => ({
+      lesson: run.lesson,
+      namespace: run.namespace,
+      passed: false,
+      exercises: [],
+      startedAt: run.startedAt,
+      durationMs: Math.max(0, Date.parse(run.finishedAt ?? run.startedAt) - Date.parse(run.startedAt)),
+      notes: [ABANDONED_NOTE],
+    }));
+    for (const { learnerId, ...run } of runs) this.emit('event', { type: 'finished', learnerId, namespace: run.namespace, run });
+    return runs.length;
   }
 
   private lessonOf(slug: string) {
@@ -93,7 +120,7 @@ export class GradingService extends EventEmitter<{ event: [GradingEvent] }> {
     }
     const run: CheckRunView = { id: randomUUID(), lesson: sandbox.lesson, exercise: exercise ?? null, namespace, status: 'running', startedAt: new Date().toISOString(), finishedAt: null, report: null };
     // The run is registered before the first await, so a second press cannot start another.
-    const stored = this.checks.start({ id: run.id, learnerId, canonicalId: lesson.canonicalId, lesson: run.lesson, exercise: run.exercise, namespace, startedAt: run.startedAt });
+    const stored = this.checks.start({ id: run.id, learnerId, canonicalId: lesson.canonicalId, lesson: run.lesson, exercise: run.exercise, namespace, startedAt: run.startedAt, replicaId: this.replica });
     void this.sandboxes.touch(namespace).catch(() => undefined);
 
     const done = (async (): Promise<CheckRunView> => {

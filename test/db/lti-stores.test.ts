@@ -117,7 +117,7 @@ describe.each(DIALECTS)('LTI stores on %s', (dialect) => {
 
     await new ProgressRepository(db).addAttempt(student.learnerId, 'C-pods', { questionId: 'q1', choice: 'a', correct: true, timeMs: null });
     const checks = new CheckRepository(db);
-    await checks.start({ id: 'run-lti', learnerId: student.learnerId, canonicalId: 'C-pods', lesson: 'pods', exercise: null, namespace: 'ns', startedAt: new Date().toISOString() });
+    await checks.start({ id: 'run-lti', learnerId: student.learnerId, canonicalId: 'C-pods', lesson: 'pods', exercise: null, namespace: 'ns', startedAt: new Date().toISOString(), replicaId: null });
     await checks.finish('run-lti', student.learnerId, 'C-pods', { exercises: [{ exercise: 'e1', passed: false, checks: [{ status: 'passed' }, { status: 'failed' }] }] }, 'failed');
     const results = new LearnerResults(db);
     expect(await results.exercises(student.learnerId, 'C-pods')).toEqual(new Map([['e1', { passed: false, bestChecks: 1 }]]));

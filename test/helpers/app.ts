@@ -8,7 +8,7 @@ import type { App } from '../../server/app.ts';
 import { loadConfig, type FlagValues } from '../../server/config.ts';
 import type { Services } from '../../server/services.ts';
 import type { Clock } from '../../server/lti/clock.ts';
-import { silentLogger } from '../../server/logger.ts';
+import { silentLogger, type Logger } from '../../server/logger.ts';
 import { buildPlatform, type Platform, type PlatformOptions } from '../../server/platform.ts';
 import type { SandboxService } from '../../server/sandboxes/service.ts';
 import type { ShellBackend } from '../../server/terminal/backends.ts';
@@ -32,15 +32,20 @@ export interface TestServer {
  * integration suite shares one) nor the cluster-wide object-limit webhook (walls.test.ts does).
  * Each server leads a Lease of its own, so servers of one suite do not take turns at the
  * once-per-cluster work; servers given the same `lease` share one, as replicas do. A `dataDir`
- * given in the flags is the caller's and stays (replicas sharing one database file).
+ * given in the flags is the caller's and stays (replicas sharing one database file). It logs no
+ * first-admin setup link unless asked (`setupLink`): tests make their own tokens, and each new
+ * one revokes the one before.
  */
-export async function startTestServer(flags: FlagValues = {}, options: { clientDir?: string; ltiClock?: Clock; lease?: PlatformOptions['lease'] } = {}): Promise<TestServer> {
+export async function startTestServer(
+  flags: FlagValues = {},
+  options: { clientDir?: string; ltiClock?: Clock; lease?: PlatformOptions['lease']; heartbeatMs?: number; setupLink?: boolean; logger?: Logger } = {},
+): Promise<TestServer> {
   const own = typeof flags.dataDir !== 'string';
   const dataDir = typeof flags.dataDir === 'string' ? flags.dataDir : await fs.mkdtemp(path.join(os.tmpdir(), 'kubedojo-app-'));
   const result = loadConfig({ dataDir, port: 0, clusterUp: false, ...flags }, { HOME: os.homedir(), PATH: process.env.PATH ?? '' });
   if (!result.ok) throw new Error(result.problems.join('\n'));
   const lease = options.lease ?? { name: `kubedojo-test-${randomBytes(4).toString('hex')}` };
-  const platform = await buildPlatform(result.config, { logger: silentLogger(), objectLimits: false, ...options, lease });
+  const platform = await buildPlatform(result.config, { logger: silentLogger(), objectLimits: false, setupLink: false, ...options, lease });
   const url = await platform.start();
   return {
     url,

@@ -82,6 +82,9 @@ describe('Check through the API', () => {
       const run = started?.json as CheckRunView;
       expect(run.status).toBe('running');
       expect((again?.json as CheckRunView).id).toBe(run.id);
+      // Owned by this server: another replica's start or sweep leaves it alone while this one beats.
+      const owner = await server.platform.db.selectFrom('check_runs').select('replica_id').where('id', '=', run.id).executeTakeFirst();
+      expect(owner?.replica_id).toBe(server.platform.replica.id);
 
       let done: CheckRunView | undefined;
       for (let i = 0; i < 300 && done?.status !== 'passed' && done?.status !== 'failed'; i += 1) {

@@ -7,6 +7,7 @@ import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ClusterInfoResponse, ReadyResponse } from '../../server/protocol.ts';
 import { cliPath, projectRoot, runCli } from '../helpers/cli.ts';
+import { eventually } from '../helpers/cluster.ts';
 
 /**
  * `kubedojo serve` pointed at an existing cluster through a kubeconfig (here: the shared test
@@ -21,7 +22,7 @@ afterAll(async () => {
   await fs.rm(dataDir, { recursive: true, force: true });
 });
 
-function startServe(args: string[], env: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void> }> {
+function startServe(args: string[], env: Record<string, string> = {}): Promise<{ url: string; lines: string[]; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', '--log-format', 'json', '--data-dir', dataDir, ...args], {
     cwd: projectRoot,
     env: { ...process.env, ...env },
@@ -35,6 +36,7 @@ function startServe(args: string[], env: Record<string, string> = {}): Promise<{
       if (match?.[1]) {
         resolve({
           url: match[1],
+          lines,
           stop: async () => {
             child.kill('SIGTERM');
             await new Promise((r) => child.once('exit', r));
@@ -62,6 +64,9 @@ describe('kubedojo serve with an existing cluster', () => {
       expect(info.nodes?.ready).toBeGreaterThanOrEqual(6);
       // It did not start an embedded cluster of its own.
       await expect(fs.access(path.join(dataDir, 'cluster'))).rejects.toThrow();
+      // It takes part in the election; leading, it logs the first admin's setup link (once per cluster).
+      const link = await eventually(() => server.lines.map((l) => /"setupUrl":"([^"]+)"/.exec(l)?.[1]).find(Boolean), 'the setup link', 30_000, 100);
+      expect(link).toMatch(new RegExp(`^${server.url}/setup\\?token=`));
     } finally {
       await server.stop();
     }

@@ -80,10 +80,10 @@ afterEach(async () => {
 });
 
 describe('the platform', () => {
-  it('writes nothing while it is built; start marks interrupted checks and makes the instance row', async () => {
+  it('writes nothing while it is built; start marks interrupted checks and makes the instance and replica rows', async () => {
     const before = await openDatabase(config.database);
     const { learner } = await new LearnerRepository(before).createGuest();
-    await new CheckRepository(before).start({ id: 'run-1', learnerId: learner.id, canonicalId: 'pods', lesson: 'pods', exercise: null, namespace: 'kd-x', startedAt: new Date().toISOString() });
+    await new CheckRepository(before).start({ id: 'run-1', learnerId: learner.id, canonicalId: 'pods', lesson: 'pods', exercise: null, namespace: 'kd-x', startedAt: new Date().toISOString(), replicaId: null });
     await before.destroy();
 
     const platform = await buildPlatform(config);
@@ -96,6 +96,11 @@ describe('the platform', () => {
       await platform.start();
       expect(await status()).toBe('error');
       expect(await instances()).toBe(1);
+      // This replica beats in the database while it runs and leaves when it closes.
+      const replicas = async () => (await db.selectFrom('replicas').select('id').execute()).map((r) => r.id);
+      expect(await replicas()).toEqual([platform.replica.id]);
+      await platform.close();
+      expect(await replicas()).toEqual([]);
     } finally {
       await platform.close();
       await db.destroy();

@@ -118,7 +118,7 @@ describe('grade passback', () => {
     const finish = async (passed: boolean[]) => {
       const id = crypto.randomUUID();
       const started = new Date().toISOString();
-      await checks.start({ id, learnerId: ben, canonicalId: library.bySlug.get(LESSON)?.canonicalId ?? '', lesson: LESSON, exercise: 'deploy-web', namespace: 'kd-ben-x', startedAt: started });
+      await checks.start({ id, learnerId: ben, canonicalId: library.bySlug.get(LESSON)?.canonicalId ?? '', lesson: LESSON, exercise: 'deploy-web', namespace: 'kd-ben-x', startedAt: started, replicaId: null });
       const report: GradeReportView = {
         lesson: LESSON,
         namespace: 'kd-ben-x',
