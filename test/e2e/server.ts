@@ -28,6 +28,7 @@ export async function serve(extraArgs: string[] = []): Promise<ServedApp> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const log: string[] = [];
+  let served: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error(`kubedojo serve did not start within 5 minutes:\n${log.join('\n')}`));
@@ -36,9 +37,11 @@ export async function serve(extraArgs: string[] = []): Promise<ServedApp> {
     readline.createInterface({ input: child.stderr }).on('line', (line) => {
       log.push(line);
       const match = /kubedojo is serving on (http:\/\/\S+?)"/.exec(line);
-      if (match?.[1]) {
+      if (match?.[1]) served = match[1];
+      // A fresh data directory has no admin: the leader's setup link follows the URL.
+      if (served && log.some((l) => l.includes('"setupUrl"'))) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(served);
       }
     });
     child.on('exit', (code) => {
