@@ -8,6 +8,8 @@ import { openDatabase, type Db } from './db/database.ts';
 import { postgresSocketAdapter } from './http/socket-adapter.ts';
 import { describeDatabase } from './db/url.ts';
 import { ensureInstance } from './db/instance.ts';
+import { OpenTerminalRepository } from './db/open-terminals.ts';
+import { rateLimitStore } from './db/rate-limits.ts';
 import { Conflict } from './errors.ts';
 import { LeaderDuties, SoleLeader } from './leader-duties.ts';
 import { loadLibrary } from './lessons/library.ts';
@@ -53,6 +55,8 @@ export interface PlatformOptions {
 
 export interface Platform {
   config: Config;
+  /** This server's identity among the replicas (its Lease holder name, its rows of open terminals). */
+  replica: string;
   db: Db;
   cluster: ClusterConnection;
   library: Library;
@@ -117,17 +121,30 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
   const cluster = connectionFromConfig(config);
   log.info({ ...cluster.describe() }, 'using cluster');
   const sandboxes = sandboxServiceFromConfig(config, cluster, library, logger);
-  const recordings = recordingStoreFromConfig(config, db);
+  // This server among the replicas: its Lease identity, and its name on the terminals it holds
+  // and the recordings it writes.
+  const replica = leaseIdentity();
+  const recordings = recordingStoreFromConfig(config, db, replica);
   const backend = shellBackendFromConfig(config, cluster, library, logger);
-  const terminals = terminalManagerFromConfig(config, { sandboxes, backend, recordings, logger });
+  const terminals = terminalManagerFromConfig(config, { sandboxes, backend, recordings, logger, openTerminals: new OpenTerminalRepository(db, replica) });
+  // Counted in the database every replica shares (PostgreSQL), so N replicas are not N times the limit.
+  const rateLimits = rateLimitStore(db, logger);
   let url = `http://${config.host}:${config.port}`;
-  const services = createServices({ config, db, cluster, library, sandboxes, terminals, logger, baseUrl: () => url, ...(options.ltiClock ? { ltiClock: options.ltiClock } : {}) });
+  const services = createServices({ config, db, cluster, library, sandboxes, terminals, logger, rateLimits, baseUrl: () => url, ...(options.ltiClock ? { ltiClock: options.ltiClock } : {}) });
   // Replicas share socket.io rooms through the database they share (nothing to share with SQLite: one process).
   const socketAdapter = config.database.dialect === 'postgres' ? postgresSocketAdapter(config.database.url, logger) : undefined;
 
   const background: { close(): Promise<void> }[] = [];
   let pruneTimer: NodeJS.Timeout | undefined;
   let pruning: Promise<void> = Promise.resolve();
+  let limitsTimer: NodeJS.Timeout | undefined;
+  let limitsPruning: Promise<unknown> = Promise.resolve();
+  /** Deletes rate-limit counters that expired over an hour ago (the shared table would otherwise keep every visitor). */
+  const pruneLimits = () => {
+    limitsPruning = rateLimits.prune().catch((error: unknown) => {
+      log.warn({ err: error }, 'could not delete expired rate-limit counters');
+    });
+  };
   let closing: Promise<void> | undefined;
 
   /** Deletes recordings past their retention now and daily. */
@@ -152,7 +169,7 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
           kubeConfig: () => cluster.kubeConfig(),
           namespace: platformKc.ok ? leaseNamespace(platformKc.value) : 'kube-system',
           name: options.lease?.name ?? LEASE_NAME,
-          identity: leaseIdentity(),
+          identity: replica,
           ...(options.lease?.timings ? { timings: options.lease.timings } : {}),
           logger,
         });
@@ -175,9 +192,20 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
           await pruning;
         },
       },
+      {
+        name: 'rate-limit counter expiry',
+        start: () => {
+          limitsTimer = setInterval(pruneLimits, 300_000);
+          limitsTimer.unref();
+        },
+        stop: async () => {
+          clearInterval(limitsTimer);
+          await limitsPruning;
+        },
+      },
     ],
   });
-  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, socketAdapter, leading: () => leader.leading, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
+  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, socketAdapter, rateLimits, leading: () => leader.leading, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
 
   const close = () =>
     (closing ??= (async () => {
@@ -218,6 +246,7 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
 
   return {
     config,
+    replica,
     db,
     cluster,
     library,
