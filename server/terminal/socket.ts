@@ -136,16 +136,10 @@ export function terminalNamespace(
     });
 
     // An instructor's read-only view of a participant's terminal: the screen, then live output,
-    // from the session here or, through the relay, from the replica that holds it.
+    // from the session here or, through the relay, from the replica that holds it. Each view has
+    // its own watcher id, and only the latest view of this socket speaks to it.
     let watching: { ack(bytes: number): void; stop(): void } | undefined;
-    const watcherId = `${socket.id}:watch`;
-    const watcherSink = {
-      send: (chunk: Buffer) => socket.emit('output', chunk),
-      end: (ended: TerminalEnded) => {
-        socket.emit('ended', ended);
-        watching = undefined;
-      },
-    };
+    let views = 0;
     socket.on('watch', async (request, reply) => {
       const respond = replyTo<TerminalClientEvents, 'watch'>(reply);
       const parsed = terminalWatchSchema.safeParse(request);
@@ -154,18 +148,29 @@ export function terminalNamespace(
         return;
       }
       const { namespace } = parsed.data;
+      views += 1;
+      const view = views;
+      const watcherId = `${socket.id}:watch:${view}`;
+      const current = () => view === views;
+      watching?.stop();
+      watching = undefined;
       const allowed = (await deps.canWatch?.(learner, namespace).catch(() => false)) ?? false;
-      if (!allowed) {
+      if (!allowed || !current()) {
         respond({ ok: false, error: `there is no terminal of ${namespace} you may watch` });
         return;
       }
-      watching?.stop();
-      watching = undefined;
+      const send = (chunk: Buffer) => socket.emit('output', chunk);
+      const end = (ended: TerminalEnded) => {
+        if (!current()) return;
+        socket.emit('ended', ended);
+        watching = undefined;
+      };
       const here = deps.terminals.get(namespace);
       // A session here in its grace period (the page moved on) is the last resort: the live one may be elsewhere.
       if (relay && !(here && !here.ended && here.attached)) {
-        const remote = await relay.watch(namespace, learner.id, watcherId, { output: watcherSink.send, end: watcherSink.end });
-        if (remote) {
+        const remote = await relay.watch(namespace, learner.id, watcherId, { output: send, end });
+        if (remote && !current()) relay.unwatch(watcherId);
+        else if (remote) {
           watching = { ack: (bytes) => { relay.ack(watcherId, bytes); }, stop: () => { relay.unwatch(watcherId); } };
           respond({ ok: true, ...remote.view });
           remote.start();
@@ -173,18 +178,22 @@ export function terminalNamespace(
         }
       }
       const target = deps.terminals.get(namespace);
-      if (!target || target.ended) {
+      if (!target || target.ended || !current()) {
         respond({ ok: false, error: 'this learner has no terminal open right now' });
         return;
       }
       // Watching before the snapshot, in the same tick, every byte is in the screen or after it;
       // what comes before the screen has gone out waits for it.
       let held: Buffer[] | undefined = [];
-      target.watch({ id: watcherId, send: (chunk) => (held ? held.push(chunk) : watcherSink.send(chunk)), end: watcherSink.end });
+      target.watch({ id: watcherId, send: (chunk) => (held ? held.push(chunk) : send(chunk)), end });
       watching = { ack: (bytes) => { target.ack(watcherId, bytes); }, stop: () => { target.unwatch(watcherId); } };
       const screen = await target.snapshot();
+      if (!current()) {
+        respond({ ok: false, error: 'another view replaced this one' });
+        return;
+      }
       respond({ ok: true, sessionId: target.id, backend: target.backend, screen, cols: target.cols, rows: target.rows });
-      for (const chunk of held) watcherSink.send(chunk);
+      for (const chunk of held) send(chunk);
       held = undefined;
     });
 
