@@ -25,6 +25,7 @@ import { sandboxRoutes } from './http/routes/sandboxes.ts';
 import { blockRoutes } from './http/routes/blocks.ts';
 import type { SandboxService } from './sandboxes/service.ts';
 import type { SocketAdapter } from './http/socket-adapter.ts';
+import type { RateLimitStore } from './db/rate-limits.ts';
 import { recordingRoutes } from './http/routes/recordings.ts';
 import type { TerminalManager } from './terminal/manager.ts';
 import type { RecordingStore } from './terminal/recorder.ts';
@@ -82,6 +83,8 @@ export interface AppDeps {
   clientDir?: string;
   /** socket.io across replicas (PostgreSQL); one process on its own keeps socket.io's in-memory adapter. */
   socketAdapter?: SocketAdapter | undefined;
+  /** Where rate-limit counters live (shared by the replicas on PostgreSQL); in memory when absent. */
+  rateLimits?: RateLimitStore | undefined;
 }
 
 export interface App {
@@ -112,7 +115,7 @@ export function createApp(deps: AppDeps): App {
   app.use(loadFrameOrigins(deps.services.lti));
   app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives }, referrerPolicy: { policy: 'same-origin' }, frameguard: false, strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false } }));
   app.use(frameGuard);
-  const limits = new EdgeLimits(deps.config.http.rateLimits, deps.logger);
+  const limits = new EdgeLimits(deps.config.http.rateLimits, deps.logger, deps.rateLimits);
   const runningWorkshops = () => deps.services.workshops.runningCount();
   const probe = new CapacityProbe({ sandboxes: deps.sandboxes, terminals: deps.terminals, capacity: deps.config.sandboxes.capacity, runningWorkshops, logger: deps.logger });
   const metrics = createMetrics({ probe, sandboxes: deps.sandboxes, terminals: deps.terminals, grading: deps.services.grading, runningWorkshops, capacity: deps.config.sandboxes.capacity, routeLabel: routeLabeler(app), version: VERSION, leading: deps.leading ?? (() => false) });
@@ -176,13 +179,14 @@ export function createApp(deps: AppDeps): App {
       callback(sameSite ? null : 'cross-site connections are not allowed', sameSite);
     },
   });
-  terminalNamespace(io, {
+  const terminal = terminalNamespace(io, {
     learners,
     sandboxes: deps.sandboxes,
     terminals: deps.terminals,
     logger: deps.logger,
     canWatch: (viewer, namespace) => workshops.instructsSandbox(viewer, namespace),
     limitOpen: (learner, request) => limits.action('terminals', learner, proxyaddr(request, trust)),
+    replicas: deps.socketAdapter !== undefined,
   });
   const live = liveNamespace(io, { learners, grading, workshops, logger: deps.logger });
 
@@ -196,6 +200,7 @@ export function createApp(deps: AppDeps): App {
     async close() {
       metrics.close();
       live.close();
+      terminal.close();
       // io.close() waits for the HTTP server to close, which waits for every open connection (an
       // idle browser's can take a minute): stop listening and end them first.
       if (server.listening) server.close();

@@ -10,6 +10,8 @@ import { describeDatabase } from './db/url.ts';
 import { ensureInstance } from './db/instance.ts';
 import type { LearnerRepository } from './db/learners.ts';
 import { ReplicaRepository } from './db/replicas.ts';
+import { OpenTerminalRepository } from './db/open-terminals.ts';
+import { rateLimitStore } from './db/rate-limits.ts';
 import { Conflict } from './errors.ts';
 import { LeaderDuties, periodicDuty, SoleLeader, type Duty } from './leader-duties.ts';
 import { loadLibrary } from './lessons/library.ts';
@@ -149,18 +151,23 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
   const cluster = connectionFromConfig(config);
   log.info({ ...cluster.describe() }, 'using cluster');
   const sandboxes = sandboxServiceFromConfig(config, cluster, library, logger);
-  const recordings = recordingStoreFromConfig(config, db);
+  // This server among the replicas: one id for its Lease, its heartbeat, the checks it grades,
+  // the terminals it holds and the recordings it writes.
+  const replicaId = leaseIdentity();
+  const recordings = recordingStoreFromConfig(config, db, replicaId);
   const backend = shellBackendFromConfig(config, cluster, library, logger);
-  const terminals = terminalManagerFromConfig(config, { sandboxes, backend, recordings, logger });
+  const terminals = terminalManagerFromConfig(config, { sandboxes, backend, recordings, logger, openTerminals: new OpenTerminalRepository(db, replicaId) });
+  // Counted in the database every replica shares (PostgreSQL), so N replicas are not N times the limit.
+  const rateLimits = rateLimitStore(db, logger);
   let url = `http://${config.host}:${config.port}`;
-  const services = createServices({ config, db, cluster, library, sandboxes, terminals, logger, baseUrl: () => url, ...(options.ltiClock ? { ltiClock: options.ltiClock } : {}) });
+  const services = createServices({ config, db, cluster, library, sandboxes, terminals, logger, rateLimits, baseUrl: () => url, ...(options.ltiClock ? { ltiClock: options.ltiClock } : {}) });
   // Replicas share socket.io rooms through the database they share (nothing to share with SQLite: one process).
   const socketAdapter = config.database.dialect === 'postgres' ? postgresSocketAdapter(config.database.url, logger) : undefined;
 
   const background: { close(): Promise<void> }[] = [];
   let closing: Promise<void> | undefined;
   const replicas = new ReplicaRepository(db);
-  const replica = new ReplicaPresence({ replicas, logger, ...(options.heartbeatMs ? { periodMs: options.heartbeatMs } : {}) });
+  const replica = new ReplicaPresence({ id: replicaId, replicas, logger, ...(options.heartbeatMs ? { periodMs: options.heartbeatMs } : {}) });
 
   /** Deletes recordings past their retention. */
   const prune = async () => {
@@ -184,7 +191,7 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
           kubeConfig: () => cluster.kubeConfig(),
           namespace: platformKc.ok ? leaseNamespace(platformKc.value) : 'kube-system',
           name: options.lease?.name ?? LEASE_NAME,
-          identity: leaseIdentity(),
+          identity: replicaId,
           ...(options.lease?.timings ? { timings: options.lease.timings } : {}),
           logger,
         });
@@ -198,9 +205,11 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
       periodicDuty('recording retention', 86_400_000, prune, logger),
       periodicDuty('checks of stopped replicas', replica.periodMs, sweep, logger),
       ...(options.setupLink ?? true ? [setupLinkDuty(services.learners, () => config.publicUrl ?? url, log)] : []),
+      // Counters that expired over an hour ago: the shared table would otherwise keep every visitor.
+      periodicDuty('rate-limit counter expiry', 300_000, () => rateLimits.prune().then(() => undefined), logger),
     ],
   });
-  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, socketAdapter, leading: () => leader.leading, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
+  const app = createApp({ config, db, cluster, logger, library, sandboxes, terminals, recordings, services, socketAdapter, rateLimits, leading: () => leader.leading, ...(options.clientDir ? { clientDir: options.clientDir } : {}) });
 
   const close = () =>
     (closing ??= (async () => {
@@ -257,7 +266,7 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
     replica,
     async start() {
       await ensureInstance(db);
-      const replicaId = await replica.start();
+      await replica.start();
       // One server per SQLite file: every run not its own is a leftover. Replicas on PostgreSQL
       // end only the runs of replicas that stopped beating; the leader sweeps the rest later.
       await services.grading.recover(replicaId, config.database.dialect === 'sqlite' ? { replica: replicaId } : { aliveWithinMs: replica.staleAfterMs });

@@ -1,4 +1,3 @@
-import { leaseIdentity } from './cluster/lease.ts';
 import type { ReplicaRepository } from './db/replicas.ts';
 import type { Logger } from './logger.ts';
 
@@ -8,8 +7,8 @@ export const HEARTBEAT_MS = 15_000;
 export const STALE_BEATS = 3;
 
 /**
- * This server process among the replicas sharing the database: an id of its own, made at
- * `start` (the host name, a Pod's, and a random suffix), and a heartbeat row the others read to
+ * This server process among the replicas sharing the database: its id (the platform's, also its
+ * Lease identity: the host name, a Pod's, and a random suffix), and a heartbeat row the others read to
  * tell a live replica from one that stopped without saying so (a crash, a killed Pod). `close`
  * stops the beat and removes the row: a replica that shuts down cleanly is gone at once.
  */
@@ -17,12 +16,14 @@ export class ReplicaPresence {
   readonly periodMs: number;
   private readonly replicas: ReplicaRepository;
   private readonly log: Logger;
-  private replicaId: string | undefined;
+  readonly id: string;
+  private started = false;
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> = Promise.resolve();
   private lastProblem = '';
 
-  constructor(deps: { replicas: ReplicaRepository; logger: Logger; periodMs?: number }) {
+  constructor(deps: { id: string; replicas: ReplicaRepository; logger: Logger; periodMs?: number }) {
+    this.id = deps.id;
     this.replicas = deps.replicas;
     this.log = deps.logger.child({ component: 'replica' });
     this.periodMs = deps.periodMs ?? HEARTBEAT_MS;
@@ -33,24 +34,17 @@ export class ReplicaPresence {
     return this.periodMs * STALE_BEATS;
   }
 
-  /** This replica's id (after `start`). */
-  get id(): string {
-    if (this.replicaId === undefined) throw new Error('the replica has not started: it has no id yet');
-    return this.replicaId;
-  }
-
-  /** Takes an id, writes the first beat (so the replica is known before it owns anything) and beats every period. */
-  async start(): Promise<string> {
-    if (this.replicaId !== undefined) return this.replicaId;
-    const id = leaseIdentity();
+  /** Writes the first beat (so the replica is known before it owns anything) and beats every period. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    const id = this.id;
     await this.replicas.beat(id);
-    this.replicaId = id;
+    this.started = true;
     this.log.info({ replica: id, heartbeatMs: this.periodMs }, 'this replica beats in the database');
     this.timer = setInterval(() => {
       this.beat(id);
     }, this.periodMs);
     this.timer.unref();
-    return id;
   }
 
   private beat(id: string): void {
@@ -73,8 +67,8 @@ export class ReplicaPresence {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.beating;
-    const id = this.replicaId;
-    if (id === undefined) return;
+    if (!this.started) return;
+    const id = this.id;
     await this.replicas.remove(id).catch((error: unknown) => {
       this.log.warn({ err: error, replica: id }, 'could not remove this replica from the database; it counts as gone once its heartbeat is stale');
     });

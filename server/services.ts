@@ -3,6 +3,7 @@ import type { ClusterConnection } from './cluster/connection.ts';
 import type { Config } from './config.ts';
 import { CheckRepository } from './db/checks.ts';
 import type { Db } from './db/database.ts';
+import type { RateLimitStore } from './db/rate-limits.ts';
 import { LearnerRepository } from './db/learners.ts';
 import { ProgressRepository } from './db/progress.ts';
 import { WorkshopRepository } from './db/workshops.ts';
@@ -43,6 +44,8 @@ export function createServices(deps: {
   baseUrl: () => string;
   /** The time of the LTI score queue's backoff (tests move it by hand). */
   ltiClock?: Clock;
+  /** Where rate-limit counters live (shared by the replicas on PostgreSQL); in memory when absent. */
+  rateLimits?: RateLimitStore;
 }): Services {
   const learners = new LearnerRepository(deps.db);
   const checks = new CheckRepository<GradeReport>(deps.db);
@@ -60,12 +63,19 @@ export function createServices(deps: {
     grading,
     library: deps.library,
     logger: deps.logger,
-    terminalOpen: (namespace) => deps.terminals.get(namespace) !== undefined,
+    terminalsOpen: (namespaces) => deps.terminals.openAmong(namespaces),
+    followTerminals: (listener) => {
+      const onChange = ({ namespace }: { namespace: string }) => {
+        listener(namespace);
+      };
+      deps.terminals.on('change', onChange);
+      return () => deps.terminals.off('change', onChange);
+    },
     baseUrl,
     // An LMS course's room: its instructors run it, its learners fill the grid.
     coInstructs: (workshopId, learnerId) => lti.teaches(workshopId, learnerId),
     members: (workshopId) => lti.courseLearners(workshopId),
   });
   const blocks = new LessonBlockService({ library: deps.library, sandboxes: deps.sandboxes, writeHome: (sandbox, file, content, overwrite) => deps.terminals.writeFile(sandbox, file, content, overwrite), logger: deps.logger });
-  return { learners, auth: new AuthService({ learners, logger: deps.logger }), lessons, grading, workshops, lti, blocks };
+  return { learners, auth: new AuthService({ learners, logger: deps.logger, ...(deps.rateLimits ? { limits: deps.rateLimits } : {}) }), lessons, grading, workshops, lti, blocks };
 }

@@ -17,8 +17,8 @@ function csrfToken(): string {
   return match?.[1] ?? '';
 }
 
-async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+async function request<T>(method: string, url: string, body?: unknown, as: 'json' | 'text' = 'json'): Promise<T> {
+  const headers: Record<string, string> = { accept: as === 'json' ? 'application/json' : '*/*' };
   // Inside an LMS frame the session is a token, not a cookie (lti.ts).
   const token = ltiToken();
   if (token) headers.authorization = `Bearer ${token}`;
@@ -30,6 +30,7 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
   }
   const response = await fetch(url, init);
   const text = await response.text();
+  if (as === 'text' && response.ok) return text as T;
   let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
@@ -47,6 +48,11 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
 /** GET a JSON endpoint of our API; failures carry the server's message. */
 export function getJson<T>(url: string): Promise<T> {
   return request<T>('GET', url);
+}
+
+/** GET a text resource of our API (a recording's asciicast); failures carry the server's message. */
+export function getText(url: string): Promise<string> {
+  return request<string>('GET', url, undefined, 'text');
 }
 
 export function postJson<T>(url: string, body: unknown): Promise<T> {

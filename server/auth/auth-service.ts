@@ -1,5 +1,6 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Learner, LearnerRepository, Role } from '../db/learners.ts';
+import { memoryRateLimits, type RateLimitStore } from '../db/rate-limits.ts';
 import { Conflict, Forbidden, RateLimited, Unauthenticated } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
@@ -11,17 +12,22 @@ export const LOGIN_LIMITS = { perAccount: 5, perAddress: 30, windowSeconds: 15 *
  * Accounts and sign-in. Every sign-in starts a new session (the token a visitor had before is
  * never promoted, so a planted cookie cannot become a signed-in session), failures are counted
  * per account and address and refused for a while past the limit, and the answer never says
- * whether the username exists.
+ * whether the username exists. The counts are shared by every replica on PostgreSQL (the
+ * store given), so a guesser gains nothing by reaching several.
  */
 export class AuthService {
   private readonly learners: LearnerRepository;
   private readonly log: Logger;
-  private readonly perAccount = new RateLimiterMemory({ points: LOGIN_LIMITS.perAccount, duration: LOGIN_LIMITS.windowSeconds, blockDuration: LOGIN_LIMITS.windowSeconds });
-  private readonly perAddress = new RateLimiterMemory({ points: LOGIN_LIMITS.perAddress, duration: LOGIN_LIMITS.windowSeconds, blockDuration: LOGIN_LIMITS.windowSeconds });
+  private readonly perAccount: RateLimiterAbstract;
+  private readonly perAddress: RateLimiterAbstract;
 
-  constructor(deps: { learners: LearnerRepository; logger: Logger }) {
+  constructor(deps: { learners: LearnerRepository; logger: Logger; limits?: RateLimitStore }) {
     this.learners = deps.learners;
     this.log = deps.logger.child({ component: 'auth' });
+    const store = deps.limits ?? memoryRateLimits();
+    const window = { duration: LOGIN_LIMITS.windowSeconds, blockDuration: LOGIN_LIMITS.windowSeconds };
+    this.perAccount = store.limiter({ name: 'login:account', points: LOGIN_LIMITS.perAccount, ...window });
+    this.perAddress = store.limiter({ name: 'login:address', points: LOGIN_LIMITS.perAddress, ...window });
   }
 
   private async blocked(accountKey: string, address: string): Promise<number | undefined> {

@@ -51,6 +51,8 @@ export interface Database {
     bytes: Generated<number>;
     started_at: string;
     ended_at: string | null;
+    /** The replica whose data directory holds the file (null: written before replicas were recorded). */
+    replica: Generated<string | null>;
   };
   check_runs: {
     id: string;
@@ -178,4 +180,8 @@ export interface Database {
     expires_at: string;
     used_at: string | null;
   };
+  /** Terminal sessions held by each replica (open-terminals.ts). */
+  open_terminals: { namespace: string; replica: string; opened_at: string; seen_at: string };
+  /** rate-limiter-flexible's counters, shared by the replicas on PostgreSQL (rate-limits.ts). */
+  rate_limits: { key: string; points: number; expire: number | null };
 }

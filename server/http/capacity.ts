@@ -10,7 +10,8 @@ type Listing = { ok: true; byState: Record<SandboxState, number>; total: number;
 /** Workshops that have started and not ended: what instructors see as "running". */
 export interface CapacityDeps {
   sandboxes: Pick<SandboxService, 'list' | 'poolSize' | 'poolSizeOf'>;
-  terminals: Pick<TerminalManager, 'count'>;
+  /** `openCount` counts every replica's sessions; without it, this server's `count`. */
+  terminals: Pick<TerminalManager, 'count'> & Partial<Pick<TerminalManager, 'openCount'>>;
   /** --sandbox-capacity */
   capacity: number;
   runningWorkshops: () => Promise<number>;
@@ -84,7 +85,7 @@ export class CapacityProbe {
     return {
       sandboxes: { inUse: listing.ok ? listing.total : null, capacity: this.deps.capacity, byState: listing.ok ? { ...listing.byState } : null },
       warmPool: { total: sandboxes.poolSize, bySize: Object.fromEntries(SANDBOX_SIZES.map((size) => [size, sandboxes.poolSizeOf(size)])) as CapacityResponse['warmPool']['bySize'] },
-      terminals: { open: terminals.count },
+      terminals: { open: (await terminals.openCount?.()) ?? terminals.count },
       workshops: { running: await this.deps.runningWorkshops() },
       problem: listing.ok ? null : listing.problem,
       checkedAt: new Date(listing.at).toISOString(),

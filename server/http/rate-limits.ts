@@ -1,7 +1,8 @@
 import { isIPv6 } from 'node:net';
 import type { Request, RequestHandler } from 'express';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Learner } from '../db/learners.ts';
+import { memoryRateLimits, type RateLimitStore } from '../db/rate-limits.ts';
 import { RateLimited } from '../errors.ts';
 import type { RateLimitName, RateLimitSettings } from '../limits.ts';
 import type { Logger } from '../logger.ts';
@@ -16,7 +17,8 @@ import { learnerOf } from './session.ts';
  *     a per-address ceiling for guests and accounts. A workshop participant's actions skip the
  *     address ceiling: they hold a join code and one of its seats, so a classroom of 200 behind
  *     one NAT address is told apart from one script making 200 guests.
- * Past a limit the answer is 429 with Retry-After (RateLimited).
+ * Past a limit the answer is 429 with Retry-After (RateLimited). The counters live in the
+ * store given (db/rate-limits.ts): shared by every replica on PostgreSQL, in memory on SQLite.
  */
 
 export type Action = 'sandboxes' | 'checks' | 'terminals';
@@ -53,13 +55,13 @@ function period(seconds: number): string {
 export class EdgeLimits {
   private readonly settings: RateLimitSettings;
   private readonly log: Logger;
-  private readonly limiters = new Map<RateLimitName, RateLimiterMemory>();
+  private readonly limiters = new Map<RateLimitName, RateLimiterAbstract>();
 
-  constructor(settings: RateLimitSettings, logger: Logger) {
+  constructor(settings: RateLimitSettings, logger: Logger, store: RateLimitStore = memoryRateLimits()) {
     this.settings = settings;
     this.log = logger.child({ component: 'rate-limits' });
     for (const [name, limit] of Object.entries(settings) as [RateLimitName, { points: number; seconds: number }][]) {
-      this.limiters.set(name, new RateLimiterMemory({ points: limit.points, duration: limit.seconds }));
+      this.limiters.set(name, store.limiter({ name: `edge:${name}`, points: limit.points, duration: limit.seconds }));
     }
   }
 

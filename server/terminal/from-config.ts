@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ensureControlPlane } from '../cluster/build.ts';
 import type { ClusterConnection } from '../cluster/connection.ts';
+import type { OpenTerminalRepository } from '../db/open-terminals.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { Unavailable } from '../errors.ts';
@@ -55,8 +56,8 @@ export function shellBackendFromConfig(config: Config, cluster: ClusterConnectio
   });
 }
 
-export function recordingStoreFromConfig(config: Config, db: Db): RecordingStore {
-  return new RecordingStore(db, path.join(config.dataDir, 'recordings'), config.terminals.recordingMaxBytes);
+export function recordingStoreFromConfig(config: Config, db: Db, replica: string | null = null): RecordingStore {
+  return new RecordingStore(db, path.join(config.dataDir, 'recordings'), config.terminals.recordingMaxBytes, replica);
 }
 
 function jailLimits(config: Config): JailLimits {
@@ -82,7 +83,7 @@ export async function reportJailLimits(config: Config, backend: ShellBackend, lo
   log.warn({ limits: l, reason: cgroups.reason }, `jailed shells run without cgroups (${cgroups.reason}): rlimits enforce ${rlimits}; not enforced: a jail's total memory and its CPU share (start as root on a machine with writable cgroups for those)`);
 }
 
-export function terminalManagerFromConfig(config: Config, deps: { sandboxes: SandboxService; backend: ShellBackend; recordings: RecordingStore; logger: Logger }): TerminalManager {
+export function terminalManagerFromConfig(config: Config, deps: { sandboxes: SandboxService; backend: ShellBackend; recordings: RecordingStore; logger: Logger; openTerminals?: OpenTerminalRepository }): TerminalManager {
   return new TerminalManager({
     ...deps,
     settings: { idleMs: config.terminals.idleMinutes * 60_000, graceMs: config.terminals.graceSeconds * 1000, inputBytesPerSecond: 64 * 1024 },

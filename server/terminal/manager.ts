@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import { OPEN_TERMINAL_HEARTBEAT_MS, type OpenTerminalRepository } from '../db/open-terminals.ts';
 import type { Logger } from '../logger.ts';
 import type { Sandbox, SandboxEvent, SandboxService } from '../sandboxes/service.ts';
 import type { ShellBackend } from './backends.ts';
@@ -6,8 +8,17 @@ import type { Recording, RecordingStore } from './recorder.ts';
 import { runnerOf } from './runner.ts';
 import { TerminalSession, type SessionSettings } from './session.ts';
 
-/** The live terminal sessions, one per sandbox, and how they start and end. */
-export class TerminalManager {
+export type TerminalManagerEvents = {
+  /** A session opened or ended here, once its mark in the database says so (the grid follows it). */
+  change: [{ namespace: string; open: boolean }];
+};
+
+/**
+ * The live terminal sessions, one per sandbox, and how they start and end. Each one opened or
+ * ended is marked in the database (open-terminals.ts) when given one, so whether a sandbox's
+ * terminal is open is known on every replica, not only on the one holding it.
+ */
+export class TerminalManager extends EventEmitter<TerminalManagerEvents> {
   private readonly sandboxes: SandboxService;
   private readonly backend: ShellBackend;
   private readonly recordings: RecordingStore;
@@ -18,8 +29,14 @@ export class TerminalManager {
   private readonly lastTouch = new Map<string, number>();
   /** Sessions that ended and whose processes are still being killed: a new one waits for them. */
   private readonly closing = new Map<string, Promise<void>>();
+  private readonly openTerminals: OpenTerminalRepository | undefined;
+  /** The database marks of each sandbox, written one after another (an end never overtakes the next open). */
+  private readonly marks = new Map<string, Promise<void>>();
+  private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(deps: { sandboxes: SandboxService; backend: ShellBackend; recordings: RecordingStore; settings: SessionSettings; logger: Logger }) {
+  constructor(deps: { sandboxes: SandboxService; backend: ShellBackend; recordings: RecordingStore; settings: SessionSettings; logger: Logger; openTerminals?: OpenTerminalRepository | undefined }) {
+    super();
+    this.openTerminals = deps.openTerminals;
     this.sandboxes = deps.sandboxes;
     this.backend = deps.backend;
     this.recordings = deps.recordings;
@@ -58,6 +75,55 @@ export class TerminalManager {
 
   get(namespace: string): TerminalSession | undefined {
     return this.sessions.get(namespace);
+  }
+
+  /** Of these sandboxes, those whose terminal is open on any replica (on this one only, without a database to ask). */
+  async openAmong(namespaces: readonly string[]): Promise<Set<string>> {
+    const here = namespaces.filter((n) => this.sessions.has(n));
+    if (!this.openTerminals) return new Set(here);
+    const anywhere = await this.openTerminals.openAmong(namespaces).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'could not read which terminals are open on the other replicas');
+      return new Set<string>();
+    });
+    for (const n of here) anywhere.add(n);
+    return anywhere;
+  }
+
+  /** Sessions open on every replica (this one's alone without a database to ask, or when it fails). */
+  async openCount(): Promise<number> {
+    if (!this.openTerminals) return this.sessions.size;
+    return this.openTerminals.count().catch(() => this.sessions.size);
+  }
+
+  /** Records in the database that a session opened or ended here, then says so ('change'). */
+  private mark(namespace: string, open: boolean): void {
+    const repository = this.openTerminals;
+    const write = async () => {
+      if (repository) await (open ? repository.opened(namespace) : repository.closed(namespace));
+    };
+    const next = (this.marks.get(namespace) ?? Promise.resolve())
+      .then(write)
+      .catch((error: unknown) => {
+        this.log.warn({ err: error, namespace, open }, 'could not mark the terminal open or closed for the other replicas');
+      })
+      .then(() => {
+        if (this.marks.get(namespace) === next) this.marks.delete(namespace);
+        this.emit('change', { namespace, open });
+      });
+    this.marks.set(namespace, next);
+    // While this replica holds sessions it keeps their rows fresh; a replica that crashed stops.
+    if (repository && this.sessions.size > 0 && !this.heartbeat) {
+      this.heartbeat = setInterval(() => {
+        if (this.sessions.size === 0) {
+          clearInterval(this.heartbeat);
+          this.heartbeat = undefined;
+        }
+        repository.heartbeat([...this.sessions.keys()]).catch((error: unknown) => {
+          this.log.warn({ err: error }, 'could not refresh the open terminals for the other replicas');
+        });
+      }, OPEN_TERMINAL_HEARTBEAT_MS);
+      this.heartbeat.unref();
+    }
   }
 
   /** The sandbox's session, started on first use. Concurrent callers share one start. */
@@ -103,7 +169,10 @@ export class TerminalManager {
         return gone ? { reason: 'sandbox-deleted', message: 'The sandbox was deleted.' } : { reason: 'exited', message: 'The shell exited.' };
       },
       onEnd: (ended) => {
-        if (this.sessions.get(namespace) === ended) this.sessions.delete(namespace);
+        if (this.sessions.get(namespace) === ended) {
+          this.sessions.delete(namespace);
+          this.mark(namespace, false);
+        }
         const closed = ended.closed.finally(() => {
           if (this.closing.get(namespace) === closed) this.closing.delete(namespace);
         });
@@ -120,6 +189,7 @@ export class TerminalManager {
     // From the first byte, so the runner has seen the first prompt.
     runnerOf(session);
     this.sessions.set(namespace, session);
+    this.mark(namespace, true);
     this.log.info({ namespace, backend: this.backend.kind }, 'terminal started');
     return session;
   }
@@ -133,6 +203,9 @@ export class TerminalManager {
     this.sandboxes.off('event', this.onSandbox);
     const mode = this.backend.kind === 'pod' ? 'detach' : 'kill';
     await Promise.all([...this.sessions.values()].map((s) => s.end({ reason: 'closed', message: 'The server is shutting down.' }, mode)));
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    await Promise.all(this.marks.values());
   }
 }
 

@@ -35,24 +35,30 @@ export interface RecordingRow {
   namespace: string;
   learnerKey: string;
   lesson: string;
+  /** Relative to the recordings directory (absolute for recordings made before): see `fileOf`. */
   path: string;
   bytes: number;
   startedAt: string;
   endedAt: string | null;
+  /** The replica that wrote the file into its data directory (null for recordings older than that). */
+  replica: string | null;
 }
 
-const COLUMNS = ['id', 'namespace', 'learner_key as learnerKey', 'lesson', 'path', 'bytes', 'started_at as startedAt', 'ended_at as endedAt'] as const;
+const COLUMNS = ['id', 'namespace', 'learner_key as learnerKey', 'lesson', 'path', 'bytes', 'started_at as startedAt', 'ended_at as endedAt', 'replica'] as const;
 
 export class RecordingStore {
   private readonly db: Db;
   readonly dir: string;
 
   readonly maxBytesPerSandbox: number;
+  /** This server's replica identity, noted on each recording it writes (a replay elsewhere can say where the file is). */
+  readonly replica: string | null;
 
-  constructor(db: Db, dir: string, maxBytesPerSandbox = DEFAULT_RECORDING_MAX_BYTES) {
+  constructor(db: Db, dir: string, maxBytesPerSandbox = DEFAULT_RECORDING_MAX_BYTES, replica: string | null = null) {
     this.db = db;
     this.dir = dir;
     this.maxBytesPerSandbox = maxBytesPerSandbox;
+    this.replica = replica;
   }
 
   /** Bytes the finished recordings of a sandbox hold. */
@@ -91,7 +97,7 @@ export class RecordingStore {
     };
     stream.write(header);
     try {
-      await this.db.insertInto('recordings').values({ id, namespace: meta.namespace, learner_key: meta.learnerKey, lesson: meta.lesson, path: file, cols: meta.cols, rows: meta.rows, bytes: 0, started_at: startedAt }).execute();
+      await this.db.insertInto('recordings').values({ id, namespace: meta.namespace, learner_key: meta.learnerKey, lesson: meta.lesson, path: path.relative(this.dir, file), cols: meta.cols, rows: meta.rows, bytes: 0, started_at: startedAt, replica: this.replica }).execute();
     } catch (error) {
       stream.destroy();
       await fsp.rm(file, { force: true });
@@ -128,6 +134,15 @@ export class RecordingStore {
     };
   }
 
+  /**
+   * Where a recording's file is on this server: under its own recordings directory, so a replica
+   * that does not share the writer's data directory looks in its own and finds nothing, whatever
+   * the path was on the writer's machine.
+   */
+  fileOf(row: Pick<RecordingRow, 'path'>): string {
+    return path.resolve(this.dir, row.path);
+  }
+
   byLearner(learnerKey: string): Promise<RecordingRow[]> {
     return this.db.selectFrom('recordings').select(COLUMNS).where('learner_key', '=', learnerKey).orderBy('started_at', 'desc').limit(200).execute();
   }
@@ -141,7 +156,7 @@ export class RecordingStore {
     const cutoff = new Date(now - retentionDays * 86_400_000).toISOString();
     const old = await this.db.selectFrom('recordings').select(['id', 'path']).where('started_at', '<', cutoff).execute();
     for (const row of old) {
-      await fsp.rm(row.path, { force: true });
+      await fsp.rm(this.fileOf(row), { force: true });
       await this.db.deleteFrom('recordings').where('id', '=', row.id).execute();
     }
     return old.length;

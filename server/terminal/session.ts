@@ -204,6 +204,11 @@ export class TerminalSession {
     });
   }
 
+  /** Whether a learner's page is attached now (a session in its grace period has none). */
+  get attached(): boolean {
+    return this.viewer !== undefined;
+  }
+
   /** True once, for the first viewer of a session that joined a running shell: it is told so. */
   takeJoinNotice(): boolean {
     if (this.joined === undefined || this.joinAnnounced) return false;

@@ -23,6 +23,8 @@ import type { TerminalManager } from './manager.ts';
 import type { TerminalSession } from './session.ts';
 import { splitCommands } from '../lessons/commands.ts';
 import { newRunId, runnerOf } from './runner.ts';
+import type { TerminalEnded } from './views.ts';
+import { WatchRelay } from './watch-relay.ts';
 
 interface SocketData {
   learner: Learner;
@@ -51,11 +53,39 @@ export function terminalNamespace(
     canWatch?: (viewer: Learner, namespace: string) => Promise<boolean>;
     /** Counts a terminal open against the learner's (and their address's) limit; rejects past it. */
     limitOpen?: (learner: Learner, request: IncomingMessage) => Promise<void>;
+    /** socket.io spans several replicas (a cluster adapter): watch sessions other replicas hold (watch-relay.ts). */
+    replicas?: boolean;
   },
-): void {
+): { close(): void } {
   const log = deps.logger.child({ component: 'terminal-socket' });
   const nsp = io.of('/terminal') as TerminalNamespace;
   nsp.use(socketSession(deps.learners, 'sign in (open a lesson) before opening a terminal'));
+  const canWatch = deps.canWatch;
+  const relay =
+    deps.replicas === true && canWatch
+      ? new WatchRelay({
+          channel: {
+            emit: (event, payload) => {
+              nsp.serverSideEmit(event, payload);
+            },
+            ask: (event, payload) => nsp.serverSideEmitWithAck(event, payload) as Promise<unknown[]>,
+            on: (event, listener) => {
+              nsp.on(event, listener);
+            },
+            off: (event, listener) => {
+              nsp.off(event, listener);
+            },
+          },
+          terminals: deps.terminals,
+          // The holder asks again whether this viewer may watch: it trusts no other replica's word for it.
+          canWatch: async (viewerId, namespace) => {
+            const viewer = await deps.learners.byId(viewerId);
+            return viewer !== undefined && (await canWatch(viewer, namespace));
+          },
+          logger: deps.logger,
+        })
+      : undefined;
+  relay?.start();
 
   nsp.on('connection', (socket) => {
     const learner = socket.data.learner;
@@ -105,9 +135,11 @@ export function terminalNamespace(
       }
     });
 
-    // An instructor's read-only view of a participant's terminal: the screen, then live output.
-    let watching: TerminalSession | undefined;
-    const watcherId = `${socket.id}:watch`;
+    // An instructor's read-only view of a participant's terminal: the screen, then live output,
+    // from the session here or, through the relay, from the replica that holds it. Each view has
+    // its own watcher id, and only the latest view of this socket speaks to it.
+    let watching: { ack(bytes: number): void; stop(): void } | undefined;
+    let views = 0;
     socket.on('watch', async (request, reply) => {
       const respond = replyTo<TerminalClientEvents, 'watch'>(reply);
       const parsed = terminalWatchSchema.safeParse(request);
@@ -115,28 +147,54 @@ export function terminalNamespace(
         respond({ ok: false, error: problem(parsed.error) });
         return;
       }
-      const allowed = (await deps.canWatch?.(learner, parsed.data.namespace).catch(() => false)) ?? false;
-      if (!allowed) {
-        respond({ ok: false, error: `there is no terminal of ${parsed.data.namespace} you may watch` });
+      const { namespace } = parsed.data;
+      views += 1;
+      const view = views;
+      const watcherId = `${socket.id}:watch:${view}`;
+      const current = () => view === views;
+      watching?.stop();
+      watching = undefined;
+      const allowed = (await deps.canWatch?.(learner, namespace).catch(() => false)) ?? false;
+      if (!allowed || !current()) {
+        respond({ ok: false, error: `there is no terminal of ${namespace} you may watch` });
         return;
       }
-      const target = deps.terminals.get(parsed.data.namespace);
-      if (!target || target.ended) {
+      const send = (chunk: Buffer) => socket.emit('output', chunk);
+      const end = (ended: TerminalEnded) => {
+        if (!current()) return;
+        socket.emit('ended', ended);
+        watching = undefined;
+      };
+      const here = deps.terminals.get(namespace);
+      // A session here in its grace period (the page moved on) is the last resort: the live one may be elsewhere.
+      if (relay && !(here && !here.ended && here.attached)) {
+        const remote = await relay.watch(namespace, learner.id, watcherId, { output: send, end });
+        if (remote && !current()) relay.unwatch(watcherId);
+        else if (remote) {
+          watching = { ack: (bytes) => { relay.ack(watcherId, bytes); }, stop: () => { relay.unwatch(watcherId); } };
+          respond({ ok: true, ...remote.view });
+          remote.start();
+          return;
+        }
+      }
+      const target = deps.terminals.get(namespace);
+      if (!target || target.ended || !current()) {
         respond({ ok: false, error: 'this learner has no terminal open right now' });
         return;
       }
-      watching?.unwatch(watcherId);
-      watching = target;
+      // Watching before the snapshot, in the same tick, every byte is in the screen or after it;
+      // what comes before the screen has gone out waits for it.
+      let held: Buffer[] | undefined = [];
+      target.watch({ id: watcherId, send: (chunk) => (held ? held.push(chunk) : send(chunk)), end });
+      watching = { ack: (bytes) => { target.ack(watcherId, bytes); }, stop: () => { target.unwatch(watcherId); } };
       const screen = await target.snapshot();
-      target.watch({
-        id: watcherId,
-        send: (chunk) => socket.emit('output', chunk),
-        end: (ended) => {
-          socket.emit('ended', ended);
-          watching = undefined;
-        },
-      });
+      if (!current()) {
+        respond({ ok: false, error: 'another view replaced this one' });
+        return;
+      }
       respond({ ok: true, sessionId: target.id, backend: target.backend, screen, cols: target.cols, rows: target.rows });
+      for (const chunk of held) send(chunk);
+      held = undefined;
     });
 
     socket.on('input', (data) => {
@@ -201,7 +259,7 @@ export function terminalNamespace(
       const parsed = terminalAckSchema.safeParse(data);
       if (!parsed.success) return;
       session?.ack(viewerId, parsed.data.bytes);
-      watching?.ack(watcherId, parsed.data.bytes);
+      watching?.ack(parsed.data.bytes);
     });
 
     socket.on('close', () => {
@@ -210,7 +268,13 @@ export function terminalNamespace(
 
     socket.on('disconnect', () => {
       session?.detach(viewerId);
-      watching?.unwatch(watcherId);
+      watching?.stop();
+      watching = undefined;
     });
   });
+  return {
+    close() {
+      relay?.close();
+    },
+  };
 }

@@ -22,8 +22,10 @@ export interface GridDeps {
   grading: GradingService;
   library: Library;
   logger: Logger;
-  /** Whether a sandbox's terminal is open now (the grid shows it). */
-  terminalOpen: (namespace: string) => boolean;
+  /** Of these sandboxes, those whose terminal is open now, on any replica (the grid shows it). */
+  terminalsOpen: (namespaces: readonly string[]) => Promise<Set<string>>;
+  /** Calls back when a sandbox's terminal opens or ends on this replica; returns the unsubscribe. */
+  followTerminals?: ((listener: (namespace: string) => void) => () => void) | undefined;
   /** Members who did not join with the code (the learners of an LMS course), for the grid. */
   members?: ((workshopId: string) => Promise<Learner[]>) | undefined;
   /** Where a changed row goes (the instructor's room, over socket.io). */
@@ -46,6 +48,7 @@ export class LiveGrid {
   private readonly rows = new Map<string, { workshopId: string; row: GridRow }>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private following = false;
+  private unfollowTerminals: (() => void) | undefined;
 
   constructor(deps: GridDeps) {
     this.d = deps;
@@ -72,18 +75,38 @@ export class LiveGrid {
     this.schedule(learnerId, 200);
   };
 
+  /**
+   * A terminal opened or ended here: its participant's row is recomputed on this replica (the
+   * mark is already in the database) and goes to the instructor's room over socket.io, which
+   * spans the replicas, so the instructor's grid follows terminals held anywhere.
+   */
+  private readonly onTerminal = (namespace: string): void => {
+    void (async () => {
+      const sandbox = await this.d.sandboxes.get(namespace).catch(() => undefined);
+      if (!sandbox?.workshop) return;
+      const participants = [...(await this.d.learners.byWorkshop(sandbox.workshop)), ...((await this.d.members?.(sandbox.workshop)) ?? [])];
+      const learner = participants.find((p) => learnerKey(p.id) === sandbox.learnerKey);
+      if (learner) this.schedule(learner.id, 0);
+    })().catch((error: unknown) => {
+      this.d.logger.warn({ err: error, namespace }, 'could not follow a terminal into the grid');
+    });
+  };
+
   /** Follows checks and quiz answers into the grid. */
   start(): void {
     if (this.following) return;
     this.following = true;
     this.d.grading.on('event', this.onGrading);
     this.d.lessons.on('answered', this.onAnswer);
+    this.unfollowTerminals = this.d.followTerminals?.(this.onTerminal);
   }
 
   stop(): void {
     this.following = false;
     this.d.grading.off('event', this.onGrading);
     this.d.lessons.off('answered', this.onAnswer);
+    this.unfollowTerminals?.();
+    this.unfollowTerminals = undefined;
     for (const timer of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
   }
@@ -132,8 +155,9 @@ export class LiveGrid {
     const participants = [...joined, ...((await this.d.members?.(w.id)) ?? []).filter((m) => !joined.some((j) => j.id === m.id))];
     const sandboxes = await workshopSandboxes(this.d.sandboxes, w);
     const lastSeen = await this.d.learners.lastSeen(participants.map((p) => p.id));
+    const terminals = await this.d.terminalsOpen(sandboxes.map((s) => s.namespace));
     const columns = w.lessons.flatMap((slug) => (this.d.library.bySlug.get(slug)?.lab?.exercises ?? []).map((e) => ({ lesson: slug, exercise: e.id, title: e.title })));
-    const rows = await Promise.all(participants.map((p) => this.rowFor(w, p, { sandboxes, lastSeen: lastSeen.get(p.id) ?? null })));
+    const rows = await Promise.all(participants.map((p) => this.rowFor(w, p, { sandboxes, lastSeen: lastSeen.get(p.id) ?? null, terminals })));
     for (const row of rows) this.rows.set(row.learnerId, { workshopId: w.id, row });
     return { columns, rows };
   }
@@ -167,10 +191,11 @@ export class LiveGrid {
     return { cells, stuck };
   }
 
-  private async rowFor(w: Workshop, learner: Learner, known?: { sandboxes: Sandbox[]; lastSeen: string | null }): Promise<GridRow> {
+  private async rowFor(w: Workshop, learner: Learner, known?: { sandboxes: Sandbox[]; lastSeen: string | null; terminals: Set<string> }): Promise<GridRow> {
     const key = learnerKey(learner.id);
     const sandboxes = (known?.sandboxes ?? (await workshopSandboxes(this.d.sandboxes, w))).filter((s) => s.learnerKey === key);
     const lastSeen = known ? known.lastSeen : ((await this.d.learners.lastSeen([learner.id])).get(learner.id) ?? null);
+    const terminals = known?.terminals ?? (await this.d.terminalsOpen(sandboxes.map((s) => s.namespace)));
     const { cells, stuck: failing } = await this.cellsFor(w, learner);
     const progress = (await this.d.lessons.learnerProgress(learner.id)).lessons;
     const quiz = w.lessons.map((slug) => {
@@ -188,7 +213,7 @@ export class LiveGrid {
       quiz,
       cells,
       stuck: failing ?? (idle ? `no activity for ${Math.round((Date.now() - Date.parse(activity)) / 60_000)} minutes` : null),
-      terminalOpen: sandboxes.some((s) => this.d.terminalOpen(s.namespace)),
+      terminalOpen: sandboxes.some((s) => terminals.has(s.namespace)),
     };
   }
 }

@@ -40,8 +40,10 @@ export interface WorkshopDeps {
   grading: GradingService;
   library: Library;
   logger: Logger;
-  /** Whether a sandbox's terminal is open now (the grid shows it). */
-  terminalOpen: (namespace: string) => boolean;
+  /** Of these sandboxes, those whose terminal is open now, on any replica (the grid shows it). */
+  terminalsOpen: (namespaces: readonly string[]) => Promise<Set<string>>;
+  /** Calls back when a sandbox's terminal opens or ends on this replica; returns the unsubscribe. */
+  followTerminals?: (listener: (namespace: string) => void) => () => void;
   /** The base URL of join links. */
   baseUrl: () => string;
   /** Who runs a workshop besides its instructor (the instructors of an LMS course, for its room). */

@@ -2,13 +2,14 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckRunView } from '../../server/protocol.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
-import { browser } from '../helpers/http.ts';
+import { browser, type Browser } from '../helpers/http.ts';
 import { testDatabases } from '../helpers/databases.ts';
 
 /**
  * Two kubedojo replicas (two platforms, each with its own HTTP and socket.io server on port 0)
  * sharing one real PostgreSQL database: what one writes the other reads, and socket.io rooms,
- * fetchSockets and serverSideEmit span both, through @socket.io/postgres-adapter.
+ * fetchSockets and serverSideEmit span both, through @socket.io/postgres-adapter, and a
+ * visitor meets one rate limit, not one per replica.
  */
 
 const databases = testDatabases();
@@ -19,7 +20,7 @@ const sockets: Socket[] = [];
 beforeAll(async () => {
   const target = await databases.target('postgres');
   if (target.dialect !== 'postgres') throw new Error('unreachable');
-  const flags = { cluster: 'embedded', clusterUp: false, databaseUrl: target.url } as const;
+  const flags = { cluster: 'embedded', clusterUp: false, databaseUrl: target.url, rateLimits: 'guests=4/10m' } as const;
   [a, b] = await Promise.all([startTestServer(flags), startTestServer(flags)]);
 });
 
@@ -27,6 +28,12 @@ afterAll(async () => {
   for (const socket of sockets) socket.close();
   await Promise.all([a.close(), b.close()]);
 });
+
+/** A browser whose requests arrive through a proxy on loopback on behalf of `address` (the default --trust-proxy believes loopback). */
+function from(url: () => string, address: string): Browser {
+  const send = browser(url);
+  return Object.assign((method: string, path: string, body?: unknown) => send(method, path, body, { 'x-forwarded-for': address }), { cookie: send.cookie, setCookie: send.setCookie, csrfToken: send.csrfToken });
+}
 
 async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
   const deadline = Date.now() + 15_000;
@@ -92,5 +99,24 @@ describe('two replicas on one PostgreSQL', () => {
       return replies.length === 1 ? replies : undefined;
     }, 'a serverSideEmit answer from B');
     expect(answers).toEqual(['replica-b']);
+  });
+
+  it('limit a visitor who reaches them alternately at the configured count, not at twice it', async () => {
+    // guests=4/10m: each request without a session makes a guest, counted against the address.
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const via = i % 2 === 0 ? a : b;
+      statuses.push((await from(() => via.url, '203.0.113.44')('PUT', '/api/lessons/kubernetes-fundamentals/progress', { status: 'started' })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    // Failed sign-ins too: five wrong passwords spread over both, then even the right one waits.
+    await a.services.auth.register({ username: 'alternating', password: 'correct horse battery', displayName: 'Alt' });
+    const signIns: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const via = i % 2 === 0 ? b : a;
+      const password = i < 5 ? 'wrong password here' : 'correct horse battery';
+      signIns.push((await from(() => via.url, '198.51.100.44')('POST', '/api/auth/login', { username: 'alternating', password })).status);
+    }
+    expect(signIns).toEqual([401, 401, 401, 401, 401, 429]);
   });
 });

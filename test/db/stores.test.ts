@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -144,9 +145,13 @@ describe.each(DIALECTS)('stores on %s', (dialect) => {
     expect(row).toMatchObject({ namespace: 'ns-1', learnerKey: 'k1' });
     expect(row?.bytes).toBeLessThanOrEqual(4096);
     expect(row?.endedAt).not.toBeNull();
+    // Kept relative to the recordings directory: another replica resolves it under its own.
+    expect(row?.path).toMatch(/^ns-1\/.+\.cast$/);
+    expect(row && (await fs.stat(store.fileOf(row))).size).toBe(row?.bytes);
     expect((await store.byLearner('k1')).map((r) => r.id)).toEqual([recording.id]);
     expect(await store.prune(30, Date.now() + 31 * 86_400_000)).toBe(1);
     expect(await store.get(recording.id)).toBeUndefined();
+    expect(row && fsSync.existsSync(store.fileOf(row))).toBe(false);
     await fs.rm(dir, { recursive: true, force: true });
   });
 });

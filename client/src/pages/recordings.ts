@@ -1,5 +1,5 @@
 import type { RecordingView } from '../../../server/protocol.ts';
-import { ApiError, getJson } from '../api.ts';
+import { ApiError, getJson, getText } from '../api.ts';
 import { h } from '../dom.ts';
 
 function when(iso: string): string {
@@ -33,8 +33,12 @@ export async function showRecording(main: HTMLElement, id: string): Promise<void
   document.title = 'Recording · kubedojo';
   main.replaceChildren(h('p', { class: 'muted' }, 'Loading the recording…'));
   let recording: RecordingView;
+  let cast: string;
   try {
     recording = await getJson<RecordingView>(`/api/recordings/${encodeURIComponent(id)}`);
+    // Fetched here, not by the player, so a file this server cannot read (kept by another
+    // replica) is explained by the server's own message instead of the player's bare failure.
+    cast = await getText(`/api/recordings/${encodeURIComponent(id)}/cast`);
   } catch (error) {
     const message = error instanceof ApiError && error.status === 404 ? 'There is no such recording.' : `Could not load the recording: ${error instanceof Error ? error.message : String(error)}`;
     main.replaceChildren(h('h1', {}, 'Recording unavailable'), h('p', { class: 'problem', role: 'alert' }, message), h('p', {}, h('a', { href: '/recordings' }, 'All recordings')));
@@ -48,5 +52,5 @@ export async function showRecording(main: HTMLElement, id: string): Promise<void
     stage,
   );
   const [player] = await Promise.all([import('asciinema-player'), import('asciinema-player/dist/bundle/asciinema-player.css')]);
-  player.create(`/api/recordings/${encodeURIComponent(id)}/cast`, stage, { fit: 'width', idleTimeLimit: 2, terminalFontFamily: "ui-monospace, Menlo, Consolas, monospace" });
+  player.create({ data: cast }, stage, { fit: 'width', idleTimeLimit: 2, terminalFontFamily: "ui-monospace, Menlo, Consolas, monospace" });
 }

@@ -12,7 +12,7 @@ import { validate } from '../validate.ts';
 const namespaceParams = z.object({ namespace: namespaceName('must be a namespace name') });
 
 /** For the platform's admins: how full it is, and a reap on demand (it also runs on a timer). */
-export function adminRoutes(deps: { sandboxes: Pick<SandboxService, 'reap' | 'list' | 'delete' | 'realNode'>; terminals: Pick<TerminalManager, 'get'>; probe: CapacityProbe; session: ReturnType<typeof sessionMiddleware> }): Router {
+export function adminRoutes(deps: { sandboxes: Pick<SandboxService, 'reap' | 'list' | 'delete' | 'realNode'>; terminals: Pick<TerminalManager, 'openAmong'>; probe: CapacityProbe; session: ReturnType<typeof sessionMiddleware> }): Router {
   const router = Router();
   const admin = deps.session.requireRole('admin');
 
@@ -26,8 +26,10 @@ export function adminRoutes(deps: { sandboxes: Pick<SandboxService, 'reap' | 'li
     res.setHeader('Cache-Control', 'no-store');
     const realNode = await deps.sandboxes.realNode();
     const all = (await deps.sandboxes.list()).reverse();
+    // Open on any replica, not only this one (open-terminals.ts).
+    const open = await deps.terminals.openAmong(all.map((s) => s.namespace));
     const body: AdminSandboxListResponse = {
-      sandboxes: all.map((s) => ({ ...sandboxView(s, realNode), learnerName: s.learnerName, workshop: s.workshop, lastActivity: s.lastActivity, terminalOpen: deps.terminals.get(s.namespace) !== undefined })),
+      sandboxes: all.map((s) => ({ ...sandboxView(s, realNode), learnerName: s.learnerName, workshop: s.workshop, lastActivity: s.lastActivity, terminalOpen: open.has(s.namespace) })),
     };
     res.json(body);
   });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Router } from 'express';
 import { z } from 'zod';
-import { NotFound } from '../../errors.ts';
+import { NotFound, Unavailable } from '../../errors.ts';
 import type { RecordingView } from '../../protocol.ts';
 import { learnerKey } from '../../sandboxes/names.ts';
 import type { RecordingRow, RecordingStore } from '../../terminal/recorder.ts';
@@ -40,9 +40,21 @@ export function recordingRoutes(deps: { recordings: RecordingStore; canReplay?: 
   router.get('/recordings/:id/cast', validate({ params }), async (_req, res) => {
     const { id } = res.locals.params as z.infer<typeof params>;
     const row = await owned(id, learnerOf(res));
-    if (!fs.existsSync(row.path)) throw new NotFound(`recording ${id} has no file any more`);
+    const file = deps.recordings.fileOf(row);
+    if (!fs.existsSync(file)) {
+      // Each replica writes recordings into its own data directory unless they share a
+      // ReadWriteMany volume (README, "Several replicas"): say so, rather than "no such file".
+      const mine = deps.recordings.replica;
+      if (row.replica !== null && mine !== null && row.replica !== mine) {
+        throw new Unavailable(
+          `recording ${id} was written by the kubedojo replica ${row.replica}, and this one (${mine}) cannot read its data directory: try again (the next request may reach that replica), and if it is gone the recording went with it; replicas share recordings only on a ReadWriteMany volume`,
+          { replica: row.replica },
+        );
+      }
+      throw new NotFound(`recording ${id} has no file any more`);
+    }
     res.type('application/x-asciicast').setHeader('Cache-Control', 'private, no-store');
-    fs.createReadStream(row.path).pipe(res);
+    fs.createReadStream(file).pipe(res);
   });
 
   return router;
