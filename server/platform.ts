@@ -154,9 +154,12 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
   // This server among the replicas: one id for its Lease, its heartbeat, the checks it grades,
   // the terminals it holds and the recordings it writes.
   const replicaId = leaseIdentity();
+  const replicas = new ReplicaRepository(db);
+  const replica = new ReplicaPresence({ id: replicaId, replicas, logger, ...(options.heartbeatMs ? { periodMs: options.heartbeatMs } : {}) });
+  const openTerminals = new OpenTerminalRepository(db, replicaId, replica.staleAfterMs);
   const recordings = recordingStoreFromConfig(config, db, replicaId);
   const backend = shellBackendFromConfig(config, cluster, library, logger);
-  const terminals = terminalManagerFromConfig(config, { sandboxes, backend, recordings, logger, openTerminals: new OpenTerminalRepository(db, replicaId) });
+  const terminals = terminalManagerFromConfig(config, { sandboxes, backend, recordings, logger, openTerminals });
   // Counted in the database every replica shares (PostgreSQL), so N replicas are not N times the limit.
   const rateLimits = rateLimitStore(db, logger);
   let url = `http://${config.host}:${config.port}`;
@@ -166,19 +169,18 @@ export async function buildPlatform(config: Config, options: PlatformOptions = {
 
   const background: { close(): Promise<void> }[] = [];
   let closing: Promise<void> | undefined;
-  const replicas = new ReplicaRepository(db);
-  const replica = new ReplicaPresence({ id: replicaId, replicas, logger, ...(options.heartbeatMs ? { periodMs: options.heartbeatMs } : {}) });
 
   /** Deletes recordings past their retention. */
   const prune = async () => {
     const count = await recordings.prune(config.terminals.recordingRetentionDays);
     if (count > 0) log.info({ count, days: config.terminals.recordingRetentionDays }, 'deleted old terminal recordings');
   };
-  /** Ends the checks of replicas that stopped beating (crashed, killed) and forgets those replicas. */
+  /** Ends the checks of replicas that stopped beating (crashed, killed) and forgets those replicas and their terminals. */
   const sweep = async () => {
     const abandoned = await services.grading.abandon({ aliveWithinMs: replica.staleAfterMs });
     if (abandoned > 0) log.warn({ abandoned }, 'ended the checks of a server that stopped while grading them');
     await replicas.forget(replica.staleAfterMs);
+    await openTerminals.forgetGone();
   };
 
   // Work that must not run twice in a cluster runs on the replica holding the Lease; the

@@ -1,32 +1,33 @@
 import type { Db } from './database.ts';
-
-/** How often a replica refreshes the rows of the sessions it holds. */
-export const OPEN_TERMINAL_HEARTBEAT_MS = 30_000;
-/** A row not refreshed for this long belongs to a replica that went away without saying so. */
-export const OPEN_TERMINAL_STALE_MS = 3 * OPEN_TERMINAL_HEARTBEAT_MS;
+import { databaseNow } from './replicas.ts';
 
 /**
  * Which terminal sessions are open, across replicas: a row per sandbox and replica holding a
  * session of it (two for a moment while a page moves between replicas). Each replica writes
- * only its own rows, so one letting go never unmarks another's session; a replica that crashes
- * leaves rows that stop being refreshed and count as closed once stale (and are then deleted).
+ * only its own rows, so one letting go never unmarks another's session. Whether the holder is
+ * alive is the replica heartbeat's answer (server/replica.ts, the table `replicas`): a replica
+ * that crashed stops beating, its rows count as closed once its heartbeat is stale, and the
+ * leader deletes them when it forgets that replica. One liveness signal for checks and terminals.
  */
 export class OpenTerminalRepository {
   private readonly db: Db;
   /** This server's name in the rows (the platform's replica identity). */
   readonly replica: string;
+  /** A holder whose heartbeat is older than this is gone (ReplicaPresence.staleAfterMs). */
+  private readonly aliveWithinMs: number;
 
-  constructor(db: Db, replica: string) {
+  constructor(db: Db, replica: string, aliveWithinMs: number) {
     this.db = db;
     this.replica = replica;
+    this.aliveWithinMs = aliveWithinMs;
   }
 
   async opened(namespace: string, now = new Date()): Promise<void> {
     const at = now.toISOString();
     await this.db
       .insertInto('open_terminals')
-      .values({ namespace, replica: this.replica, opened_at: at, seen_at: at })
-      .onConflict((oc) => oc.columns(['namespace', 'replica']).doUpdateSet({ opened_at: at, seen_at: at }))
+      .values({ namespace, replica: this.replica, opened_at: at })
+      .onConflict((oc) => oc.columns(['namespace', 'replica']).doUpdateSet({ opened_at: at }))
       .execute();
   }
 
@@ -34,26 +35,37 @@ export class OpenTerminalRepository {
     await this.db.deleteFrom('open_terminals').where('namespace', '=', namespace).where('replica', '=', this.replica).execute();
   }
 
-  /** Refreshes this replica's rows and deletes everyone's stale ones; `held` are the sessions open here. */
-  async heartbeat(held: readonly string[], now = new Date()): Promise<void> {
-    const at = now.toISOString();
-    if (held.length > 0) await this.db.updateTable('open_terminals').set({ seen_at: at }).where('replica', '=', this.replica).where('namespace', 'in', held).execute();
-    await this.db.deleteFrom('open_terminals').where('seen_at', '<', new Date(now.getTime() - OPEN_TERMINAL_STALE_MS).toISOString()).execute();
+  /** Rows whose replica is beating. */
+  private live() {
+    return this.db
+      .selectFrom('open_terminals')
+      .innerJoin('replicas', 'replicas.id', 'open_terminals.replica')
+      .where('replicas.heartbeat_at', '>=', databaseNow(this.db, -this.aliveWithinMs));
   }
 
-  /** Of these sandboxes, those with a session open on some replica. */
-  async openAmong(namespaces: readonly string[], now = new Date()): Promise<Set<string>> {
+  /** Of these sandboxes, those with a session open on some live replica. */
+  async openAmong(namespaces: readonly string[]): Promise<Set<string>> {
     if (namespaces.length === 0) return new Set();
-    const fresh = new Date(now.getTime() - OPEN_TERMINAL_STALE_MS).toISOString();
-    const rows = await this.db.selectFrom('open_terminals').select('namespace').distinct().where('namespace', 'in', [...new Set(namespaces)]).where('seen_at', '>=', fresh).execute();
+    const rows = await this.live().select('open_terminals.namespace').distinct().where('open_terminals.namespace', 'in', [...new Set(namespaces)]).execute();
     return new Set(rows.map((r) => r.namespace));
   }
 
-  /** Sessions open across every replica (the admin's capacity figure). */
-  async count(now = new Date()): Promise<number> {
-    const fresh = new Date(now.getTime() - OPEN_TERMINAL_STALE_MS).toISOString();
-    const row = await this.db.selectFrom('open_terminals').select((eb) => eb.fn.count<number>('namespace').distinct().as('n')).where('seen_at', '>=', fresh).executeTakeFirstOrThrow();
-    return row.n;
+  /** Sessions open across every live replica (the admin's capacity figure). */
+  async count(): Promise<number> {
+    const row = await this.live()
+      .select((eb) => eb.fn.count<number | string>('open_terminals.namespace').distinct().as('n'))
+      .executeTakeFirstOrThrow();
+    // PostgreSQL's count is a bigint, which pg hands over as text.
+    return Number(row.n);
+  }
+
+  /** Deletes the rows of replicas the database no longer knows (the leader's sweep forgot them). */
+  async forgetGone(): Promise<number> {
+    const result = await this.db
+      .deleteFrom('open_terminals')
+      .where('replica', 'not in', (eb) => eb.selectFrom('replicas').select('id'))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** Forgets this replica's rows (it is closing: its sessions are let go). */

@@ -181,7 +181,7 @@ export interface Database {
     used_at: string | null;
   };
   /** Terminal sessions held by each replica (open-terminals.ts). */
-  open_terminals: { namespace: string; replica: string; opened_at: string; seen_at: string };
+  open_terminals: { namespace: string; replica: string; opened_at: string };
   /** rate-limiter-flexible's counters, shared by the replicas on PostgreSQL (rate-limits.ts). */
   rate_limits: { key: string; points: number; expire: number | null };
 }

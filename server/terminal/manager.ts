@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { OPEN_TERMINAL_HEARTBEAT_MS, type OpenTerminalRepository } from '../db/open-terminals.ts';
+import type { OpenTerminalRepository } from '../db/open-terminals.ts';
 import type { Logger } from '../logger.ts';
 import type { Sandbox, SandboxEvent, SandboxService } from '../sandboxes/service.ts';
 import type { ShellBackend } from './backends.ts';
@@ -32,7 +32,6 @@ export class TerminalManager extends EventEmitter<TerminalManagerEvents> {
   private readonly openTerminals: OpenTerminalRepository | undefined;
   /** The database marks of each sandbox, written one after another (an end never overtakes the next open). */
   private readonly marks = new Map<string, Promise<void>>();
-  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(deps: { sandboxes: SandboxService; backend: ShellBackend; recordings: RecordingStore; settings: SessionSettings; logger: Logger; openTerminals?: OpenTerminalRepository | undefined }) {
     super();
@@ -111,19 +110,6 @@ export class TerminalManager extends EventEmitter<TerminalManagerEvents> {
         this.emit('change', { namespace, open });
       });
     this.marks.set(namespace, next);
-    // While this replica holds sessions it keeps their rows fresh; a replica that crashed stops.
-    if (repository && this.sessions.size > 0 && !this.heartbeat) {
-      this.heartbeat = setInterval(() => {
-        if (this.sessions.size === 0) {
-          clearInterval(this.heartbeat);
-          this.heartbeat = undefined;
-        }
-        repository.heartbeat([...this.sessions.keys()]).catch((error: unknown) => {
-          this.log.warn({ err: error }, 'could not refresh the open terminals for the other replicas');
-        });
-      }, OPEN_TERMINAL_HEARTBEAT_MS);
-      this.heartbeat.unref();
-    }
   }
 
   /** The sandbox's session, started on first use. Concurrent callers share one start. */
@@ -203,8 +189,6 @@ export class TerminalManager extends EventEmitter<TerminalManagerEvents> {
     this.sandboxes.off('event', this.onSandbox);
     const mode = this.backend.kind === 'pod' ? 'detach' : 'kill';
     await Promise.all([...this.sessions.values()].map((s) => s.end({ reason: 'closed', message: 'The server is shutting down.' }, mode)));
-    clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
     await Promise.all(this.marks.values());
   }
 }

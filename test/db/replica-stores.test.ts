@@ -1,25 +1,32 @@
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../server/db/database.ts';
-import { OPEN_TERMINAL_STALE_MS, OpenTerminalRepository } from '../../server/db/open-terminals.ts';
+import { OpenTerminalRepository } from '../../server/db/open-terminals.ts';
+import { ReplicaRepository } from '../../server/db/replicas.ts';
 import { rateLimitStore } from '../../server/db/rate-limits.ts';
 import { DIALECTS, testDatabases } from '../helpers/databases.ts';
 
 /**
  * What replicas on one database share, on both databases: which terminals are open (each
- * replica's own rows, stale ones ignored) and the rate-limit counters (one count on
+ * replica's own rows, counted while that replica's heartbeat is fresh) and the rate-limit counters (one count on
  * PostgreSQL whichever replica counts; SQLite is one process and counts in memory).
  */
 
 const databases = testDatabases();
 
 describe.each(DIALECTS)('open terminals on %s', (dialect) => {
+  const STALE_MS = 45_000;
+  let db: Db;
+  let replicas: ReplicaRepository;
   let a: OpenTerminalRepository;
   let b: OpenTerminalRepository;
   beforeAll(async () => {
-    const db = await databases.open(dialect);
-    a = new OpenTerminalRepository(db, 'replica-a');
-    b = new OpenTerminalRepository(db, 'replica-b');
+    db = await databases.open(dialect);
+    replicas = new ReplicaRepository(db);
+    await replicas.beat('replica-a');
+    await replicas.beat('replica-b');
+    a = new OpenTerminalRepository(db, 'replica-a', STALE_MS);
+    b = new OpenTerminalRepository(db, 'replica-b', STALE_MS);
   });
 
   it('marks a sandbox open while any replica holds its session, and only that replica unmarks its own', async () => {
@@ -35,17 +42,21 @@ describe.each(DIALECTS)('open terminals on %s', (dialect) => {
     expect(await b.openAmong([])).toEqual(new Set());
   });
 
-  it("ignores the rows of a replica that stopped refreshing them, and the next heartbeat deletes them", async () => {
-    const now = Date.now();
-    const long = new Date(now - OPEN_TERMINAL_STALE_MS - 60_000);
-    await a.opened('kd-crashed', long);
-    await b.opened('kd-alive', long);
-    // B still holds its session: its heartbeat keeps it fresh and sweeps A's stale row.
-    await b.heartbeat(['kd-alive'], new Date(now));
-    expect(await a.openAmong(['kd-crashed', 'kd-alive'], new Date(now))).toEqual(new Set(['kd-alive']));
+  it('counts a replica\'s rows only while it beats; once the leader forgets it, its rows go', async () => {
+    await a.opened('kd-crashed');
+    await b.opened('kd-alive');
+    expect(await b.openAmong(['kd-crashed', 'kd-alive'])).toEqual(new Set(['kd-crashed', 'kd-alive']));
+    // A crashes: its heartbeat stops (here: it is a minute old).
+    await db.updateTable('replicas').set({ heartbeat_at: new Date(Date.now() - STALE_MS - 60_000).toISOString() }).where('id', '=', 'replica-a').execute();
+    expect(await b.openAmong(['kd-crashed', 'kd-alive'])).toEqual(new Set(['kd-alive']));
+    expect(await b.count()).toBe(1);
+    // The leader's sweep forgets A, then its rows.
+    expect(await replicas.forget(STALE_MS)).toBe(1);
+    expect(await b.forgetGone()).toBe(1);
+    expect(await db.selectFrom('open_terminals').select('namespace').execute()).toEqual([{ namespace: 'kd-alive' }]);
     await b.opened('kd-other');
     await b.closeAll();
-    expect(await a.openAmong(['kd-crashed', 'kd-alive', 'kd-other'])).toEqual(new Set());
+    expect(await b.openAmong(['kd-crashed', 'kd-alive', 'kd-other'])).toEqual(new Set());
   });
 });
 

@@ -3,7 +3,6 @@ CREATE TABLE open_terminals (
   namespace TEXT NOT NULL,
   replica TEXT NOT NULL,
   opened_at TEXT NOT NULL,
-  seen_at TEXT NOT NULL,
   PRIMARY KEY (namespace, replica)
 );
 CREATE INDEX open_terminals_replica ON open_terminals (replica);

@@ -1,14 +1,13 @@
 -- What several replicas on one database must share.
 
 -- The terminal sessions each server (replica) holds, so the grid's and the admin list's
--- "terminal open" is true whichever replica holds the shell. A replica refreshes seen_at of its
--- rows while it holds sessions; a row left unrefreshed belongs to a replica that went away
--- without saying so (a crash) and counts as closed.
+-- "terminal open" is true whichever replica holds the shell. A row counts while its replica
+-- beats (the table replicas, 007); a crashed replica's rows count as closed once its heartbeat
+-- is stale, and go when the leader forgets it.
 CREATE TABLE open_terminals (
   namespace TEXT NOT NULL,
   replica TEXT NOT NULL,
   opened_at TEXT NOT NULL,
-  seen_at TEXT NOT NULL,
   PRIMARY KEY (namespace, replica)
 );
 CREATE INDEX open_terminals_replica ON open_terminals (replica);
