@@ -98,7 +98,7 @@ test.describe('kubedojo on a cluster: two replicas, one PostgreSQL, one Service'
       await expect(lab.badge('deploy-web')).toHaveText('Passed', { timeout: 120_000 });
     });
 
-    await test.step("a participant joins; the instructor's grid follows their Check live", async () => {
+    await test.step("a participant joins; the instructor's grid follows their Check and watches their terminal live", async () => {
       const ana = await joinWorkshop(browser, url, (await room.code.textContent()) ?? '', 'Ana', workshop);
       await ana.page.getByRole('link', { name: title }).click();
       await new LessonPage(ana.page).expectLoaded(title);
@@ -109,6 +109,14 @@ test.describe('kubedojo on a cluster: two replicas, one PostgreSQL, one Service'
       // Nothing built: failed, and the grid shows it without a reload, whichever replica graded it.
       await expect(room.cell('Ana', 'deploy-web')).toHaveAttribute('data-status', 'failed', { timeout: 120_000 });
       await expect(room.cell('Ana', 'deploy-web')).toHaveAttribute('title', /deploy-web: failed after 1 check/);
+      // Ana opens her terminal; the instructor watches it, read-only, wherever each is served.
+      await ana.page.getByTestId('open-terminal').click();
+      await expect(ana.terminal.state).toHaveText('Connected', { timeout: 120_000 });
+      await room.watch('Ana');
+      await expect(room.watchState).toHaveText('Watching');
+      await ana.terminal.type('echo watched-$((6*7))\n');
+      await expect(room.watchScreen).toContainText('watched-42');
+      await room.closeWatch();
       await ana.context.close();
     });
 
