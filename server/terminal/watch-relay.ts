@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import type { TerminalManager } from './manager.ts';
 import { HIGH_WATER, type TerminalSession, type Viewer } from './session.ts';
 import type { TerminalEnded } from './views.ts';
+import { ACK_BATCH, ACK_MS, ackMessage, ALIVE_MISSES, ALIVE_MS, aliveReply, aliveRequest, BATCH_MS, endMessage, EV, GAP_MS, MAX_BATCH, outputMessage, unwatchMessage, watchReply, watchRequest, type ReplicaChannel, type WatchedView, type WatchReply, type WatchSink } from './watch-messages.ts';
 
 /**
  * An instructor's read-only view of a learner's terminal held by another replica.
@@ -22,50 +22,6 @@ import type { TerminalEnded } from './views.ts';
  * so they may arrive out of order: output carries a sequence number per watcher, and the
  * watcher's replica delivers it in order, after its answer to `watch` (the screen).
  */
-
-/** The replicas, as the relay uses them: socket.io's serverSideEmit on /terminal. */
-export interface ReplicaChannel {
-  emit(event: string, payload: unknown): void;
-  /** Every other replica's answer (those that answered in time, when some did not). */
-  ask(event: string, payload: unknown): Promise<unknown[]>;
-  on(event: string, listener: (payload: unknown, ack?: unknown) => void): void;
-  off(event: string, listener: (payload: unknown, ack?: unknown) => void): void;
-}
-
-export interface WatchSink {
-  output(chunk: Buffer): void;
-  end(ended: TerminalEnded): void;
-}
-
-export interface WatchedView {
-  sessionId: string;
-  backend: 'jail' | 'pod';
-  screen: string;
-  cols: number;
-  rows: number;
-}
-
-const EV = { watch: 'kd:watch', output: 'kd:watch-output', end: 'kd:watch-end', ack: 'kd:watch-ack', unwatch: 'kd:unwatch' } as const;
-/** Output is gathered this long (or up to MAX_BATCH bytes) into one message between replicas. */
-const BATCH_MS = 25;
-const MAX_BATCH = 256 * 1024;
-/** A gap in the sequence that lasts this long means lost output: the view ends. */
-const GAP_MS = 10_000;
-/** Acknowledgements go back in batches: at this many bytes, or after ACK_MS. */
-const ACK_BATCH = 32 * 1024;
-const ACK_MS = 200;
-
-const id = z.string().min(1).max(200);
-const watchRequest = z.strictObject({ namespace: z.string().min(1).max(63), viewerId: id, watcherId: id });
-const watchReply = z.union([
-  z.strictObject({ ok: z.literal(false) }),
-  z.strictObject({ ok: z.literal(true), holder: id, attached: z.boolean(), sessionId: id, backend: z.enum(['jail', 'pod']), screen: z.string(), cols: z.number().int().positive(), rows: z.number().int().positive() }),
-]);
-const outputMessage = z.strictObject({ watcherId: id, holder: id, seq: z.number().int().nonnegative(), data: z.base64() });
-const endReasons = ['exited', 'idle', 'closed', 'sandbox-deleted', 'replaced', 'error'] as const satisfies readonly TerminalEnded['reason'][];
-const endMessage = z.strictObject({ watcherId: id, holder: id, sent: z.number().int().nonnegative(), ended: z.strictObject({ reason: z.enum(endReasons), message: z.string().max(500) }) });
-const ackMessage = z.strictObject({ watcherId: id, holder: id, bytes: z.number().int().positive() });
-const unwatchMessage = z.strictObject({ watcherId: id, holder: id });
 
 /** The holder's side of one remote watcher: the session it watches and its batched output. */
 interface Served {
@@ -89,6 +45,9 @@ interface Watching {
   /** Bytes the browser drew and the holder has not heard of yet (sent in batches). */
   acked: number;
   ackTimer: NodeJS.Timeout | undefined;
+  /** The holder-still-there check, and how many in a row it missed. */
+  alive: NodeJS.Timeout | undefined;
+  misses: number;
 }
 
 export class WatchRelay {
@@ -102,7 +61,10 @@ export class WatchRelay {
   private readonly watching = new Map<string, Watching>();
   private readonly handlers: [string, (payload: unknown, ack?: unknown) => void][];
 
-  constructor(deps: { channel: ReplicaChannel; terminals: TerminalManager; canWatch: (viewerId: string, namespace: string) => Promise<boolean>; logger: Logger }) {
+  private readonly aliveMs: number;
+
+  constructor(deps: { channel: ReplicaChannel; terminals: TerminalManager; canWatch: (viewerId: string, namespace: string) => Promise<boolean>; logger: Logger; aliveMs?: number }) {
+    this.aliveMs = deps.aliveMs ?? ALIVE_MS;
     this.channel = deps.channel;
     this.terminals = deps.terminals;
     this.canWatch = deps.canWatch;
@@ -120,6 +82,7 @@ export class WatchRelay {
       [EV.end, (payload) => { this.onEnd(payload); }],
       [EV.ack, (payload) => { this.onAck(payload); }],
       [EV.unwatch, (payload) => { this.onUnwatch(payload); }],
+      [EV.alive, (payload, ack) => { this.onAlive(payload, ack); }],
     ];
   }
 
@@ -134,6 +97,7 @@ export class WatchRelay {
     for (const entry of this.watching.values()) {
       clearTimeout(entry.gap);
       clearTimeout(entry.ackTimer);
+      clearInterval(entry.alive);
     }
     this.watching.clear();
   }
@@ -143,7 +107,7 @@ export class WatchRelay {
   private async onWatch(payload: unknown, ack: unknown): Promise<void> {
     const parsed = watchRequest.safeParse(payload);
     if (!parsed.success || typeof ack !== 'function') return;
-    const reply = ack as (answer: z.infer<typeof watchReply>) => void;
+    const reply = ack as (answer: WatchReply) => void;
     const { namespace, viewerId, watcherId } = parsed.data;
     // Most replicas hold no session of it: they answer at once, without asking the database.
     const allowed = this.terminals.get(namespace) !== undefined && (await this.canWatch(viewerId, namespace).catch(() => false));
@@ -231,13 +195,9 @@ export class WatchRelay {
    */
   async watch(namespace: string, viewerId: string, watcherId: string, sink: WatchSink): Promise<{ view: WatchedView; start: () => void } | undefined> {
     this.unwatch(watcherId);
-    const entry: Watching = { sink, holder: undefined, ready: false, next: 0, early: new Map(), earlyBytes: 0, endAfter: undefined, gap: undefined, acked: 0, ackTimer: undefined };
+    const entry: Watching = { sink, holder: undefined, ready: false, next: 0, early: new Map(), earlyBytes: 0, endAfter: undefined, gap: undefined, acked: 0, ackTimer: undefined, alive: undefined, misses: 0 };
     this.watching.set(watcherId, entry);
-    const answers = await this.channel.ask(EV.watch, { namespace, viewerId, watcherId }).catch((error: unknown) => {
-      // Some replica did not answer in time (one going away): the answers that came still count.
-      const partial = (error as { responses?: unknown }).responses;
-      return Array.isArray(partial) ? (partial as unknown[]) : [];
-    });
+    const answers = await this.answers(EV.watch, { namespace, viewerId, watcherId });
     const holders = answers.map((a) => watchReply.safeParse(a)).flatMap((p) => (p.success && p.data.ok ? [p.data] : []));
     // Two replicas may hold the same shell for a while (a page moved): the one the learner's page is on.
     const best = holders.find((h) => h.attached) ?? holders[0];
@@ -249,6 +209,10 @@ export class WatchRelay {
     }
     entry.holder = best.holder;
     for (const holder of entry.early.keys()) if (holder !== best.holder) entry.early.delete(holder);
+    entry.alive = setInterval(() => {
+      void this.checkAlive(watcherId, entry);
+    }, this.aliveMs);
+    entry.alive.unref();
     return {
       view: { sessionId: best.sessionId, backend: best.backend, screen: best.screen, cols: best.cols, rows: best.rows },
       start: () => {
@@ -280,7 +244,39 @@ export class WatchRelay {
     this.watching.delete(watcherId);
     clearTimeout(entry.gap);
     clearTimeout(entry.ackTimer);
+    clearInterval(entry.alive);
     if (entry.holder && tellHolder) this.channel.emit(EV.unwatch, { watcherId, holder: entry.holder });
+  }
+
+  /** Every other replica's answer; when some did not answer in time (one going away), those that came. */
+  private answers(event: string, payload: unknown): Promise<unknown[]> {
+    return this.channel.ask(event, payload).catch((error: unknown) => {
+      const partial = (error as { responses?: unknown }).responses;
+      return Array.isArray(partial) ? (partial as unknown[]) : [];
+    });
+  }
+
+  /** Holder side: whether this replica still serves the watcher (every replica answers). */
+  private onAlive(payload: unknown, ack: unknown): void {
+    const parsed = aliveRequest.safeParse(payload);
+    if (!parsed.success || typeof ack !== 'function') return;
+    (ack as (answer: unknown) => void)({ holder: this.id, serving: parsed.data.holder === this.id && this.served.has(parsed.data.watcherId) });
+  }
+
+  /** Watcher side: a holder that stopped answering (it crashed) ends the view, saying so. */
+  private async checkAlive(watcherId: string, entry: Watching): Promise<void> {
+    const holder = entry.holder;
+    if (holder === undefined) return;
+    const answers = await this.answers(EV.alive, { watcherId, holder });
+    if (this.watching.get(watcherId) !== entry) return;
+    const serving = answers.some((a) => {
+      const parsed = aliveReply.safeParse(a);
+      return parsed.success && parsed.data.holder === holder && parsed.data.serving;
+    });
+    entry.misses = serving ? 0 : entry.misses + 1;
+    if (entry.misses < ALIVE_MISSES) return;
+    this.log.warn({ watcherId, holder }, 'the replica holding a watched terminal stopped answering');
+    this.endHere(watcherId, entry, { reason: 'closed', message: 'The server holding this terminal stopped: open the view again.' }, false);
   }
 
   private onOutput(payload: unknown): void {

@@ -179,4 +179,23 @@ describe('a learner on one replica, the instructor on another', () => {
     terminal.close();
     stalled.close();
   });
+  // Last: A leaves the cross-replica network for good.
+  it('ends a view on another replica, saying so, when the replica holding the shell stops answering', async () => {
+    const terminal = new TerminalClient(a.url, lea.send.cookie());
+    sockets.push(terminal.socket);
+    expect((await terminal.attach(lea.namespace)).ok).toBe(true);
+    await terminal.run('echo "still here"', 120_000);
+    const watcher = new TerminalClient(b.url, iris.cookie());
+    sockets.push(watcher.socket);
+    await watcher.connected();
+    await eventually(async () => (((await watcher.socket.emitWithAck('watch', { namespace: lea.namespace })) as TerminalAttachResponse).ok ? true : undefined), 'the watch on B', 30_000, 500);
+    // A crash, as B sees it: A's relay goes silent and never sends the view's end (A's
+    // /terminal adapter stops listening; its process, and the learner's shell, carry on).
+    (a.platform.app.io.of('/terminal').adapter as unknown as { close(): void }).close();
+    // Two missed checks, ten seconds apart, end it: within half a minute, not never.
+    await eventually(() => watcher.ended, 'the view on B to end', 45_000, 250);
+    expect(watcher.ended?.message).toBe('The server holding this terminal stopped: open the view again.');
+    terminal.close();
+    watcher.close();
+  });
 });
