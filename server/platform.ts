@@ -76,7 +76,7 @@ export interface Platform {
   app: App;
   /** The once-per-cluster work, run while this replica holds the leader Lease. */
   leader: LeaderDuties;
-  /** This server among the replicas on the database: its id (once started) and heartbeat. */
+  /** This server among the replicas on the database: its id and heartbeat. */
   replica: ReplicaPresence;
   /** Prepares the database, begins the background work and listens; resolves with the URL. */
   start(): Promise<string>;

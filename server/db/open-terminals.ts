@@ -67,9 +67,4 @@ export class OpenTerminalRepository {
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
-
-  /** Forgets this replica's rows (it is closing: its sessions are let go). */
-  async closeAll(): Promise<void> {
-    await this.db.deleteFrom('open_terminals').where('replica', '=', this.replica).execute();
-  }
 }

@@ -55,7 +55,8 @@ describe.each(DIALECTS)('open terminals on %s', (dialect) => {
     expect(await b.forgetGone()).toBe(1);
     expect(await db.selectFrom('open_terminals').select('namespace').execute()).toEqual([{ namespace: 'kd-alive' }]);
     await b.opened('kd-other');
-    await b.closeAll();
+    await b.closed('kd-alive');
+    await b.closed('kd-other');
     expect(await b.openAmong(['kd-crashed', 'kd-alive', 'kd-other'])).toEqual(new Set());
   });
 });
