@@ -57,10 +57,12 @@ export function deployedForSuite(
     const admin = adminKubeConfig(kubeconfig);
     const kubectl = await kubectlFor(kubeconfig);
     const helm = (await ensureHelm({ ...build, go: config.go })).path;
-    for (const id of ['app', 'postgres'] as const) await loadIntoRealNode(dataDir, admin, await ensureDeployImage(id, build));
+    const app = await ensureDeployImage('app', build);
+    const postgres = await ensureDeployImage('postgres', build);
+    for (const image of [app, postgres]) await loadIntoRealNode(dataDir, admin, image);
 
     await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    const database = await startPostgres(admin, NAMESPACE, await ensureDeployImage('postgres', build), randomBytes(12).toString('hex'));
+    const database = await startPostgres(admin, NAMESPACE, postgres, randomBytes(12).toString('hex'));
     const url = `http://${await realNodeAddress(admin)}:${NODE_PORT}`;
     const chartValues = {
       ...values(database, url),
