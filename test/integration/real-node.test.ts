@@ -97,9 +97,16 @@ describe('the real node', () => {
     await ka(sleeper('client'));
     await waitPod(admin, alice.sandbox.namespace, 'client', 'Running', running);
     const short = await ka(['exec', 'client', '--', 'timeout', '10', 'wget', '-qO-', 'http://web']);
-    expect(short.stdout).toContain('served by a real Pod');
+    expect(short.stdout, short.stderr).toContain('served by a real Pod');
+    // A Service used the moment it exists: its first packet beats kube-proxy's rules, and the
+    // retry must still reach it (it used to hang, stuck on a conntrack entry without DNAT).
+    for (const name of ['web-now-1', 'web-now-2', 'web-now-3']) {
+      expect((await ka(['expose', 'pod', 'web', '--port=80', `--name=${name}`])).code).toBe(0);
+      const fresh = await ka(['exec', 'client', '--', 'timeout', '10', 'wget', '-qO-', `http://${name}`]);
+      expect(fresh.stdout, `${name}: ${fresh.stderr}`).toContain('served by a real Pod');
+    }
     const full = await ka(['exec', 'client', '--', 'timeout', '10', 'wget', '-qO-', `http://web.${alice.sandbox.namespace}.svc.cluster.local`]);
-    expect(full.stdout).toContain('served by a real Pod');
+    expect(full.stdout, full.stderr).toContain('served by a real Pod');
   });
 
   it("shows a crashing container's restarts and its previous log", async () => {

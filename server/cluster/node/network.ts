@@ -201,6 +201,13 @@ export async function ensureNodeNetwork(layout: NodeLayout, options: NodeNetwork
   );
   await ensureRule('filter', 'INPUT', ['-s', l.podCidr, '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'KUBEDOJO-NODE-FENCE'], l);
 
+  // A new Service's first packet can beat kube-proxy's rules for it (by about a second here).
+  // Not DNATed, it would leave the node and die, and its conntrack entry, confirmed without DNAT,
+  // would hold every retry of that connection off the Service for two minutes. Dropped here it is
+  // never confirmed, so TCP's retry a second later finds the rules, as on any cluster.
+  await fillChain('filter', 'KUBEDOJO-NODE-SERVICES', [['-d', l.serviceCidr, '-m', 'conntrack', '!', '--ctstate', 'DNAT', '-j', 'DROP']], l);
+  await ensureRule('filter', 'FORWARD', ['-j', 'KUBEDOJO-NODE-SERVICES'], l);
+
   let hostForwardingWas: string | undefined;
   if (options.egress) {
     const now = (await fs.readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim();
