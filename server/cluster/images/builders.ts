@@ -7,6 +7,7 @@ import { readVersions } from '../build.ts';
 import { packImage } from './oci.ts';
 import { baseRecipes, busyboxPackage, debianVersionTag, OFFLINE_IMAGE_REPOSITORIES, pauseSources, type ImageId, type ImagePlan, type OfflineImageId, type Recipe, type RecipeContext } from './recipes.ts';
 import { appVersion, toolbox } from './toolbox.ts';
+import { pruneOlderBuilds } from './prune.ts';
 import { ImageBuildError, removeTree, sha256File, sha256Text } from './tools.ts';
 
 /**
@@ -178,6 +179,11 @@ export async function ensureImage(recipe: Recipe, ctx: RecipeContext, options: O
   ctx.logger.info({ image: plan.name, reason: check.reason }, `building ${plan.name}: ${check.reason}`);
   const image = await buildImage(recipe, ctx, plan, key, dir, check.reason, options);
   ctx.logger.info({ image: image.name, digest: image.digest, size: image.size, seconds: image.buildSeconds }, `built ${image.name} in ${formatDuration(image.buildSeconds * 1000)}`);
+  const pruned = await pruneOlderBuilds(imagesCacheDir(options.cacheDir), plan.id, dir).catch((error: unknown) => {
+    ctx.logger.warn({ err: error, image: plan.id }, 'could not remove older builds of the image from the cache');
+    return undefined;
+  });
+  if (pruned && pruned.removed.length > 0) ctx.logger.info({ image: plan.id, removed: pruned.removed, bytes: pruned.bytes }, `removed ${pruned.removed.length} older build(s) of the ${plan.id} image from the cache (${(pruned.bytes / 1024 ** 2).toFixed(0)} MiB)`);
   return image;
 }
 
