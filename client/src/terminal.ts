@@ -132,6 +132,16 @@ export class TerminalDock {
       });
     });
     this.socket.on('ended', (ended: TerminalEnded) => {
+      if (ended.reason === 'moved') {
+        // The shell goes on under another server: attach to it there.
+        this.setState('reconnecting');
+        this.note(ended.message);
+        const retry = window.setTimeout(() => void this.attach(), 1000);
+        this.disposables.add(() => {
+          window.clearTimeout(retry);
+        });
+        return;
+      }
       this.setState('ended');
       this.restartable = true;
       this.note(ended.message);

@@ -16,8 +16,9 @@ export interface WatchPanel {
 
 /**
  * An instructor's read-only view of a participant's terminal: the screen as it is, then live
- * output. Keystrokes never leave the page (and the server refuses them anyway). Its socket, its
- * xterm and its pending first draw are undone together by `close` (or its × button).
+ * output, following the shell when another server takes it over. Keystrokes never leave the
+ * page (and the server refuses them anyway). Its socket, its xterm, its timers and its pending
+ * first draw are undone together by `close` (or its × button).
  */
 export function watchTerminal(namespace: string, who: string): WatchPanel {
   const disposables = new Disposables();
@@ -51,23 +52,57 @@ export function watchTerminal(namespace: string, who: string): WatchPanel {
       }
     });
   });
-  socket.on('ended', (ended: TerminalEnded) => {
-    status.textContent = 'Ended';
-    term.write(`\r\n\x1b[2m[${ended.message}]\x1b[0m\r\n`);
+  // The view follows a shell that goes on under another server (its server stopped, or the
+  // learner's page moved), and comes back after this page's own reconnect: it asks again until
+  // the shell answers, for a minute.
+  let following: { until: number; timer: number | undefined } | undefined;
+  disposables.add(() => {
+    window.clearTimeout(following?.timer);
   });
-  socket.on('connect', () => {
-    void socket.emitWithAck('watch', { namespace }).then((reply) => {
-      if (disposables.disposed) return;
-      if (!reply.ok) {
-        status.textContent = 'Unavailable';
-        term.write(`\x1b[2m${reply.error}\x1b[0m\r\n`);
+  const setStatus = (text: string, kind: 'ok' | 'info' | 'bad' | '') => {
+    status.textContent = text;
+    status.className = kind ? `badge ${kind}` : 'badge';
+  };
+  const ask = async (): Promise<void> => {
+    const reply = await socket.emitWithAck('watch', { namespace });
+    if (disposables.disposed) return;
+    if (!reply.ok) {
+      if (following && Date.now() < following.until) {
+        following.timer = window.setTimeout(() => void ask(), 2000);
         return;
       }
-      term.resize(reply.cols, reply.rows);
-      term.write(reply.screen);
-      status.textContent = 'Watching';
-      status.className = 'badge ok';
-    });
+      following = undefined;
+      setStatus('Unavailable', '');
+      term.write(`\x1b[2m${reply.error}\x1b[0m\r\n`);
+      return;
+    }
+    following = undefined;
+    // The screen as the shell's server has it now, drawn afresh.
+    term.reset();
+    term.resize(reply.cols, reply.rows);
+    term.write(reply.screen);
+    setStatus('Watching', 'ok');
+  };
+  const follow = (why: string) => {
+    window.clearTimeout(following?.timer);
+    following = { until: Date.now() + 60_000, timer: undefined };
+    setStatus('Following…', 'info');
+    term.write(`\r\n\x1b[2m[${why} Following the terminal…]\x1b[0m\r\n`);
+    following.timer = window.setTimeout(() => void ask(), 1000);
+  };
+  socket.on('ended', (ended: TerminalEnded) => {
+    if (ended.reason === 'moved') {
+      follow(ended.message);
+      return;
+    }
+    setStatus('Ended', '');
+    term.write(`\r\n\x1b[2m[${ended.message}]\x1b[0m\r\n`);
+  });
+  let connections = 0;
+  socket.on('connect', () => {
+    connections += 1;
+    if (connections === 1) void ask();
+    else follow('Reconnected.');
   });
   const frame = requestAnimationFrame(() => {
     term.open(host);

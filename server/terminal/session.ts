@@ -308,16 +308,20 @@ export class TerminalSession {
     this.ended = ended;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
-    if (mode !== 'detach') {
-      this.viewer?.end(ended);
-      for (const watcher of this.watchers.values()) watcher.viewer.end(ended);
-    }
+    const viewer = this.viewer;
+    const watchers = [...this.watchers.values()];
     this.viewer = undefined;
     this.watchers.clear();
     this.onEnd(this);
+    const elsewhere = mode === 'release' && this.shell.detach !== undefined && (await this.shell.claimedElsewhere?.().catch(() => false)) === true;
+    if (mode !== 'detach') {
+      // A shell another server now holds goes on: its watchers hear so, and may follow it.
+      const told: TerminalEnded = elsewhere ? { reason: 'moved', message: 'The terminal moved to another server.' } : ended;
+      viewer?.end(told);
+      for (const watcher of watchers) watcher.viewer.end(told);
+    }
     let detached = false;
     try {
-      const elsewhere = mode === 'release' && (await this.shell.claimedElsewhere?.().catch(() => false)) === true;
       if (this.shell.detach && (mode === 'detach' || elsewhere)) {
         await this.shell.detach();
         detached = true;

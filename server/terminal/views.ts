@@ -4,6 +4,7 @@
  */
 
 export interface TerminalEnded {
-  reason: 'exited' | 'idle' | 'closed' | 'sandbox-deleted' | 'replaced' | 'error';
+  /** `moved`: this view ended but the shell goes on under another server; a view may follow it. */
+  reason: 'exited' | 'idle' | 'closed' | 'sandbox-deleted' | 'replaced' | 'error' | 'moved';
   message: string;
 }

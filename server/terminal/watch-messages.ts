@@ -53,7 +53,7 @@ export const watchReply = z.union([
 ]);
 export type WatchReply = z.infer<typeof watchReply>;
 export const outputMessage = z.strictObject({ watcherId: id, holder: id, seq: z.number().int().nonnegative(), data: z.base64() });
-const endReasons = ['exited', 'idle', 'closed', 'sandbox-deleted', 'replaced', 'error'] as const satisfies readonly TerminalEnded['reason'][];
+const endReasons = ['exited', 'idle', 'closed', 'sandbox-deleted', 'replaced', 'error', 'moved'] as const satisfies readonly TerminalEnded['reason'][];
 export const endMessage = z.strictObject({ watcherId: id, holder: id, sent: z.number().int().nonnegative(), ended: z.strictObject({ reason: z.enum(endReasons), message: z.string().max(500) }) });
 export const ackMessage = z.strictObject({ watcherId: id, holder: id, bytes: z.number().int().positive() });
 export const unwatchMessage = z.strictObject({ watcherId: id, holder: id });

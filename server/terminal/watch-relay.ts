@@ -93,7 +93,7 @@ export class WatchRelay {
   /** Stops listening; remote watchers of sessions here are told the view ended. */
   close(): void {
     for (const [event, handler] of this.handlers) this.channel.off(event, handler);
-    for (const watcherId of [...this.served.keys()]) this.finish(watcherId, { reason: 'closed', message: 'The server holding this terminal is shutting down: open the view again.' });
+    for (const watcherId of [...this.served.keys()]) this.finish(watcherId, { reason: 'moved', message: 'The server holding this terminal is shutting down.' });
     for (const entry of this.watching.values()) {
       clearTimeout(entry.gap);
       clearTimeout(entry.ackTimer);
@@ -131,7 +131,7 @@ export class WatchRelay {
     } satisfies Viewer);
     // A session let go (this server shutting down) does not end its watchers: the view does.
     void session.closed.then(() => {
-      if (this.served.get(watcherId) === served) this.finish(watcherId, { reason: 'closed', message: 'The terminal moved to another server: open the view again.' });
+      if (this.served.get(watcherId) === served) this.finish(watcherId, { reason: 'moved', message: 'The terminal moved to another server.' });
     });
     const screen = await session.snapshot();
     reply({ ok: true, holder: this.id, attached: session.attached, sessionId: session.id, backend: session.backend, screen, cols: session.cols, rows: session.rows });
@@ -276,7 +276,7 @@ export class WatchRelay {
     entry.misses = serving ? 0 : entry.misses + 1;
     if (entry.misses < ALIVE_MISSES) return;
     this.log.warn({ watcherId, holder }, 'the replica holding a watched terminal stopped answering');
-    this.endHere(watcherId, entry, { reason: 'closed', message: 'The server holding this terminal stopped: open the view again.' }, false);
+    this.endHere(watcherId, entry, { reason: 'moved', message: 'The server holding this terminal stopped.' }, false);
   }
 
   private onOutput(payload: unknown): void {

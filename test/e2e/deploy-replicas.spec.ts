@@ -4,7 +4,7 @@ import { deployedForSuite } from './deployed.ts';
 import { expect, test } from './fixtures.ts';
 import { LabPanel } from './pages/lab-panel.ts';
 import { LessonPage } from './pages/lesson-page.ts';
-import { joinWorkshop } from './pages/participant.ts';
+import { joinWorkshop, type Participant } from './pages/participant.ts';
 import { SandboxPanel } from './pages/sandbox-panel.ts';
 import { SignInPage, type Account } from './pages/sign-in.ts';
 import { SocketFrames } from './pages/socket-frames.ts';
@@ -22,7 +22,8 @@ const workshop = 'Cluster day';
  * takes a lesson in Chromium (quiz, sandbox, a command in the terminal, Check) while an
  * instructor's live grid follows a workshop participant. Then the replica serving the learner's
  * terminal is deleted: the page reattaches to the same shell through the other replica, and
- * nothing the learner did is lost.
+ * nothing the learner did is lost. Then the replica serving the participant's terminal, which
+ * the instructor watches, is deleted: the instructor's view follows the shell to its new replica.
  */
 test.describe('kubedojo on a cluster: two replicas, one PostgreSQL, one Service', () => {
   const deployed = deployedForSuite(test, (database, url) => ({
@@ -61,6 +62,8 @@ test.describe('kubedojo on a cluster: two replicas, one PostgreSQL, one Service'
 
     const instructor = await browser.newContext();
     const room = new WorkshopRoom(await instructor.newPage());
+    // The instructor's socket.io frames, to count the view's `watch` requests.
+    const roomFrames = await SocketFrames.watch(room.page);
     await test.step('the instructor opens a workshop room', async () => {
       const signIn = new SignInPage(room.page);
       await signIn.open(url, '/workshops');
@@ -77,6 +80,8 @@ test.describe('kubedojo on a cluster: two replicas, one PostgreSQL, one Service'
     const terminal = new TerminalDock(page);
     const lab = new LabPanel(page);
     let namespace = '';
+    let participant: Participant | undefined;
+    let anaNamespace = '';
     await test.step('a learner signs up, answers the quiz, gets a sandbox, works in the terminal and passes a Check', async () => {
       const signIn = new SignInPage(page);
       await signIn.open(url, `/lessons/${slug}`);
@@ -116,8 +121,8 @@ test.describe('kubedojo on a cluster: two replicas, one PostgreSQL, one Service'
       await expect(room.watchState).toHaveText('Watching');
       await ana.terminal.type('echo watched-$((6*7))\n');
       await expect(room.watchScreen).toContainText('watched-42');
-      await room.closeWatch();
-      await ana.context.close();
+      participant = ana;
+      anaNamespace = (await new SandboxPanel(ana.page).namespace.textContent()) ?? '';
     });
 
     await test.step("the replica serving the learner's terminal is deleted; the page reattaches to the same shell", async () => {
@@ -142,6 +147,32 @@ test.describe('kubedojo on a cluster: two replicas, one PostgreSQL, one Service'
       const now = await terminalHolders(namespace);
       expect(now.length, 'another replica holds the terminal').toBeGreaterThan(0);
       expect(now).not.toContain(holder);
+    });
+
+    await test.step("the replica serving the watched participant's terminal is deleted; the instructor's view follows the shell", async () => {
+      const ana = participant;
+      if (!ana) throw new Error('no participant');
+      // Both replicas serve again before the next one goes.
+      const ready = await kubectl(['-n', home, 'rollout', 'status', 'deploy/kubedojo', '--timeout=180s'], { timeoutMs: 200_000 });
+      expect(ready.code, ready.stderr).toBe(0);
+      await expect(ana.terminal.state).toHaveText('Connected', { timeout: 120_000 });
+      await expect(room.watchState).toHaveText('Watching', { timeout: 120_000 });
+      const alive = new Set(await deployed().pods());
+      const holders = (await terminalHolders(anaNamespace)).filter((p) => alive.has(p));
+      expect(holders, `one live replica holds the terminal of ${anaNamespace}`).toHaveLength(1);
+      const watches = roomFrames.sent('/terminal', 'watch').length;
+      const since = Date.now();
+      const deleted = await kubectl(['-n', home, 'delete', 'pod', holders[0] ?? '', '--wait=false']);
+      expect(deleted.code, deleted.stderr).toBe(0);
+      // The view asks again by itself, and watches the same shell through the replica that took it.
+      await expect.poll(() => roomFrames.sent('/terminal', 'watch').length, { timeout: 90_000 }).toBeGreaterThan(watches);
+      await expect(ana.terminal.state).toHaveText('Connected', { timeout: 120_000 });
+      await expect(room.watchState).toHaveText('Watching', { timeout: 90_000 });
+      await ana.terminal.type('echo followed-$((6*7))\n');
+      await expect(room.watchScreen).toContainText('followed-42');
+      process.stderr.write(`deploy-replicas: the instructor's view followed the shell ${((Date.now() - since) / 1000).toFixed(1)} s after its replica was deleted\n`);
+      await room.closeWatch();
+      await ana.context.close();
     });
 
     await test.step('nothing the learner did is lost', async () => {

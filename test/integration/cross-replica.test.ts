@@ -180,7 +180,7 @@ describe('a learner on one replica, the instructor on another', () => {
     stalled.close();
   });
   // Last: A leaves the cross-replica network for good.
-  it('ends a view on another replica, saying so, when the replica holding the shell stops answering', async () => {
+  it('ends a view on another replica as moved when the replica holding the shell stops answering, and the view finds the shell again', async () => {
     const terminal = new TerminalClient(a.url, lea.send.cookie());
     sockets.push(terminal.socket);
     expect((await terminal.attach(lea.namespace)).ok).toBe(true);
@@ -194,8 +194,19 @@ describe('a learner on one replica, the instructor on another', () => {
     (a.platform.app.io.of('/terminal').adapter as unknown as { close(): void }).close();
     // Two missed checks, ten seconds apart, end it: within half a minute, not never.
     await eventually(() => watcher.ended, 'the view on B to end', 45_000, 250);
-    expect(watcher.ended?.message).toBe('The server holding this terminal stopped: open the view again.');
+    expect(watcher.ended).toEqual({ reason: 'moved', message: 'The server holding this terminal stopped.' });
+    // What the browser's view does next: the learner's page reattaches through B, and the
+    // view, asking again, finds the same shell there.
+    const moved = new TerminalClient(b.url, lea.send.cookie());
+    sockets.push(moved.socket);
+    expect((await moved.attach(lea.namespace)).ok).toBe(true);
+    const again = (await watcher.socket.emitWithAck('watch', { namespace: lea.namespace })) as TerminalAttachResponse;
+    expect(again.ok).toBe(true);
+    const seen = watcher.output.length;
+    expect(await moved.run('echo "followed $((6 * 7))"')).toContain('followed 42');
+    await eventually(() => (watcher.output.slice(seen).includes('followed 42') ? true : undefined), 'the followed view to show new output', 10_000);
     terminal.close();
+    moved.close();
     watcher.close();
   });
 });
