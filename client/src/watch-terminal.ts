@@ -63,9 +63,12 @@ export function watchTerminal(namespace: string, who: string): WatchPanel {
     status.textContent = text;
     status.className = kind ? `badge ${kind}` : 'badge';
   };
+  // Only the latest request's answer counts: a follow restarts the asking.
+  let asking = 0;
   const ask = async (): Promise<void> => {
+    const mine = ++asking;
     const reply = await socket.emitWithAck('watch', { namespace });
-    if (disposables.disposed) return;
+    if (disposables.disposed || mine !== asking) return;
     if (!reply.ok) {
       if (following && Date.now() < following.until) {
         following.timer = window.setTimeout(() => void ask(), 2000);
@@ -77,6 +80,7 @@ export function watchTerminal(namespace: string, who: string): WatchPanel {
       return;
     }
     following = undefined;
+    unacked = 0;
     // The screen as the shell's server has it now, drawn afresh.
     term.reset();
     term.resize(reply.cols, reply.rows);
@@ -85,6 +89,7 @@ export function watchTerminal(namespace: string, who: string): WatchPanel {
   };
   const follow = (why: string) => {
     window.clearTimeout(following?.timer);
+    asking += 1;
     following = { until: Date.now() + 60_000, timer: undefined };
     setStatus('Following…', 'info');
     term.write(`\r\n\x1b[2m[${why} Following the terminal…]\x1b[0m\r\n`);
