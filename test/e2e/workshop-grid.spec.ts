@@ -89,6 +89,8 @@ test.describe('the workshop room, live', () => {
     await expect(room.watchPanels).toHaveAttribute('aria-label', 'Terminal of Ben, read-only');
     await expect(room.watchState).toHaveText('Watching');
     await ben.terminal.type('echo watched-$((6*7))\n');
+    // Ben's own screen first: a failure below is then the view's, not keystrokes gone astray.
+    await expect(ben.terminal.screen).toContainText('watched-42');
     await expect(room.watchScreen).toContainText('watched-42');
     await expect.poll(() => frames.open('/terminal')).toBe(1);
     // Closing the view closes its connection.
