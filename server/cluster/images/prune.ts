@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { walkAll } from './app-files.ts';
 import { removeTree } from './tools.ts';
 
 export interface PruneResult {
@@ -9,10 +10,7 @@ export interface PruneResult {
 
 async function treeBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const file = path.join(dir, entry.name);
-    total += entry.isDirectory() ? await treeBytes(file) : ((await fs.lstat(file).catch(() => undefined))?.size ?? 0);
-  }
+  for (const file of await walkAll(dir).catch(() => [])) total += (await fs.lstat(file).catch(() => undefined))?.size ?? 0;
   return total;
 }
 
