@@ -51,6 +51,8 @@ export class TerminalDock {
   private restartable = false;
   private unacked = 0;
   private ackTimer: number | undefined;
+  /** The reattach after the shell moved to another server. */
+  private moveTimer: number | undefined;
   private pending: { text: string; resolve: (summary: string) => void }[] = [];
   private readonly runs: RunClient;
   /** Resolves once xterm is open in the page (after the bundled font has loaded, so cells are measured with it). */
@@ -110,6 +112,7 @@ export class TerminalDock {
     });
     this.disposables.add(() => {
       window.clearTimeout(this.ackTimer);
+      window.clearTimeout(this.moveTimer);
     });
     this.runs = new RunClient(this.socket, (text) => {
       this.note(text);
@@ -136,10 +139,8 @@ export class TerminalDock {
         // The shell goes on under another server: attach to it there.
         this.setState('reconnecting');
         this.note(ended.message);
-        const retry = window.setTimeout(() => void this.attach(), 1000);
-        this.disposables.add(() => {
-          window.clearTimeout(retry);
-        });
+        window.clearTimeout(this.moveTimer);
+        this.moveTimer = window.setTimeout(() => void this.attach(), 1000);
         return;
       }
       this.setState('ended');
